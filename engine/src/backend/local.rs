@@ -1,0 +1,147 @@
+//! The local-directory backend. Layout: `config`, `keys/`, `index/`, `snapshots/`, `locks/`,
+//! and `data/XX/` where XX is the first two hex digits of the pack name (keeps directories
+//! small). Every `put` writes a temp file beside its destination, fsyncs it, renames it into
+//! place and fsyncs the directory, so a crash leaves either the old state or the new one.
+//! Temp files start with `.tmp` and are never listed.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Backend, FileType};
+
+pub struct LocalBackend {
+    root: PathBuf,
+}
+
+impl LocalBackend {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalBackend { root: root.into() }
+    }
+
+    fn path(&self, t: FileType, name: &str) -> PathBuf {
+        match t {
+            FileType::Config => self.root.join("config"),
+            FileType::Pack => {
+                let sub = name.get(..2).unwrap_or("__");
+                self.root.join("data").join(sub).join(name)
+            }
+            _ => self.root.join(t.dir()).join(name),
+        }
+    }
+}
+
+fn valid_name(name: &str) -> io::Result<()> {
+    if name.is_empty() || name.starts_with('.') || name.contains('/') || name.contains('\0') {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid object name {name:?}")));
+    }
+    Ok(())
+}
+
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Backend for LocalBackend {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn exists(&self) -> io::Result<bool> {
+        match fs::metadata(self.root.join("config")) {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.root)?;
+        for t in FileType::ALL {
+            if t != FileType::Config {
+                fs::create_dir_all(self.root.join(t.dir()))?;
+            }
+        }
+        for i in 0..=255u8 {
+            fs::create_dir_all(self.root.join("data").join(format!("{i:02x}")))?;
+        }
+        fsync_dir(&self.root)
+    }
+
+    fn put(&self, t: FileType, name: &str, data: &[u8]) -> io::Result<()> {
+        valid_name(name)?;
+        let dest = self.path(t, name);
+        let dir = dest.parent().expect("object paths have a parent");
+        if !dir.is_dir() {
+            fs::create_dir_all(dir)?;
+        }
+        let mut tmp = tempfile::Builder::new().prefix(".tmp").tempfile_in(dir)?;
+        tmp.write_all(data)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&dest).map_err(|e| e.error)?;
+        fsync_dir(dir)
+    }
+
+    fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>> {
+        valid_name(name)?;
+        fs::read(self.path(t, name))
+    }
+
+    fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+        valid_name(name)?;
+        let mut f = File::open(self.path(t, name))?;
+        f.seek(SeekFrom::Start(offset))?;
+        let len = usize::try_from(len).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "range too long"))?;
+        let mut buf = vec![0u8; len];
+        f.read_exact(&mut buf)?;
+        Ok(buf)
+    }
+
+    fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        if t == FileType::Config {
+            if let Ok(m) = fs::metadata(self.root.join("config")) {
+                out.push(("config".to_string(), m.len()));
+            }
+            return Ok(out);
+        }
+        let base = self.root.join(t.dir());
+        let dirs: Vec<PathBuf> = if t == FileType::Pack {
+            match fs::read_dir(&base) {
+                Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(e),
+            }
+        } else {
+            vec![base]
+        };
+        for d in dirs {
+            let rd = match fs::read_dir(&d) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for e in rd {
+                let e = e?;
+                let name = e.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if name.starts_with('.') {
+                    continue;
+                }
+                let m = e.metadata()?;
+                if m.is_file() {
+                    out.push((name.to_string(), m.len()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn delete(&self, t: FileType, name: &str) -> io::Result<()> {
+        valid_name(name)?;
+        let p = self.path(t, name);
+        fs::remove_file(&p)?;
+        fsync_dir(p.parent().expect("object paths have a parent"))
+    }
+}

@@ -1,0 +1,63 @@
+//! An in-memory backend, for tests and benchmarks that must not measure a disk.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::RwLock;
+
+use super::{Backend, FileType};
+
+#[derive(Default)]
+pub struct MemBackend {
+    created: RwLock<bool>,
+    files: RwLock<BTreeMap<(u8, String), Vec<u8>>>,
+}
+
+fn key(t: FileType, name: &str) -> (u8, String) {
+    (t as u8, name.to_string())
+}
+
+fn not_found(name: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("{name} not found"))
+}
+
+impl Backend for MemBackend {
+    fn location(&self) -> String {
+        "memory".into()
+    }
+    fn exists(&self) -> io::Result<bool> {
+        Ok(self.files.read().unwrap().contains_key(&key(FileType::Config, "config")))
+    }
+    fn create(&self) -> io::Result<()> {
+        *self.created.write().unwrap() = true;
+        Ok(())
+    }
+    fn put(&self, t: FileType, name: &str, data: &[u8]) -> io::Result<()> {
+        self.files.write().unwrap().insert(key(t, name), data.to_vec());
+        Ok(())
+    }
+    fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>> {
+        self.files.read().unwrap().get(&key(t, name)).cloned().ok_or_else(|| not_found(name))
+    }
+    fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+        let files = self.files.read().unwrap();
+        let f = files.get(&key(t, name)).ok_or_else(|| not_found(name))?;
+        let end = offset.checked_add(len).filter(|&e| e <= f.len() as u64);
+        match end {
+            Some(end) => Ok(f[offset as usize..end as usize].to_vec()),
+            None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "range past end of file")),
+        }
+    }
+    fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
+        Ok(self
+            .files
+            .read()
+            .unwrap()
+            .iter()
+            .filter(|((ft, _), _)| *ft == t as u8)
+            .map(|((_, n), v)| (n.clone(), v.len() as u64))
+            .collect())
+    }
+    fn delete(&self, t: FileType, name: &str) -> io::Result<()> {
+        self.files.write().unwrap().remove(&key(t, name)).map(|_| ()).ok_or_else(|| not_found(name))
+    }
+}

@@ -1,0 +1,127 @@
+//! Storage backends: where repository files live. A backend stores opaque named byte strings
+//! in a few namespaces (`FileType`) and knows nothing of encryption or formats; everything
+//! above this trait is written against it, so an object store can replace the local directory.
+//!
+//! Contract every backend keeps (and `tests::conformance` checks):
+//! - `put` is atomic: a reader sees the whole file or none of it, also after a crash;
+//! - `put` of a name that exists replaces it (content-addressed names make that harmless);
+//! - `list` never shows partially written files;
+//! - a missing file is `io::ErrorKind::NotFound`.
+
+use std::io;
+use std::sync::Arc;
+
+pub mod local;
+pub mod mem;
+
+pub use local::LocalBackend;
+pub use mem::MemBackend;
+
+/// The namespaces of a repository. `dir()` is the on-disk folder and the object-store prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileType {
+    Config,
+    Key,
+    Pack,
+    Index,
+    Snapshot,
+    Lock,
+}
+
+impl FileType {
+    pub const ALL: [FileType; 6] = [
+        FileType::Config,
+        FileType::Key,
+        FileType::Pack,
+        FileType::Index,
+        FileType::Snapshot,
+        FileType::Lock,
+    ];
+
+    pub fn dir(self) -> &'static str {
+        match self {
+            FileType::Config => "",
+            FileType::Key => "keys",
+            FileType::Pack => "data",
+            FileType::Index => "index",
+            FileType::Snapshot => "snapshots",
+            FileType::Lock => "locks",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FileType::Config => "config",
+            FileType::Key => "key",
+            FileType::Pack => "pack",
+            FileType::Index => "index file",
+            FileType::Snapshot => "snapshot",
+            FileType::Lock => "lock",
+        }
+    }
+}
+
+pub trait Backend: Send + Sync {
+    /// Human-readable location, for messages.
+    fn location(&self) -> String;
+    /// True if a repository was initialised here (a `config` exists).
+    fn exists(&self) -> io::Result<bool>;
+    /// Creates whatever structure the backend needs before the first `put`.
+    fn create(&self) -> io::Result<()>;
+    fn put(&self, t: FileType, name: &str, data: &[u8]) -> io::Result<()>;
+    fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>>;
+    /// Reads `len` bytes at `offset`; a short file is `UnexpectedEof`.
+    fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>>;
+    /// Names and sizes of every complete file of type `t`.
+    fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>>;
+    fn delete(&self, t: FileType, name: &str) -> io::Result<()>;
+}
+
+pub type DynBackend = Arc<dyn Backend>;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The behaviour every backend must show.
+    pub fn conformance(b: &dyn Backend) {
+        assert!(!b.exists().unwrap());
+        b.create().unwrap();
+        b.put(FileType::Config, "config", b"cfg").unwrap();
+        assert!(b.exists().unwrap());
+        assert_eq!(b.get(FileType::Config, "config").unwrap(), b"cfg");
+
+        let name = "ab".repeat(32);
+        b.put(FileType::Pack, &name, b"0123456789").unwrap();
+        assert_eq!(b.get_range(FileType::Pack, &name, 2, 3).unwrap(), b"234");
+        assert_eq!(
+            b.get_range(FileType::Pack, &name, 8, 5).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        assert_eq!(b.list(FileType::Pack).unwrap(), vec![(name.clone(), 10)]);
+        assert!(b.list(FileType::Index).unwrap().is_empty());
+        b.put(FileType::Pack, &name, b"abc").unwrap();
+        assert_eq!(b.get(FileType::Pack, &name).unwrap(), b"abc");
+        b.delete(FileType::Pack, &name).unwrap();
+        assert_eq!(b.get(FileType::Pack, &name).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(b.delete(FileType::Pack, &name).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert!(b.list(FileType::Pack).unwrap().is_empty());
+        for t in FileType::ALL {
+            if t != FileType::Config {
+                b.put(t, "0011", b"x").unwrap();
+                assert_eq!(b.list(t).unwrap(), vec![("0011".to_string(), 1)]);
+            }
+        }
+    }
+
+    #[test]
+    fn mem_backend_conforms() {
+        conformance(&MemBackend::default());
+    }
+
+    #[test]
+    fn local_backend_conforms() {
+        let d = tempfile::tempdir().unwrap();
+        conformance(&LocalBackend::new(d.path().join("repo")));
+    }
+}

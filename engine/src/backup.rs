@@ -1,0 +1,703 @@
+//! Backup: walk the sources, chunk and store what is new, write trees bottom-up, then the
+//! snapshot. Owns the packer (`Sink`): blobs are deduplicated against the index and the set
+//! of blobs added in this run, compressed and sealed on the rayon pool, gathered into one pack
+//! per blob type, and handed to a single uploader thread that writes packs and, every
+//! `INDEX_EVERY` packs, an index file naming them. The channel to the uploader is bounded,
+//! which is what bounds memory: when storage is slow, workers wait instead of piling up packs.
+//!
+//! Commit order (see lib.rs): packs → index files → snapshot.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsStr;
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Sender};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+
+use crate::backend::FileType;
+use crate::chunker::{Chunker, StreamChunker};
+use crate::error::{Error, Result};
+use crate::fsmeta::{self, Names};
+use crate::id::Id;
+use crate::index::PackEntries;
+use crate::pack::{self, BlobType, FinishedPack, PackWriter};
+use crate::progress::Progress;
+use crate::repo::Repo;
+use crate::snapshot::{BackupType, Snapshot, SnapshotRef, Summary, SNAPSHOT_VERSION};
+use crate::tree::{Extent, Node, NodeKind, Tree};
+
+/// Packs written between two index files: a crash loses the dedup of at most this many.
+const INDEX_EVERY: usize = 64;
+/// Files up to this size are read whole; larger ones are streamed through a window.
+const SMALL_FILE: u64 = 1 << 20;
+/// The streaming window: twice the largest chunk, at least.
+const WINDOW: usize = 8 << 20;
+
+#[derive(Debug, Clone, Default)]
+pub struct BackupOptions {
+    pub paths: Vec<PathBuf>,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub kind: BackupType,
+    /// Globs; one without `/` matches a name at any depth, one with `/` an absolute path.
+    pub excludes: Vec<String>,
+    pub one_file_system: bool,
+    pub dry_run: bool,
+    pub host: Option<String>,
+    /// Use this snapshot as the parent instead of the latest one of the same host and paths.
+    pub parent: Option<Id>,
+    /// Record this time instead of now (imports, tests of point-in-time recovery).
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug)]
+pub struct BackupResult {
+    /// None on a dry run.
+    pub id: Option<Id>,
+    pub snapshot: Snapshot,
+    /// Non-fatal problems that do not make the snapshot incomplete (a file changed while read).
+    pub warnings: Vec<String>,
+}
+
+pub fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let p = p.trim_end_matches('/');
+        let full = if p.contains('/') { p.to_string() } else { format!("**/{p}") };
+        let g = GlobBuilder::new(&full)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| Error::Invalid(format!("exclude pattern {p:?}: {e}")))?;
+        b.add(g);
+    }
+    b.build().map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Deduplicates, seals and packs blobs; one per backup.
+struct Sink<'a> {
+    repo: &'a Repo,
+    level: i32,
+    pack_size: usize,
+    dry_run: bool,
+    inflight: Mutex<HashSet<Id>>,
+    writers: [Mutex<PackWriter>; 2],
+    tx: Mutex<Option<Sender<FinishedPack>>>,
+    bytes_added: AtomicU64,
+    blobs_added: AtomicU64,
+}
+
+impl<'a> Sink<'a> {
+    /// Stores `data` unless the repository or this run already has it; returns its id.
+    fn add(&self, ty: BlobType, data: &[u8]) -> Result<Id> {
+        let id = self.repo.keys().chunk_id.id(data);
+        if self.repo.index().contains(&id)? || !self.inflight.lock().unwrap().insert(id) {
+            return Ok(id);
+        }
+        let sealed = pack::seal_blob(self.repo.keys(), ty, id, data, self.level);
+        self.bytes_added.fetch_add(sealed.bytes.len() as u64, Ordering::Relaxed);
+        self.blobs_added.fetch_add(1, Ordering::Relaxed);
+        if self.dry_run {
+            return Ok(id);
+        }
+        let full = {
+            let mut w = self.writers[ty as usize].lock().unwrap();
+            if w.is_empty() {
+                *w = PackWriter::with_capacity(self.pack_size + (1 << 20));
+            }
+            w.add(&sealed);
+            if w.len() >= self.pack_size {
+                Some(std::mem::take(&mut *w))
+            } else {
+                None
+            }
+        };
+        if let Some(w) = full {
+            self.send(w)?;
+        }
+        Ok(id)
+    }
+
+    fn send(&self, w: PackWriter) -> Result<()> {
+        let p = w.finish(&self.repo.keys().data);
+        let tx = self.tx.lock().unwrap().clone();
+        match tx {
+            Some(tx) => tx.send(p).map_err(|_| Error::Invalid("pack uploader stopped".into())),
+            None => Err(Error::Invalid("pack uploader stopped".into())),
+        }
+    }
+
+    /// Sends the partly filled packs and closes the channel.
+    fn finish(&self) -> Result<()> {
+        for w in &self.writers {
+            let w = std::mem::take(&mut *w.lock().unwrap());
+            if !w.is_empty() {
+                self.send(w)?;
+            }
+        }
+        self.tx.lock().unwrap().take();
+        Ok(())
+    }
+}
+
+/// Writes packs as they come and an index file every `INDEX_EVERY` packs; returns the entries
+/// not yet in an index file when the channel closes.
+fn uploader(repo: &Repo, rx: crossbeam_channel::Receiver<FinishedPack>) -> Result<Vec<PackEntries>> {
+    let mut pending = Vec::new();
+    for p in rx {
+        let name = p.id.to_hex();
+        repo.backend()
+            .put(FileType::Pack, &name, &p.bytes)
+            .map_err(crate::repo::be("writing pack", &name))?;
+        pending.push(PackEntries {
+            pack: p.id,
+            entries: p.entries,
+        });
+        if pending.len() >= INDEX_EVERY {
+            repo.save_index(&pending)?;
+            pending.clear();
+        }
+    }
+    Ok(pending)
+}
+
+#[derive(Default)]
+struct Counters {
+    files_new: AtomicU64,
+    files_changed: AtomicU64,
+    files_unchanged: AtomicU64,
+    dirs: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_total: AtomicU64,
+}
+
+struct Walker<'a> {
+    repo: &'a Repo,
+    sink: &'a Sink<'a>,
+    excludes: GlobSet,
+    one_fs: bool,
+    full: bool,
+    chunker: Chunker,
+    names: Names,
+    progress: &'a Progress,
+    counters: Counters,
+    errors: Mutex<Vec<String>>,
+    warnings: Mutex<Vec<String>>,
+}
+
+/// What the parent snapshot knew of a path, when it knew it.
+type Prev<'t> = Option<&'t Node>;
+
+impl<'a> Walker<'a> {
+    fn fail(&self, path: &Path, e: impl std::fmt::Display) {
+        let msg = format!("{}: {e}", path.display());
+        tracing::warn!("{msg}");
+        self.progress.error();
+        self.errors.lock().unwrap().push(msg);
+    }
+
+    fn warn(&self, msg: String) {
+        tracing::warn!("{msg}");
+        self.warnings.lock().unwrap().push(msg);
+    }
+
+    fn parent_tree(&self, prev: Prev) -> Option<Tree> {
+        let id = prev.filter(|n| n.kind == NodeKind::Dir)?.subtree?;
+        match self.repo.load_tree(&id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!("parent tree {id} unreadable ({e}); reading everything below it");
+                None
+            }
+        }
+    }
+
+    fn store_tree(&self, t: &Tree) -> Result<Id> {
+        self.sink.add(BlobType::Tree, &t.encode())
+    }
+
+    /// Backs up directory `path`; returns its tree.
+    fn dir(&self, path: &Path, dev: u64, prev: Option<&Tree>) -> Result<Tree> {
+        crate::check_interrupt()?;
+        let mut names: Vec<std::ffi::OsString> = match std::fs::read_dir(path) {
+            Ok(rd) => {
+                let mut v = Vec::new();
+                for e in rd {
+                    match e {
+                        Ok(e) => v.push(e.file_name()),
+                        Err(e) => self.fail(path, e),
+                    }
+                }
+                v
+            }
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(Tree::default());
+            }
+        };
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let nodes = names
+            .par_iter()
+            .map(|name| {
+                let p = prev.and_then(|t| t.find(name.as_bytes()));
+                self.entry(&path.join(name), name, dev, p)
+            })
+            .collect::<Result<Vec<Option<Node>>>>()?;
+        self.counters.dirs.fetch_add(1, Ordering::Relaxed);
+        Ok(Tree {
+            nodes: nodes.into_iter().flatten().collect(),
+        })
+    }
+
+    /// One directory entry; None when excluded or unreadable (the latter recorded as an error).
+    fn entry(&self, path: &Path, name: &OsStr, dev: u64, prev: Prev) -> Result<Option<Node>> {
+        if self.excludes.is_match(path) {
+            return Ok(None);
+        }
+        let m = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(None);
+            }
+        };
+        let mut node = match fsmeta::node_from(name.as_bytes(), path, &m, &self.names) {
+            Ok(n) => n,
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(None);
+            }
+        };
+        match node.kind {
+            NodeKind::Dir => {
+                let tree = if self.one_fs && m.dev() != dev {
+                    Tree::default()
+                } else {
+                    let pt = self.parent_tree(prev);
+                    self.dir(path, dev, pt.as_ref())?
+                };
+                node.subtree = Some(self.store_tree(&tree)?);
+            }
+            NodeKind::File => {
+                if !self.file(path, &mut node, &m, prev)? {
+                    return Ok(None);
+                }
+            }
+            _ => {}
+        }
+        Ok(Some(node))
+    }
+
+    /// Fills a file node's content. Returns false when the file could not be read.
+    fn file(&self, path: &Path, node: &mut Node, m: &Metadata, prev: Prev) -> Result<bool> {
+        self.counters.bytes_total.fetch_add(m.len(), Ordering::Relaxed);
+        if let Some(p) = prev.filter(|p| p.kind == NodeKind::File) {
+            let same = p.size == node.size && p.mtime == node.mtime && p.ctime == node.ctime && p.inode == node.inode;
+            if !self.full && same && self.all_indexed(p)? {
+                node.content = p.content.clone();
+                self.counters.files_unchanged.fetch_add(1, Ordering::Relaxed);
+                self.progress.add(1, m.len());
+                return Ok(true);
+            }
+            self.counters.files_changed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters.files_new.fetch_add(1, Ordering::Relaxed);
+        }
+        match self.read_content(path, m) {
+            Ok((content, read)) => {
+                if read != m.len() {
+                    self.warn(format!("{}: file changed size while being read ({} → {read} bytes)", path.display(), m.len()));
+                    node.size = read;
+                } else if let Ok(after) = std::fs::symlink_metadata(path) {
+                    if after.mtime() != m.mtime() || after.mtime_nsec() != m.mtime_nsec() || after.len() != m.len() {
+                        self.warn(format!("{}: file changed while being read", path.display()));
+                    }
+                }
+                node.content = content;
+                Ok(true)
+            }
+            Err(ReadError::Fatal(e)) => Err(e),
+            Err(ReadError::Source(e)) => {
+                self.fail(path, e);
+                Ok(false)
+            }
+        }
+    }
+
+    fn all_indexed(&self, n: &Node) -> Result<bool> {
+        for id in n.data_ids() {
+            if !self.repo.index().contains(&id)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn read_content(&self, path: &Path, m: &Metadata) -> Result<(Vec<Extent>, u64), ReadError> {
+        let f = File::open(path).map_err(ReadError::Source)?;
+        let regions = fsmeta::data_regions(&f, m).map_err(ReadError::Source)?;
+        let mut content = Vec::new();
+        let mut pos = 0u64;
+        for (off, len) in regions {
+            if off > pos {
+                content.push(Extent::Hole { len: off - pos });
+            }
+            let read = if len <= SMALL_FILE {
+                let mut buf = vec![0u8; len as usize];
+                let n = read_full_at(&f, &mut buf, off).map_err(ReadError::Source)?;
+                for (id, l) in self.add_chunks(&buf[..n], self.chunker.cuts(&buf[..n]))? {
+                    content.push(Extent::Data { id, len: l as u32 });
+                }
+                n as u64
+            } else {
+                let reader = PRead { f: &f, off, left: len };
+                let mut s = StreamChunker::new(self.chunker, reader, WINDOW);
+                let mut total = 0u64;
+                while let Some((buf, cuts)) = s.next_batch().map_err(ReadError::Source)? {
+                    crate::check_interrupt()?;
+                    total += buf.len() as u64;
+                    for (id, l) in self.add_chunks(buf, cuts)? {
+                        content.push(Extent::Data { id, len: l as u32 });
+                    }
+                    self.progress.add(0, buf.len() as u64);
+                }
+                total
+            };
+            self.counters.bytes_read.fetch_add(read, Ordering::Relaxed);
+            pos = off + read;
+            if read < len {
+                break; // the file shrank
+            }
+        }
+        if pos < m.len() && content.iter().map(|e| e.len()).sum::<u64>() == pos {
+            // A trailing hole: only when the file did not shrink while we read it.
+            let shrank = std::fs::symlink_metadata(path).map(|a| a.len() < m.len()).unwrap_or(true);
+            if !shrank {
+                content.push(Extent::Hole { len: m.len() - pos });
+                pos = m.len();
+            }
+        }
+        if m.len() <= SMALL_FILE {
+            self.progress.add(1, pos);
+        } else {
+            self.progress.add(1, 0);
+        }
+        Ok((content, pos))
+    }
+
+    /// Hashes and stores the chunks of `buf` in parallel; returns (id, length) in order.
+    fn add_chunks(&self, buf: &[u8], cuts: Vec<usize>) -> Result<Vec<(Id, usize)>> {
+        let mut slices = Vec::with_capacity(cuts.len());
+        let mut off = 0;
+        for l in cuts {
+            slices.push(&buf[off..off + l]);
+            off += l;
+        }
+        if slices.len() == 1 {
+            return Ok(vec![(self.sink.add(BlobType::Data, slices[0])?, slices[0].len())]);
+        }
+        slices
+            .par_iter()
+            .map(|s| Ok((self.sink.add(BlobType::Data, s)?, s.len())))
+            .collect()
+    }
+}
+
+enum ReadError {
+    /// The source could not be read: skip the file, record it.
+    Source(io::Error),
+    /// The repository could not be written: stop the backup.
+    Fatal(Error),
+}
+
+impl From<Error> for ReadError {
+    fn from(e: Error) -> Self {
+        ReadError::Fatal(e)
+    }
+}
+
+fn read_full_at(f: &File, buf: &mut [u8], off: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read_at(&mut buf[n..], off + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A reader over one region of a file, by positioned reads.
+struct PRead<'f> {
+    f: &'f File,
+    off: u64,
+    left: u64,
+}
+
+impl Read for PRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.left) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let k = self.f.read_at(&mut buf[..n], self.off)?;
+        self.off += k as u64;
+        self.left -= k as u64;
+        Ok(k)
+    }
+}
+
+/// The source paths as a tree of names: a path given whole is `Real`; the directories above it
+/// are `Virtual`, holding only what leads to the given paths.
+enum Source {
+    Real(PathBuf),
+    Virtual(PathBuf, BTreeMap<Vec<u8>, Source>),
+}
+
+fn source_tree(paths: &[PathBuf]) -> Source {
+    let mut root = Source::Virtual(PathBuf::from("/"), BTreeMap::new());
+    for p in paths {
+        if p == Path::new("/") {
+            return Source::Real(p.clone());
+        }
+        let comps: Vec<&OsStr> = p.iter().skip(1).collect();
+        let mut cur = &mut root;
+        let mut at = PathBuf::from("/");
+        for (i, c) in comps.iter().enumerate() {
+            at.push(c);
+            let Source::Virtual(_, children) = cur else { break };
+            let last = i + 1 == comps.len();
+            let e = children
+                .entry(c.as_bytes().to_vec())
+                .or_insert_with(|| Source::Virtual(at.clone(), BTreeMap::new()));
+            if last {
+                *e = Source::Real(at.clone());
+            }
+            cur = e;
+        }
+    }
+    root
+}
+
+impl<'a> Walker<'a> {
+    fn source(&self, s: &Source, prev: Option<&Tree>) -> Result<Tree> {
+        let Source::Virtual(_, children) = s else {
+            unreachable!("the root is virtual unless it is / itself");
+        };
+        let mut nodes = Vec::new();
+        for (name, child) in children {
+            let p = prev.and_then(|t| t.find(name));
+            match child {
+                Source::Real(path) => {
+                    let dev = std::fs::symlink_metadata(path).map(|m| m.dev()).unwrap_or(0);
+                    if let Some(n) = self.entry(path, OsStr::from_bytes(name), dev, p)? {
+                        nodes.push(n);
+                    }
+                }
+                Source::Virtual(path, _) => {
+                    let m = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+                    let mut n = fsmeta::node_from(name, path, &m, &self.names).map_err(|e| Error::io(path, e))?;
+                    let pt = self.parent_tree(p);
+                    let t = self.source(child, pt.as_ref())?;
+                    n.subtree = Some(self.store_tree(&t)?);
+                    nodes.push(n);
+                }
+            }
+        }
+        Ok(Tree { nodes })
+    }
+}
+
+/// The snapshot a new backup of `paths` from `host` continues from.
+pub fn find_parent<'s>(snaps: &'s [SnapshotRef], host: &str, paths: &[String]) -> Option<&'s SnapshotRef> {
+    let mut want = paths.to_vec();
+    want.sort();
+    snaps
+        .iter()
+        .filter(|s| {
+            let mut p = s.snap.paths.clone();
+            p.sort();
+            s.snap.host == host && p == want
+        })
+        .max_by_key(|s| (s.snap.time, s.id))
+}
+
+pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<BackupResult> {
+    let start = Instant::now();
+    let time = opts.time.unwrap_or_else(chrono::Utc::now);
+    if opts.paths.is_empty() {
+        return Err(Error::Invalid("nothing to back up: no paths given".into()));
+    }
+    let mut abs = Vec::new();
+    for p in &opts.paths {
+        let a = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+        // Normalise `.`/`..` lexically; symlinks in the given path are kept as given.
+        let mut norm = PathBuf::new();
+        for c in a.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    norm.pop();
+                }
+                std::path::Component::CurDir => {}
+                c => norm.push(c),
+            }
+        }
+        std::fs::symlink_metadata(&norm).map_err(|e| Error::io(&norm, e))?;
+        abs.push(norm);
+    }
+    abs.sort();
+    abs.dedup();
+    let paths: Vec<String> = abs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let host = opts.host.clone().unwrap_or_else(crate::util::hostname);
+
+    let snaps = repo.snapshots()?;
+    let parent = match opts.parent {
+        Some(id) => Some(crate::snapshot::select(&snaps, &id.to_hex())?),
+        None => find_parent(&snaps, &host, &paths),
+    };
+    let prev_root = match parent {
+        Some(p) => Some(repo.load_tree(&p.snap.tree)?),
+        None => None,
+    };
+
+    let (tx, rx) = bounded::<FinishedPack>(1);
+    let sink = Sink {
+        repo,
+        level: repo.config().compression,
+        pack_size: repo.config().pack_size as usize,
+        dry_run: opts.dry_run,
+        inflight: Mutex::new(HashSet::new()),
+        writers: [Mutex::new(PackWriter::default()), Mutex::new(PackWriter::default())],
+        tx: Mutex::new(Some(tx)),
+        bytes_added: AtomicU64::new(0),
+        blobs_added: AtomicU64::new(0),
+    };
+    let walker = Walker {
+        repo,
+        sink: &sink,
+        excludes: build_excludes(&opts.excludes)?,
+        one_fs: opts.one_file_system,
+        full: opts.kind == BackupType::Full,
+        chunker: Chunker::new(repo.config().chunker, repo.keys().chunker_seed),
+        names: Names::default(),
+        progress,
+        counters: Counters::default(),
+        errors: Mutex::new(Vec::new()),
+        warnings: Mutex::new(Vec::new()),
+    };
+
+    let (walked, uploaded) = std::thread::scope(|s| {
+        let up = s.spawn(|| uploader(repo, rx));
+        let walked = (|| {
+            let src = source_tree(&abs);
+            let root = match &src {
+                Source::Real(p) => walker.dir(p, std::fs::symlink_metadata(p).map(|m| m.dev()).unwrap_or(0), prev_root.as_ref())?,
+                Source::Virtual(..) => walker.source(&src, prev_root.as_ref())?,
+            };
+            let id = walker.store_tree(&root)?;
+            sink.finish()?;
+            Ok::<_, Error>(id)
+        })();
+        // Close the channel even on failure so the uploader ends.
+        sink.tx.lock().unwrap().take();
+        let uploaded = up.join().expect("uploader thread panicked");
+        (walked, uploaded)
+    });
+    // An upload failure (disk full, say) explains a walk failure ("uploader stopped"): report it first.
+    let pending = uploaded?;
+    let root = walked?;
+    if !pending.is_empty() {
+        repo.save_index(&pending)?;
+    }
+    repo.index().flush()?;
+
+    let c = &walker.counters;
+    let summary = Summary {
+        files_new: c.files_new.load(Ordering::Relaxed),
+        files_changed: c.files_changed.load(Ordering::Relaxed),
+        files_unchanged: c.files_unchanged.load(Ordering::Relaxed),
+        dirs: c.dirs.load(Ordering::Relaxed),
+        bytes_read: c.bytes_read.load(Ordering::Relaxed),
+        bytes_total: c.bytes_total.load(Ordering::Relaxed),
+        bytes_added: sink.bytes_added.load(Ordering::Relaxed),
+        blobs_added: sink.blobs_added.load(Ordering::Relaxed),
+        duration_secs: start.elapsed().as_secs_f64(),
+        errors: walker.errors.into_inner().unwrap(),
+    };
+    let snapshot = Snapshot {
+        version: SNAPSHOT_VERSION,
+        time,
+        host,
+        user: crate::util::username(),
+        paths,
+        tags: opts.tags.clone(),
+        category: opts.category.clone(),
+        kind: opts.kind,
+        parent: parent.map(|p| p.id),
+        tree: root,
+        summary,
+    };
+    let id = if opts.dry_run { None } else { Some(repo.save_snapshot(&snapshot)?) };
+    Ok(BackupResult {
+        id,
+        snapshot,
+        warnings: walker.warnings.into_inner().unwrap(),
+    })
+}
+
+/// Counts files and bytes under `paths` the way a backup would see them, for progress totals.
+pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Result<()> {
+    let ex = build_excludes(excludes)?;
+    let (mut files, mut bytes) = (0u64, 0u64);
+    let mut stack: Vec<PathBuf> = paths.iter().filter_map(|p| std::path::absolute(p).ok()).collect();
+    while let Some(p) = stack.pop() {
+        if ex.is_match(&p) {
+            continue;
+        }
+        let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+        if m.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+            }
+        } else if m.is_file() {
+            files += 1;
+            bytes += m.len();
+        }
+    }
+    progress.set_totals(files, bytes);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excludes_match_names_anywhere_and_paths_exactly() {
+        let g = build_excludes(&["*.tmp".into(), "/data/cache".into(), "node_modules/".into()]).unwrap();
+        assert!(g.is_match("/x/y/a.tmp"));
+        assert!(g.is_match("/data/cache"));
+        assert!(!g.is_match("/other/data/cache"));
+        assert!(g.is_match("/p/node_modules"));
+        assert!(!g.is_match("/x/a.tmpx"));
+    }
+
+    #[test]
+    fn source_tree_merges_prefixes() {
+        let s = source_tree(&[PathBuf::from("/a/b/c"), PathBuf::from("/a/d"), PathBuf::from("/a/b")]);
+        let Source::Virtual(_, root) = s else { panic!() };
+        let Source::Virtual(_, a) = &root[&b"a".to_vec()] else { panic!() };
+        assert!(matches!(a[&b"b".to_vec()], Source::Real(_)));
+        assert!(matches!(a[&b"d".to_vec()], Source::Real(_)));
+    }
+}

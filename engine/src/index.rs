@@ -1,0 +1,282 @@
+//! The chunk index: which pack holds which blob (FORMAT.md §Index).
+//!
+//! Two layers. The repository's `index/` files are the durable record: each lists packs and
+//! their blob entries, sealed. The local sled database under the cache directory is derived
+//! from them, for lookups that need not hold the whole index in memory; it remembers which
+//! index files it has absorbed, and is reloaded whenever that set no longer matches the
+//! repository (files removed, or the database lost). Losing sled loses nothing.
+
+use std::path::Path;
+
+use crate::crypto::{aad, DataKey};
+use crate::error::{Error, Result};
+use crate::id::Id;
+use crate::pack::{BlobEntry, BlobType, ENTRY_LEN, MAX_PACK_ENTRIES};
+
+pub const INDEX_VERSION: u8 = 1;
+/// Index files are split beyond this many blobs so none grows without bound.
+pub const MAX_INDEX_FILE_ENTRIES: usize = 200_000;
+
+/// One pack's entries, as an index file lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackEntries {
+    pub pack: Id,
+    pub entries: Vec<BlobEntry>,
+}
+
+/// Encodes an index file's plaintext: version, pack count, then per pack its id, entry count
+/// and entries (same 50-byte layout as a pack trailer).
+pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
+    let n: usize = packs.iter().map(|p| p.entries.len()).sum();
+    let mut out = Vec::with_capacity(5 + packs.len() * 36 + n * ENTRY_LEN);
+    out.push(INDEX_VERSION);
+    out.extend_from_slice(&(packs.len() as u32).to_le_bytes());
+    for p in packs {
+        out.extend_from_slice(&p.pack.0);
+        out.extend_from_slice(&(p.entries.len() as u32).to_le_bytes());
+        for e in &p.entries {
+            e.encode_into(&mut out);
+        }
+    }
+    out
+}
+
+pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
+    let bad = |d: &str| Error::damaged("index file", "", d.to_string());
+    let mut r = b;
+    let mut take = |n: usize| -> Result<&[u8]> {
+        if r.len() < n {
+            return Err(bad("truncated"));
+        }
+        let (a, rest) = r.split_at(n);
+        r = rest;
+        Ok(a)
+    };
+    let v = take(1)?[0];
+    if v != INDEX_VERSION {
+        return Err(Error::UnsupportedVersion {
+            what: "index file",
+            version: v as u32,
+            supported: INDEX_VERSION as u32,
+        });
+    }
+    let npacks = u32::from_le_bytes(take(4)?.try_into().unwrap()) as usize;
+    // Each pack needs at least 36 bytes: a hostile count cannot make us allocate.
+    let mut packs = Vec::with_capacity(npacks.min(b.len() / 36));
+    for _ in 0..npacks {
+        let pack = Id::from_slice(take(32)?).unwrap();
+        let n = u32::from_le_bytes(take(4)?.try_into().unwrap()) as usize;
+        if n > MAX_PACK_ENTRIES {
+            return Err(bad("too many entries"));
+        }
+        let raw = take(n.checked_mul(ENTRY_LEN).ok_or_else(|| bad("overflow"))?)?;
+        let entries = raw
+            .chunks_exact(ENTRY_LEN)
+            .map(|c| BlobEntry::decode(c).ok_or_else(|| bad("invalid entry")))
+            .collect::<Result<Vec<_>>>()?;
+        packs.push(PackEntries { pack, entries });
+    }
+    if !take(0)?.is_empty() || !r.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(packs)
+}
+
+/// Seals and names an index file: returns (name, bytes).
+pub fn seal_index_file(key: &DataKey, packs: &[PackEntries]) -> (Id, Vec<u8>) {
+    let bytes = key.seal(aad::INDEX, &encode_index_file(packs));
+    (Id::of_file(&bytes), bytes)
+}
+
+/// Where a blob is: its pack and its entry in that pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub pack: Id,
+    pub entry: BlobEntry,
+}
+
+impl Location {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(32 + ENTRY_LEN);
+        v.extend_from_slice(&self.pack.0);
+        self.entry.encode_into(&mut v);
+        v
+    }
+    fn decode(b: &[u8]) -> Option<Self> {
+        if b.len() != 32 + ENTRY_LEN {
+            return None;
+        }
+        Some(Location {
+            pack: Id::from_slice(&b[..32])?,
+            entry: BlobEntry::decode(&b[32..])?,
+        })
+    }
+}
+
+/// The local lookup table: blob id → location, in sled.
+pub struct Index {
+    db: sled::Db,
+    blobs: sled::Tree,
+    files: sled::Tree,
+}
+
+impl Index {
+    /// Opens (or creates) the database at `path`. When another process holds it, falls back to
+    /// a private temporary database, which `sync` fills from the repository's index files.
+    pub fn open(path: &Path) -> Result<Self> {
+        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        let db = match sled::Config::new()
+            .path(path)
+            .cache_capacity(16 << 20)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+        {
+            Ok(db) => db,
+            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                tracing::info!("local index at {} is in use; using a temporary one", path.display());
+                return Self::temporary();
+            }
+            Err(e) => {
+                // A corrupt cache is not worth failing over: rebuild it from the repository.
+                tracing::warn!("local index at {} is unreadable ({e}); rebuilding it", path.display());
+                std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
+                sled::Config::new().path(path).cache_capacity(16 << 20).open()?
+            }
+        };
+        Self::from_db(db)
+    }
+
+    pub fn temporary() -> Result<Self> {
+        Self::from_db(sled::Config::new().temporary(true).cache_capacity(16 << 20).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self> {
+        Ok(Index {
+            blobs: db.open_tree("blobs")?,
+            files: db.open_tree("index_files")?,
+            db,
+        })
+    }
+
+    pub fn lookup(&self, id: &Id) -> Result<Option<Location>> {
+        match self.blobs.get(id.0)? {
+            None => Ok(None),
+            Some(v) => Location::decode(&v)
+                .map(Some)
+                .ok_or_else(|| Error::Index(format!("corrupt entry for {id}"))),
+        }
+    }
+
+    pub fn contains(&self, id: &Id) -> Result<bool> {
+        Ok(self.blobs.contains_key(id.0)?)
+    }
+
+    pub fn insert_pack(&self, p: &PackEntries) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for e in &p.entries {
+            batch.insert(&e.id.0, Location { pack: p.pack, entry: *e }.encode());
+        }
+        self.blobs.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Records that every entry of index file `name` is in the database.
+    pub fn mark_file(&self, name: &str) -> Result<()> {
+        self.files.insert(name.as_bytes(), &[])?;
+        Ok(())
+    }
+
+    pub fn absorbed_files(&self) -> Result<Vec<String>> {
+        self.files
+            .iter()
+            .keys()
+            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .collect()
+    }
+
+    pub fn clear(&self) -> Result<()> {
+        self.blobs.clear()?;
+        self.files.clear()?;
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.blobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+
+    /// Every blob in the database, of one type or all.
+    pub fn iter(&self) -> impl Iterator<Item = Result<(Id, Location)>> + '_ {
+        self.blobs.iter().map(|kv| {
+            let (k, v) = kv?;
+            let id = Id::from_slice(&k).ok_or_else(|| Error::Index("corrupt key".into()))?;
+            let loc = Location::decode(&v).ok_or_else(|| Error::Index(format!("corrupt entry for {id}")))?;
+            Ok((id, loc))
+        })
+    }
+
+    pub fn count_type(&self, ty: BlobType) -> Result<usize> {
+        let mut n = 0;
+        for r in self.iter() {
+            if r?.1.entry.ty == ty {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: u8) -> BlobEntry {
+        BlobEntry {
+            ty: BlobType::Data,
+            compressed: i % 2 == 0,
+            id: Id([i; 32]),
+            offset: i as u64 * 100,
+            length: 50,
+            raw_length: 40,
+        }
+    }
+
+    #[test]
+    fn index_file_roundtrip_and_truncation() {
+        let packs = vec![
+            PackEntries { pack: Id([9; 32]), entries: vec![entry(1), entry(2)] },
+            PackEntries { pack: Id([8; 32]), entries: vec![] },
+        ];
+        let b = encode_index_file(&packs);
+        assert_eq!(decode_index_file(&b).unwrap(), packs);
+        for n in 0..b.len() {
+            assert!(decode_index_file(&b[..n]).is_err(), "truncated at {n} accepted");
+        }
+        let mut extra = b.clone();
+        extra.push(0);
+        assert!(decode_index_file(&extra).is_err());
+    }
+
+    #[test]
+    fn sled_index_insert_lookup_clear() {
+        let ix = Index::temporary().unwrap();
+        let p = PackEntries { pack: Id([9; 32]), entries: vec![entry(1), entry(2)] };
+        ix.insert_pack(&p).unwrap();
+        ix.mark_file("f1").unwrap();
+        let l = ix.lookup(&Id([2; 32])).unwrap().unwrap();
+        assert_eq!(l.pack, Id([9; 32]));
+        assert_eq!(l.entry, entry(2));
+        assert!(ix.lookup(&Id([3; 32])).unwrap().is_none());
+        assert_eq!(ix.absorbed_files().unwrap(), vec!["f1".to_string()]);
+        ix.clear().unwrap();
+        assert!(ix.is_empty());
+    }
+}

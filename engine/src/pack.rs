@@ -1,0 +1,325 @@
+//! Packfiles and the blobs inside them (FORMAT.md §Packs).
+//!
+//! A pack is `blob* || sealed trailer || trailer length (u32 LE) || magic "vcdpack1"`.
+//! Each blob is `seal(BLOB, zstd(chunk) or chunk)`. The trailer lists every blob's type, flags,
+//! id, offset, sealed length and raw length, so one pack alone is enough to rebuild its index
+//! entries. A pack's name is the unkeyed BLAKE3 of its bytes. Everything here is pure: bytes in,
+//! bytes out; the backup's packer and the backend do the I/O.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{aad, ChunkIdKey, DataKey, Keys, OVERHEAD};
+use crate::error::{Error, Result};
+use crate::id::Id;
+
+/// NEVER CHANGE: identifies a vcd pack (last 8 bytes of every pack).
+pub const PACK_MAGIC: &[u8; 8] = b"vcdpack1";
+/// Trailer length (4) + magic (8).
+pub const FOOTER_LEN: usize = 12;
+pub const TRAILER_VERSION: u8 = 1;
+/// Bytes of one encoded entry: type, flags, id, offset u64, length u32, raw length u32.
+pub const ENTRY_LEN: usize = 1 + 1 + 32 + 8 + 4 + 4;
+/// No blob's plaintext is larger than this (the chunker's max is far below it); decoders use it
+/// to refuse hostile lengths before allocating.
+pub const MAX_BLOB_RAW: u32 = 64 << 20;
+/// Upper bound on blobs in one pack, for the same reason.
+pub const MAX_PACK_ENTRIES: usize = 1 << 20;
+
+const FLAG_ZSTD: u8 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum BlobType {
+    Data,
+    Tree,
+}
+
+impl BlobType {
+    fn code(self) -> u8 {
+        match self {
+            BlobType::Data => 0,
+            BlobType::Tree => 1,
+        }
+    }
+    fn from_code(c: u8) -> Option<Self> {
+        match c {
+            0 => Some(BlobType::Data),
+            1 => Some(BlobType::Tree),
+            _ => None,
+        }
+    }
+}
+
+/// Where a blob sits inside a pack, and how to turn it back into plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobEntry {
+    pub ty: BlobType,
+    pub compressed: bool,
+    pub id: Id,
+    pub offset: u64,
+    /// Sealed length in the pack.
+    pub length: u32,
+    /// Plaintext length.
+    pub raw_length: u32,
+}
+
+impl BlobEntry {
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.push(self.ty.code());
+        out.push(if self.compressed { FLAG_ZSTD } else { 0 });
+        out.extend_from_slice(&self.id.0);
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out.extend_from_slice(&self.length.to_le_bytes());
+        out.extend_from_slice(&self.raw_length.to_le_bytes());
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        if b.len() != ENTRY_LEN {
+            return None;
+        }
+        let ty = BlobType::from_code(b[0])?;
+        if b[1] & !FLAG_ZSTD != 0 {
+            return None;
+        }
+        let e = BlobEntry {
+            ty,
+            compressed: b[1] & FLAG_ZSTD != 0,
+            id: Id::from_slice(&b[2..34])?,
+            offset: u64::from_le_bytes(b[34..42].try_into().ok()?),
+            length: u32::from_le_bytes(b[42..46].try_into().ok()?),
+            raw_length: u32::from_le_bytes(b[46..50].try_into().ok()?),
+        };
+        if (e.length as usize) < OVERHEAD || e.raw_length > MAX_BLOB_RAW {
+            return None;
+        }
+        Some(e)
+    }
+}
+
+/// A blob ready to go into a pack: sealed bytes plus what the trailer must say about them.
+pub struct SealedBlob {
+    pub ty: BlobType,
+    pub id: Id,
+    pub compressed: bool,
+    pub raw_length: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// Compresses (when that makes it smaller) and seals one chunk. `level` 0 disables zstd.
+pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> SealedBlob {
+    let compressed = if level != 0 {
+        zstd::bulk::compress(data, level).ok().filter(|c| c.len() < data.len())
+    } else {
+        None
+    };
+    let plain = compressed.as_deref().unwrap_or(data);
+    SealedBlob {
+        ty,
+        id,
+        compressed: compressed.is_some(),
+        raw_length: data.len() as u32,
+        bytes: keys.data.seal(aad::BLOB, plain),
+    }
+}
+
+/// Opens a sealed blob and checks that its plaintext hashes to the id the index promised.
+pub fn open_blob(keys: &Keys, e: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
+    let damaged = |detail: String| Error::damaged("blob", e.id.to_hex(), detail);
+    let plain = keys.data.open(aad::BLOB, sealed).map_err(|m| damaged(m.to_string()))?;
+    let data = if e.compressed {
+        zstd::bulk::decompress(&plain, e.raw_length as usize).map_err(|x| damaged(format!("zstd: {x}")))?
+    } else {
+        plain
+    };
+    if data.len() != e.raw_length as usize {
+        return Err(damaged(format!("length {} instead of {}", data.len(), e.raw_length)));
+    }
+    check_blob_id(&keys.chunk_id, e.id, &data)?;
+    Ok(data)
+}
+
+pub fn check_blob_id(k: &ChunkIdKey, id: Id, data: &[u8]) -> Result<()> {
+    if k.id(data) != id {
+        return Err(Error::damaged("blob", id.to_hex(), "content does not match its id"));
+    }
+    Ok(())
+}
+
+/// Builds one pack in memory. No I/O and no encryption of blobs (they arrive sealed).
+#[derive(Default)]
+pub struct PackWriter {
+    buf: Vec<u8>,
+    entries: Vec<BlobEntry>,
+}
+
+pub struct FinishedPack {
+    pub id: Id,
+    pub bytes: Vec<u8>,
+    pub entries: Vec<BlobEntry>,
+}
+
+impl PackWriter {
+    pub fn with_capacity(cap: usize) -> Self {
+        PackWriter {
+            buf: Vec::with_capacity(cap),
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, b: &SealedBlob) {
+        self.entries.push(BlobEntry {
+            ty: b.ty,
+            compressed: b.compressed,
+            id: b.id,
+            offset: self.buf.len() as u64,
+            length: b.bytes.len() as u32,
+            raw_length: b.raw_length,
+        });
+        self.buf.extend_from_slice(&b.bytes);
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn finish(mut self, key: &DataKey) -> FinishedPack {
+        let plain = encode_trailer(&self.entries);
+        let before = self.buf.len();
+        key.seal_into(aad::PACK_TRAILER, &plain, &mut self.buf);
+        let sealed_len = (self.buf.len() - before) as u32;
+        self.buf.extend_from_slice(&sealed_len.to_le_bytes());
+        self.buf.extend_from_slice(PACK_MAGIC);
+        FinishedPack {
+            id: Id::of_file(&self.buf),
+            bytes: self.buf,
+            entries: self.entries,
+        }
+    }
+}
+
+pub fn encode_trailer(entries: &[BlobEntry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + entries.len() * ENTRY_LEN);
+    out.push(TRAILER_VERSION);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for e in entries {
+        e.encode_into(&mut out);
+    }
+    out
+}
+
+/// Decodes a trailer's plaintext; `data_len` is the size of the blob region, which every entry
+/// must lie inside.
+pub fn decode_trailer(b: &[u8], data_len: u64) -> Result<Vec<BlobEntry>> {
+    let bad = |d: &str| Error::damaged("pack trailer", "", d.to_string());
+    if b.len() < 5 {
+        return Err(bad("too short"));
+    }
+    if b[0] != TRAILER_VERSION {
+        return Err(Error::UnsupportedVersion {
+            what: "pack trailer",
+            version: b[0] as u32,
+            supported: TRAILER_VERSION as u32,
+        });
+    }
+    let n = u32::from_le_bytes(b[1..5].try_into().unwrap()) as usize;
+    if n > MAX_PACK_ENTRIES || b.len() != 5 + n * ENTRY_LEN {
+        return Err(bad("entry count does not match length"));
+    }
+    let mut out = Vec::with_capacity(n);
+    for chunk in b[5..].chunks_exact(ENTRY_LEN) {
+        let e = BlobEntry::decode(chunk).ok_or_else(|| bad("invalid entry"))?;
+        if e.offset.checked_add(e.length as u64).is_none_or(|end| end > data_len) {
+            return Err(bad("entry outside the pack"));
+        }
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// Parses the 12-byte footer: returns the sealed trailer's length.
+pub fn decode_footer(footer: &[u8], pack_len: u64) -> Result<u32> {
+    let bad = |d: &str| Error::damaged("pack footer", "", d.to_string());
+    if footer.len() != FOOTER_LEN || &footer[4..] != PACK_MAGIC {
+        return Err(bad("not a vcd pack (magic missing)"));
+    }
+    let n = u32::from_le_bytes(footer[..4].try_into().unwrap());
+    if (n as u64) + FOOTER_LEN as u64 > pack_len || (n as usize) < OVERHEAD {
+        return Err(bad("trailer length out of range"));
+    }
+    Ok(n)
+}
+
+/// Reads the entries of a whole pack held in memory (check --read-data, fuzzing).
+pub fn parse_pack(key: &DataKey, pack: &[u8]) -> Result<Vec<BlobEntry>> {
+    if pack.len() < FOOTER_LEN {
+        return Err(Error::damaged("pack", "", "shorter than its footer"));
+    }
+    let flen = decode_footer(&pack[pack.len() - FOOTER_LEN..], pack.len() as u64)? as usize;
+    let tstart = pack.len() - FOOTER_LEN - flen;
+    let plain = key
+        .open(aad::PACK_TRAILER, &pack[tstart..pack.len() - FOOTER_LEN])
+        .map_err(|m| Error::damaged("pack trailer", "", m.to_string()))?;
+    decode_trailer(&plain, tstart as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::MasterKey;
+
+    #[test]
+    fn pack_roundtrip() {
+        let keys = MasterKey::generate().derive();
+        let mut w = PackWriter::default();
+        let datas: Vec<Vec<u8>> = vec![vec![7u8; 10000], b"short".to_vec(), (0..5000u32).map(|i| (i * 7919) as u8).collect()];
+        for d in &datas {
+            let id = keys.chunk_id.id(d);
+            w.add(&seal_blob(&keys, BlobType::Data, id, d, 3));
+        }
+        let p = w.finish(&keys.data);
+        assert_eq!(p.id, Id::of_file(&p.bytes));
+        let entries = parse_pack(&keys.data, &p.bytes).unwrap();
+        assert_eq!(entries, p.entries);
+        assert!(entries[0].compressed, "a run of one byte compresses");
+        assert!(!entries[1].compressed, "5 bytes do not");
+        for (e, d) in entries.iter().zip(&datas) {
+            let s = &p.bytes[e.offset as usize..(e.offset + e.length as u64) as usize];
+            assert_eq!(&open_blob(&keys, e, s).unwrap(), d);
+        }
+        // a flipped byte inside a blob is damage, named by blob
+        let e = entries[2];
+        let mut s = p.bytes[e.offset as usize..(e.offset + e.length as u64) as usize].to_vec();
+        s[30] ^= 1;
+        assert!(open_blob(&keys, &e, &s).unwrap_err().is_damage());
+        // a wrong id (index pointing at the wrong blob) is damage too
+        let mut wrong = e;
+        wrong.id = Id::random();
+        let s = &p.bytes[e.offset as usize..(e.offset + e.length as u64) as usize];
+        assert!(open_blob(&keys, &wrong, s).unwrap_err().is_damage());
+    }
+
+    #[test]
+    fn trailer_decoder_rejects_garbage() {
+        assert!(decode_trailer(&[], 0).is_err());
+        assert!(decode_trailer(&[1, 255, 255, 255, 255], 100).is_err());
+        let e = BlobEntry {
+            ty: BlobType::Tree,
+            compressed: false,
+            id: Id::random(),
+            offset: 90,
+            length: 41,
+            raw_length: 1,
+        };
+        let t = encode_trailer(&[e]);
+        assert!(decode_trailer(&t, 131).is_ok());
+        assert!(decode_trailer(&t, 130).is_err(), "entry past the data region");
+        assert!(decode_footer(b"\0\0\0\0vcdpack2", 100).is_err());
+    }
+}

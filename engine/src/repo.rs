@@ -1,0 +1,316 @@
+//! `Repo`: an opened repository. It wires the backend, the keys, the config and the local
+//! index together and offers typed reads and writes of repository objects: every read is
+//! checked (hash of the file against its name, then the MAC), every write is sealed and named
+//! by its hash. Backup, restore and check are written against this, not against files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::backend::{Backend, DynBackend, FileType};
+use crate::config::Config;
+use crate::crypto::{aad, KdfParams, Keys, MasterKey};
+use crate::error::{Error, Result};
+use crate::id::Id;
+use crate::index::{self, Index, Location, PackEntries};
+use crate::key::{self, KeyFile};
+use crate::pack::{self, BlobEntry, FOOTER_LEN};
+use crate::snapshot::{Snapshot, SnapshotRef};
+use crate::tree::Tree;
+
+pub struct Repo {
+    backend: DynBackend,
+    keys: Keys,
+    master: MasterKey,
+    config: Config,
+    key_id: Id,
+    index: Index,
+    index_path: Option<PathBuf>,
+}
+
+pub(crate) fn be<'a>(what: &'static str, name: &'a str) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Backend {
+        what,
+        name: name.to_string(),
+        source,
+    }
+}
+
+/// Where the local index of a repository lives under a cache directory.
+pub fn index_dir(cache_dir: &Path, repo_id: &Id) -> PathBuf {
+    cache_dir.join(repo_id.to_hex()).join("index.sled")
+}
+
+impl Repo {
+    /// Creates a repository: structure, first key, config. Fails if one exists.
+    pub fn init(backend: DynBackend, password: &[u8], config: Config, kdf: KdfParams) -> Result<Id> {
+        config.validate()?;
+        if backend.exists().map_err(be("probing", "config"))? {
+            return Err(Error::RepoExists(backend.location()));
+        }
+        backend.create().map_err(be("creating repository", ""))?;
+        let master = MasterKey::generate();
+        let keys = master.derive();
+        let key_id = key::store(backend.as_ref(), &KeyFile::create(&master, password, kdf)?)?;
+        let sealed = keys.data.seal(aad::CONFIG, &serde_json::to_vec_pretty(&config).expect("config serialises"));
+        // The config goes last: its presence is what marks a repository as initialised.
+        backend.put(FileType::Config, "config", &sealed).map_err(be("writing", "config"))?;
+        Ok(key_id)
+    }
+
+    /// Opens with a password. `cache_dir` holds the local index; None uses a temporary one.
+    pub fn open(backend: DynBackend, password: &[u8], cache_dir: Option<&Path>) -> Result<Repo> {
+        if !backend.exists().map_err(be("probing", "config"))? {
+            return Err(Error::RepoNotFound(backend.location()));
+        }
+        let (master, key_id) = key::open(backend.as_ref(), password)?;
+        let keys = master.derive();
+        let raw = backend.get(FileType::Config, "config").map_err(be("reading", "config"))?;
+        let plain = keys
+            .data
+            .open(aad::CONFIG, &raw)
+            .map_err(|m| Error::damaged("config", "config", m.to_string()))?;
+        let config = Config::decode(&plain)?;
+        let index_path = cache_dir.map(|d| index_dir(d, &config.id));
+        let index = match &index_path {
+            Some(p) => Index::open(p)?,
+            None => Index::temporary()?,
+        };
+        let repo = Repo {
+            backend,
+            keys,
+            master,
+            config,
+            key_id,
+            index,
+            index_path,
+        };
+        repo.sync_index()?;
+        Ok(repo)
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    pub fn backend_arc(&self) -> DynBackend {
+        Arc::clone(&self.backend)
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn key_id(&self) -> Id {
+        self.key_id
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn index_path(&self) -> Option<&Path> {
+        self.index_path.as_deref()
+    }
+
+    /// Reads a content-addressed file and checks it against its name.
+    pub fn get_verified(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
+        let b = self.backend.get(t, name).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::NotFound(format!("{} {name}", t.label()))
+            } else {
+                Error::Backend {
+                    what: "reading",
+                    name: name.to_string(),
+                    source: e,
+                }
+            }
+        })?;
+        if Id::of_file(&b).to_hex() != name {
+            return Err(Error::damaged(t.label(), name, "content does not match its name (hash mismatch)"));
+        }
+        Ok(b)
+    }
+
+    pub fn read_sealed(&self, t: FileType, name: &str, role: &[u8]) -> Result<Vec<u8>> {
+        let b = self.get_verified(t, name)?;
+        self.keys
+            .data
+            .open(role, &b)
+            .map_err(|m| Error::damaged(t.label(), name, m.to_string()))
+    }
+
+    /// Seals, names and stores one object; returns its id.
+    pub fn write_sealed(&self, t: FileType, role: &[u8], plain: &[u8]) -> Result<Id> {
+        let b = self.keys.data.seal(role, plain);
+        let id = Id::of_file(&b);
+        self.backend.put(t, &id.to_hex(), &b).map_err(be("writing", &id.to_hex()))?;
+        Ok(id)
+    }
+
+    pub fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
+        self.backend.list(t).map_err(be("listing", t.dir()))
+    }
+
+    /// Every readable snapshot. A damaged one is reported and left out, not fatal: the others
+    /// must stay restorable.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotRef>> {
+        let names = self.list(FileType::Snapshot)?;
+        let mut out: Vec<SnapshotRef> = names
+            .par_iter()
+            .filter_map(|(name, _)| {
+                let r = self
+                    .read_sealed(FileType::Snapshot, name, aad::SNAPSHOT)
+                    .and_then(|p| Snapshot::decode(&p));
+                match r {
+                    Ok(snap) => Some(SnapshotRef {
+                        id: name.parse().ok()?,
+                        snap,
+                    }),
+                    Err(e) => {
+                        tracing::warn!("snapshot {name}: {e}");
+                        None
+                    }
+                }
+            })
+            .collect();
+        out.sort_by_key(|s| (s.snap.time, s.id));
+        Ok(out)
+    }
+
+    pub fn save_snapshot(&self, s: &Snapshot) -> Result<Id> {
+        self.write_sealed(FileType::Snapshot, aad::SNAPSHOT, &s.encode())
+    }
+
+    pub fn read_index_file(&self, name: &str) -> Result<Vec<PackEntries>> {
+        let p = self.read_sealed(FileType::Index, name, aad::INDEX)?;
+        index::decode_index_file(&p).map_err(|e| match e {
+            Error::Damaged { detail, .. } => Error::damaged("index file", name, detail),
+            e => e,
+        })
+    }
+
+    /// Writes one index file for `packs` and records its entries locally. Splits large sets.
+    pub fn save_index(&self, packs: &[PackEntries]) -> Result<Vec<Id>> {
+        let mut ids = Vec::new();
+        let mut start = 0;
+        while start < packs.len() {
+            let mut end = start;
+            let mut n = 0;
+            while end < packs.len() && (end == start || n + packs[end].entries.len() <= index::MAX_INDEX_FILE_ENTRIES) {
+                n += packs[end].entries.len();
+                end += 1;
+            }
+            let (id, bytes) = index::seal_index_file(&self.keys.data, &packs[start..end]);
+            self.backend.put(FileType::Index, &id.to_hex(), &bytes).map_err(be("writing index", &id.to_hex()))?;
+            for p in &packs[start..end] {
+                self.index.insert_pack(p)?;
+            }
+            self.index.mark_file(&id.to_hex())?;
+            ids.push(id);
+            start = end;
+        }
+        Ok(ids)
+    }
+
+    /// Brings the local index in line with the repository's index files. Returns the names of
+    /// index files that could not be read (they are reported, and left out).
+    pub fn sync_index(&self) -> Result<Vec<String>> {
+        let files: Vec<String> = self.list(FileType::Index)?.into_iter().map(|(n, _)| n).collect();
+        let have = self.index.absorbed_files()?;
+        let set: std::collections::HashSet<&str> = files.iter().map(|s| s.as_str()).collect();
+        if have.iter().any(|h| !set.contains(h.as_str())) {
+            // Index files were removed (repair, prune): entries may be stale, so start over.
+            tracing::info!("index files changed; rebuilding the local index");
+            self.index.clear()?;
+        }
+        let have: std::collections::HashSet<String> = self.index.absorbed_files()?.into_iter().collect();
+        let todo: Vec<&String> = files.iter().filter(|f| !have.contains(*f)).collect();
+        let bad = std::sync::Mutex::new(Vec::new());
+        todo.par_iter().try_for_each(|name| -> Result<()> {
+            match self.read_index_file(name) {
+                Ok(packs) => {
+                    for p in &packs {
+                        self.index.insert_pack(p)?;
+                    }
+                    self.index.mark_file(name)?;
+                }
+                Err(e) => {
+                    tracing::warn!("index file {name}: {e}");
+                    bad.lock().unwrap().push(name.to_string());
+                }
+            }
+            Ok(())
+        })?;
+        if !todo.is_empty() {
+            self.index.flush()?;
+        }
+        Ok(bad.into_inner().unwrap())
+    }
+
+    pub fn lookup(&self, id: &Id) -> Result<Location> {
+        self.index.lookup(id)?.ok_or(Error::BlobNotIndexed(*id))
+    }
+
+    /// Reads, decrypts, decompresses and verifies one blob.
+    pub fn load_blob(&self, id: &Id) -> Result<Vec<u8>> {
+        let loc = self.lookup(id)?;
+        self.load_blob_at(&loc)
+    }
+
+    pub fn load_blob_at(&self, loc: &Location) -> Result<Vec<u8>> {
+        let name = loc.pack.to_hex();
+        let sealed = self
+            .backend
+            .get_range(FileType::Pack, &name, loc.entry.offset, loc.entry.length as u64)
+            .map_err(be("reading pack", &name))?;
+        pack::open_blob(&self.keys, &loc.entry, &sealed)
+    }
+
+    pub fn load_tree(&self, id: &Id) -> Result<Tree> {
+        let b = self.load_blob(id)?;
+        Tree::decode(&b).map_err(|e| match e {
+            Error::Damaged { detail, .. } => Error::damaged("tree", id.to_hex(), detail),
+            e => e,
+        })
+    }
+
+    /// Reads a pack's trailer with two range reads (footer, then trailer).
+    pub fn read_pack_trailer(&self, name: &str, size: u64) -> Result<Vec<BlobEntry>> {
+        if size < FOOTER_LEN as u64 {
+            return Err(Error::damaged("pack", name, "shorter than its footer"));
+        }
+        let footer = self
+            .backend
+            .get_range(FileType::Pack, name, size - FOOTER_LEN as u64, FOOTER_LEN as u64)
+            .map_err(be("reading pack", name))?;
+        let tlen = pack::decode_footer(&footer, size).map_err(|e| rename_damage(e, name))? as u64;
+        let tstart = size - FOOTER_LEN as u64 - tlen;
+        let sealed = self
+            .backend
+            .get_range(FileType::Pack, name, tstart, tlen)
+            .map_err(be("reading pack", name))?;
+        let plain = self
+            .keys
+            .data
+            .open(aad::PACK_TRAILER, &sealed)
+            .map_err(|m| Error::damaged("pack", name, format!("trailer: {m}")))?;
+        pack::decode_trailer(&plain, tstart).map_err(|e| rename_damage(e, name))
+    }
+}
+
+fn rename_damage(e: Error, name: &str) -> Error {
+    match e {
+        Error::Damaged { what, detail, .. } => Error::damaged(what, name, detail),
+        e => e,
+    }
+}

@@ -1,0 +1,151 @@
+//! Snapshots (`snapshots/<id>`): the root of one backup, with when, where from, what kind and a
+//! summary of what it did. JSON, sealed; the id is the hash of the sealed file. A snapshot is
+//! written last in a backup, so its existence means every blob it reaches is in an index file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::Id;
+
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupType {
+    Full,
+    #[default]
+    Incremental,
+}
+
+impl std::str::FromStr for BackupType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "full" => Ok(BackupType::Full),
+            "incremental" => Ok(BackupType::Incremental),
+            _ => Err(Error::Invalid(format!("backup type {s:?} (full or incremental)"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub files_new: u64,
+    pub files_changed: u64,
+    pub files_unchanged: u64,
+    pub dirs: u64,
+    pub bytes_read: u64,
+    /// Bytes of files backed up (their sizes), whether read or reused from the parent.
+    pub bytes_total: u64,
+    /// Bytes written to the repository after dedup, compression and encryption.
+    pub bytes_added: u64,
+    pub blobs_added: u64,
+    pub duration_secs: f64,
+    /// Paths that could not be read; the snapshot lacks them.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: u32,
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub host: String,
+    pub user: String,
+    pub paths: Vec<String>,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: BackupType,
+    pub parent: Option<Id>,
+    pub tree: Id,
+    pub summary: Summary,
+}
+
+impl Snapshot {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("snapshots serialise")
+    }
+
+    pub fn decode(b: &[u8]) -> Result<Self> {
+        let s: Snapshot = serde_json::from_slice(b).map_err(|e| Error::damaged("snapshot", "", e.to_string()))?;
+        if s.version > SNAPSHOT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                what: "snapshot",
+                version: s.version,
+                supported: SNAPSHOT_VERSION,
+            });
+        }
+        Ok(s)
+    }
+}
+
+/// A snapshot together with its id.
+#[derive(Debug, Clone)]
+pub struct SnapshotRef {
+    pub id: Id,
+    pub snap: Snapshot,
+}
+
+/// Picks snapshots by what a user types: `latest`, an id prefix, or (point-in-time) the newest
+/// at or before a time. `list` need not be sorted.
+pub fn select<'a>(list: &'a [SnapshotRef], spec: &str) -> Result<&'a SnapshotRef> {
+    if spec == "latest" {
+        return list
+            .iter()
+            .max_by_key(|s| (s.snap.time, s.id))
+            .ok_or_else(|| Error::NoSuchSnapshot(spec.into()));
+    }
+    let spec_l = spec.to_ascii_lowercase();
+    let mut hits = list.iter().filter(|s| s.id.to_hex().starts_with(&spec_l));
+    match (hits.next(), hits.next()) {
+        (Some(s), None) if !spec.is_empty() => Ok(s),
+        (Some(_), Some(_)) => Err(Error::AmbiguousSnapshot(spec.into())),
+        _ => Err(Error::NoSuchSnapshot(spec.into())),
+    }
+}
+
+pub fn latest_at(list: &[SnapshotRef], at: chrono::DateTime<chrono::Utc>) -> Result<&SnapshotRef> {
+    list.iter()
+        .filter(|s| s.snap.time <= at)
+        .max_by_key(|s| (s.snap.time, s.id))
+        .ok_or_else(|| Error::NoSuchSnapshot(format!("at or before {}", at.to_rfc3339())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn snap(h: u32) -> SnapshotRef {
+        SnapshotRef {
+            id: Id([h as u8; 32]),
+            snap: Snapshot {
+                version: 1,
+                time: chrono::Utc.with_ymd_and_hms(2026, 11, 20, h, 0, 0).unwrap(),
+                host: "h".into(),
+                user: "u".into(),
+                paths: vec!["/x".into()],
+                tags: vec![],
+                category: None,
+                kind: BackupType::Full,
+                parent: None,
+                tree: Id::default(),
+                summary: Summary::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn selection() {
+        let l = vec![snap(10), snap(14), snap(12)];
+        assert_eq!(select(&l, "latest").unwrap().id, Id([14; 32]));
+        assert_eq!(select(&l, "0c0c").unwrap().id, Id([12; 32]));
+        assert!(select(&l, "ff").is_err());
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 20, 13, 59, 0).unwrap();
+        assert_eq!(latest_at(&l, at).unwrap().id, Id([12; 32]));
+        let early = chrono::Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        assert!(latest_at(&l, early).is_err());
+        let s = &l[0].snap;
+        assert_eq!(&Snapshot::decode(&s.encode()).unwrap(), s);
+    }
+}
