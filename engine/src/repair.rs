@@ -1,1 +1,97 @@
-//! repair
+//! Rebuilding the index. The repository's packs are self-describing, so the index can always be
+//! recomputed: from the index files that are still readable, and from pack trailers for every
+//! pack they do not cover (or for all packs). New index files are written before the old ones
+//! are deleted, so a crash during repair loses nothing.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::backend::FileType;
+use crate::error::Result;
+use crate::id::Id;
+use crate::index::PackEntries;
+use crate::repo::Repo;
+
+#[derive(Debug, Default)]
+pub struct RepairReport {
+    pub packs: usize,
+    pub blobs: usize,
+    /// Packs whose entries came from their trailer (not from an index file).
+    pub packs_from_trailers: usize,
+    /// Index entries dropped because their pack is gone.
+    pub packs_missing: usize,
+    /// Packs that could not be read at all, with why.
+    pub unreadable: Vec<String>,
+    pub index_files_written: usize,
+    pub index_files_removed: usize,
+}
+
+/// Caller holds an exclusive lock.
+pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
+    let mut rep = RepairReport::default();
+    let old_files: Vec<String> = repo.list(FileType::Index)?.into_iter().map(|(n, _)| n).collect();
+    let mut known: HashMap<Id, Vec<crate::pack::BlobEntry>> = HashMap::new();
+    if !read_all_packs {
+        for name in &old_files {
+            match repo.read_index_file(name) {
+                Ok(list) => {
+                    for p in list {
+                        known.insert(p.pack, p.entries);
+                    }
+                }
+                Err(e) => tracing::warn!("index file {name}: {e}; its packs will be read instead"),
+            }
+        }
+    }
+    let stored: Vec<(Id, u64)> = repo
+        .list(FileType::Pack)?
+        .into_iter()
+        .filter_map(|(n, s)| Some((n.parse().ok()?, s)))
+        .collect();
+    let stored_set: std::collections::HashSet<Id> = stored.iter().map(|(p, _)| *p).collect();
+    rep.packs_missing = known.keys().filter(|p| !stored_set.contains(p)).count();
+
+    let todo: Vec<&(Id, u64)> = stored.iter().filter(|(p, _)| !known.contains_key(p)).collect();
+    let read: Vec<std::result::Result<PackEntries, String>> = todo
+        .par_iter()
+        .map(|(p, size)| {
+            repo.read_pack_trailer(&p.to_hex(), *size)
+                .map(|entries| PackEntries { pack: *p, entries })
+                .map_err(|e| format!("pack {p}: {e}"))
+        })
+        .collect();
+    let mut all: Vec<PackEntries> = known
+        .into_iter()
+        .filter(|(p, _)| stored_set.contains(p))
+        .map(|(pack, entries)| PackEntries { pack, entries })
+        .collect();
+    for r in read {
+        match r {
+            Ok(p) => {
+                rep.packs_from_trailers += 1;
+                all.push(p);
+            }
+            Err(e) => {
+                tracing::warn!("{e}");
+                rep.unreadable.push(e);
+            }
+        }
+    }
+    all.sort_by_key(|p| p.pack);
+    rep.packs = all.len();
+    rep.blobs = all.iter().map(|p| p.entries.len()).sum();
+
+    repo.index().clear()?;
+    let written = repo.save_index(&all)?;
+    rep.index_files_written = written.len();
+    let keep: std::collections::HashSet<String> = written.iter().map(|i| i.to_hex()).collect();
+    for name in old_files.iter().filter(|n| !keep.contains(*n)) {
+        repo.backend()
+            .delete(FileType::Index, name)
+            .map_err(crate::repo::be("deleting index file", name))?;
+        rep.index_files_removed += 1;
+    }
+    repo.index().flush()?;
+    Ok(rep)
+}

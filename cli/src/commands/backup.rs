@@ -1,0 +1,126 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use engine::backup::{self, BackupOptions};
+use engine::progress::Progress;
+use engine::snapshot::BackupType;
+
+use crate::common::{self, human_bytes, GlobalOpts, Incomplete};
+use crate::out;
+use crate::output::Display;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files and directories to back up
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Tag the snapshot (repeatable)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Data category (critical, important, optional, ...)
+    #[arg(long)]
+    category: Option<String>,
+    /// Skip paths matching a glob (repeatable)
+    #[arg(long = "exclude", value_name = "GLOB")]
+    excludes: Vec<String>,
+    /// Read exclude globs from a file, one per line
+    #[arg(long = "exclude-file", value_name = "FILE")]
+    exclude_files: Vec<PathBuf>,
+    /// Do not cross filesystem boundaries
+    #[arg(short = 'x', long)]
+    one_file_system: bool,
+    /// full reads every byte; incremental skips files unchanged since the parent snapshot
+    #[arg(long = "type", default_value = "incremental")]
+    kind: BackupType,
+    /// Do everything but write to the repository
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+    /// Host name to record (default: this host)
+    #[arg(long)]
+    host: Option<String>,
+    /// Snapshot time to record instead of now (RFC 3339 or "YYYY-MM-DD HH:MM")
+    #[arg(long, hide = true)]
+    time: Option<String>,
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    let mut excludes = a.excludes.clone();
+    for f in &a.exclude_files {
+        let s = std::fs::read_to_string(f).with_context(|| format!("reading exclude file {}", f.display()))?;
+        excludes.extend(
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    let repo = common::open(g)?;
+    let _lock = engine::lock::acquire(&repo, false)?;
+    let progress = Arc::new(Progress::default());
+    let quiet = g.quiet || a.json;
+    if !quiet {
+        let (p, paths, ex) = (Arc::clone(&progress), a.paths.clone(), excludes.clone());
+        std::thread::spawn(move || backup::scan(&paths, &ex, &p));
+    }
+    let display = Display::start("backup", Arc::clone(&progress), quiet);
+    let opts = BackupOptions {
+        paths: a.paths,
+        tags: a.tags,
+        category: a.category,
+        kind: a.kind,
+        excludes,
+        one_file_system: a.one_file_system,
+        dry_run: a.dry_run,
+        host: a.host,
+        parent: None,
+        time: a.time.as_deref().map(common::parse_time).transpose()?,
+    };
+    let r = backup::backup(&repo, &opts, &progress);
+    display.finish();
+    let r = r?;
+    let s = &r.snapshot.summary;
+    if a.json {
+        let j = serde_json::json!({
+            "id": r.id.map(|i| i.to_hex()),
+            "time": r.snapshot.time.to_rfc3339(),
+            "parent": r.snapshot.parent.map(|i| i.to_hex()),
+            "type": r.snapshot.kind,
+            "dry_run": a.dry_run,
+            "summary": s,
+            "warnings": r.warnings,
+        });
+        out!("{}", serde_json::to_string_pretty(&j)?);
+    } else if !g.quiet {
+        out!(
+            "files: {} new, {} changed, {} unchanged; {} dirs",
+            s.files_new, s.files_changed, s.files_unchanged, s.dirs
+        );
+        out!(
+            "read {} of {}; added {} in {} blobs; {:.2}s",
+            human_bytes(s.bytes_read),
+            human_bytes(s.bytes_total),
+            human_bytes(s.bytes_added),
+            s.blobs_added,
+            s.duration_secs
+        );
+        match r.id {
+            Some(id) => out!("snapshot {} saved", id.short()),
+            None => out!("dry run: nothing written"),
+        }
+    }
+    if !s.errors.is_empty() {
+        eprintln!(
+            "vcd: warning: {} source path(s) could not be read; the snapshot lacks them:",
+            s.errors.len()
+        );
+        for e in &s.errors {
+            eprintln!("  {e}");
+        }
+        return Err(Incomplete.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+use anyhow::{bail, Result};
+use engine::backend::FileType;
+use engine::crypto::aad;
+use engine::Id;
+
+use crate::common::{self, GlobalOpts};
+use crate::out;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// config, key, snapshot, index, pack, tree or blob
+    what: String,
+    /// Id (or id prefix for snapshots)
+    id: Option<String>,
+}
+
+fn entry_json(e: &engine::pack::BlobEntry) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id.to_hex(), "type": format!("{:?}", e.ty).to_lowercase(), "compressed": e.compressed,
+        "offset": e.offset, "length": e.length, "raw_length": e.raw_length,
+    })
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    let repo = common::open(g)?;
+    let need_id = || a.id.clone().ok_or_else(|| anyhow::anyhow!("`vcd cat {}` needs an id", a.what));
+    let v: serde_json::Value = match a.what.as_str() {
+        "config" => serde_json::to_value(repo.config())?,
+        "key" => {
+            let id = need_id()?;
+            let keys = engine::key::list(repo.backend())?;
+            let Some((_, k)) = keys.iter().find(|(i, _)| i.to_hex().starts_with(&id)) else {
+                bail!("no key {id}");
+            };
+            serde_json::to_value(k)?
+        }
+        "snapshot" => {
+            let snaps = repo.snapshots()?;
+            let s = engine::snapshot::select(&snaps, &need_id()?)?;
+            let mut v = serde_json::to_value(&s.snap)?;
+            v["id"] = s.id.to_hex().into();
+            v
+        }
+        "index" => {
+            let packs = repo.read_index_file(&need_id()?)?;
+            serde_json::Value::Array(
+                packs
+                    .iter()
+                    .map(|p| serde_json::json!({"pack": p.pack.to_hex(), "blobs": p.entries.iter().map(entry_json).collect::<Vec<_>>()}))
+                    .collect(),
+            )
+        }
+        "pack" => {
+            let id = need_id()?;
+            let size = repo
+                .list(FileType::Pack)?
+                .into_iter()
+                .find(|(n, _)| n == &id)
+                .map(|(_, s)| s)
+                .ok_or_else(|| anyhow::anyhow!("no pack {id}"))?;
+            let entries = repo.read_pack_trailer(&id, size)?;
+            serde_json::json!({"pack": id, "size": size, "blobs": entries.iter().map(entry_json).collect::<Vec<_>>()})
+        }
+        "tree" => {
+            let id: Id = need_id()?.parse()?;
+            serde_json::to_value(repo.load_tree(&id)?)?
+        }
+        "blob" => {
+            use std::io::Write;
+            let id: Id = need_id()?.parse()?;
+            let b = repo.load_blob(&id)?;
+            let _ = std::io::stdout().write_all(&b);
+            return Ok(());
+        }
+        "lock" => {
+            let id = need_id()?;
+            let b = repo.read_sealed(FileType::Lock, &id, aad::LOCK);
+            match b {
+                Ok(p) => serde_json::from_slice(&p)?,
+                Err(_) => {
+                    let raw = repo.backend().get(FileType::Lock, &id)?;
+                    serde_json::from_slice(&repo.keys().data.open(aad::LOCK, &raw).map_err(|e| anyhow::anyhow!("{e}"))?)?
+                }
+            }
+        }
+        other => bail!("unknown object type {other:?} (config, key, snapshot, index, pack, tree, blob, lock)"),
+    };
+    out!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}

@@ -1,0 +1,71 @@
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use engine::check::{self, CheckOptions};
+use engine::progress::Progress;
+
+use crate::common::{self, GlobalOpts};
+use crate::out;
+use crate::output::Display;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Read, decrypt and hash every blob
+    #[arg(long)]
+    read_data: bool,
+    /// Read only this share of packs, e.g. 10%
+    #[arg(long, value_name = "N%")]
+    read_data_subset: Option<String>,
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    let subset = match &a.read_data_subset {
+        None => None,
+        Some(s) => {
+            let n: f64 = s.trim_end_matches('%').parse().map_err(|_| anyhow::anyhow!("--read-data-subset wants a percentage like 10%"))?;
+            if !(0.0..=100.0).contains(&n) {
+                bail!("--read-data-subset must be between 0% and 100%");
+            }
+            Some(n)
+        }
+    };
+    let repo = common::open(g)?;
+    let _lock = engine::lock::acquire(&repo, false)?;
+    let progress = Arc::new(Progress::default());
+    let display = Display::start("check", Arc::clone(&progress), g.quiet);
+    let r = check::check(
+        &repo,
+        &CheckOptions {
+            read_data: a.read_data || subset.is_some(),
+            subset_percent: subset,
+        },
+        &progress,
+    );
+    display.finish();
+    let r = r?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &r.errors {
+        eprintln!("error: {e}");
+    }
+    if !g.quiet {
+        out!(
+            "checked {} snapshots, {} packs{}",
+            r.snapshots,
+            r.packs,
+            if a.read_data || subset.is_some() {
+                format!("; read {} packs, {} blobs", r.packs_read, r.blobs_read)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !r.ok() {
+        bail!("repository has {} error(s)", r.errors.len());
+    }
+    if !g.quiet {
+        out!("no errors found");
+    }
+    Ok(())
+}

@@ -1,0 +1,36 @@
+use anyhow::Result;
+use engine::config::Config;
+use engine::crypto::KdfParams;
+
+use crate::common::{self, GlobalOpts};
+use crate::out;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// zstd level for new data (0 stores raw)
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
+    compression: i32,
+    /// Close packs at this size, in MiB
+    #[arg(long, value_name = "MiB")]
+    pack_size: Option<u32>,
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    let backend = common::backend(g)?;
+    let pw = common::password(g, true)?;
+    let mut cfg = Config::new();
+    cfg.compression = a.compression;
+    if let Some(m) = a.pack_size {
+        cfg.pack_size = m.saturating_mul(1 << 20);
+    }
+    let key = engine::Repo::init(backend, pw.as_bytes(), cfg.clone(), KdfParams::recommended())?;
+    if !g.quiet {
+        out!(
+            "created repository {} at {} (key {})",
+            cfg.id.short(),
+            common::repo_path(g)?.display(),
+            key.short()
+        );
+    }
+    Ok(())
+}

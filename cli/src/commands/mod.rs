@@ -1,0 +1,14 @@
+//! One module per subcommand; each parses its flags and makes one call into the engine.
+
+pub mod backup;
+pub mod cat;
+pub mod check;
+pub mod diff;
+pub mod init;
+pub mod key;
+pub mod ls;
+pub mod repair;
+pub mod restore;
+pub mod snapshots;
+pub mod stats;
+pub mod unlock;

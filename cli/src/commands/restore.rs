@@ -1,0 +1,77 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use engine::progress::Progress;
+use engine::restore::{self, RestoreOptions};
+
+use crate::common::{self, human_bytes, GlobalOpts};
+use crate::out;
+use crate::output::Display;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Snapshot id prefix or `latest` (or use --at)
+    snapshot: Option<String>,
+    /// Directory to restore into
+    #[arg(short, long)]
+    target: PathBuf,
+    /// Point in time: restore the newest snapshot at or before this time (local time
+    /// "YYYY-MM-DD HH:MM[:SS]", or RFC 3339)
+    #[arg(long, conflicts_with = "snapshot")]
+    at: Option<String>,
+    /// Restore only paths matching a glob (repeatable); a matching directory brings its content
+    #[arg(long = "include", value_name = "GLOB")]
+    includes: Vec<String>,
+    /// Skip paths matching a glob (repeatable)
+    #[arg(long = "exclude", value_name = "GLOB")]
+    excludes: Vec<String>,
+    /// Read every restored file back and compare it with the snapshot
+    #[arg(long)]
+    verify: bool,
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    let repo = common::open(g)?;
+    let snaps = repo.snapshots()?;
+    let snap = match (&a.snapshot, &a.at) {
+        (Some(s), None) => engine::snapshot::select(&snaps, s)?,
+        (None, Some(t)) => engine::snapshot::latest_at(&snaps, common::parse_time(t)?)?,
+        _ => bail!("name a snapshot (an id prefix or `latest`) or give --at TIME"),
+    };
+    let progress = Arc::new(Progress::default());
+    progress.set_totals(0, snap.snap.summary.bytes_total);
+    let display = Display::start("restore", Arc::clone(&progress), g.quiet);
+    let opts = RestoreOptions {
+        target: a.target.clone(),
+        includes: a.includes,
+        excludes: a.excludes,
+        verify: a.verify,
+    };
+    let start = std::time::Instant::now();
+    let r = restore::restore(&repo, snap, &opts, &progress);
+    display.finish();
+    let r = r?;
+    if !g.quiet {
+        out!(
+            "restored snapshot {} ({}) to {}: {} files, {} dirs, {} in {:.2}s",
+            snap.id.short(),
+            snap.snap.time.format("%Y-%m-%d %H:%M:%S UTC"),
+            a.target.display(),
+            r.files,
+            r.dirs,
+            human_bytes(r.bytes),
+            start.elapsed().as_secs_f64()
+        );
+        if a.verify {
+            out!("verified {} files against the snapshot", r.verified);
+        }
+    }
+    if !r.errors.is_empty() {
+        for e in &r.errors {
+            eprintln!("  {e}");
+        }
+        bail!("{} file(s) could not be restored intact", r.errors.len());
+    }
+    Ok(())
+}

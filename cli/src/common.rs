@@ -1,0 +1,202 @@
+//! What every subcommand shares: global flags, finding the repository and the password, opening
+//! the repository, logging and the interrupt handler.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use engine::backend::LocalBackend;
+use engine::Repo;
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalOpts {
+    /// Repository location
+    #[arg(short = 'r', long, global = true, env = "VCD_REPOSITORY", value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Read the password from a file (first line)
+    #[arg(long, global = true, env = "VCD_PASSWORD_FILE", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)
+    #[arg(long, global = true, env = "VCD_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Keep no local index: build a temporary one from the repository each run
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Print only errors and results
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The backup finished but skipped some sources: exit code 3.
+#[derive(Debug)]
+pub struct Incomplete;
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("some source files could not be read")
+    }
+}
+
+impl std::error::Error for Incomplete {}
+
+pub fn init_logging(g: &GlobalOpts) {
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VCD_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},sled=warn"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_level(true)
+        .init();
+}
+
+/// First Ctrl-C / SIGTERM: ask the engine to stop at its next checkpoint (it then unwinds,
+/// dropping locks). Second: remove locks and exit at once. Either way the repository stays
+/// valid: every file it holds was written atomically, and the snapshot is written last.
+pub fn install_signal_handler() {
+    let mut count = 0;
+    let _ = ctrlc::set_handler(move || {
+        count += 1;
+        engine::interrupt();
+        if count > 1 {
+            engine::lock::release_all();
+            std::process::exit(130);
+        }
+    });
+}
+
+pub fn repo_path(g: &GlobalOpts) -> Result<PathBuf> {
+    match &g.repo {
+        Some(p) => Ok(p.clone()),
+        None => bail!("no repository given: use --repo PATH or set VCD_REPOSITORY"),
+    }
+}
+
+pub fn backend(g: &GlobalOpts) -> Result<engine::backend::DynBackend> {
+    Ok(Arc::new(LocalBackend::new(repo_path(g)?)))
+}
+
+fn strip_newline(mut s: String) -> String {
+    while s.ends_with('\n') || s.ends_with('\r') {
+        s.pop();
+    }
+    s
+}
+
+/// The password, from (in order) --password-file / VCD_PASSWORD_FILE, VCD_PASSWORD,
+/// VCD_PASSWORD_COMMAND, or a prompt when stdin is a terminal.
+pub fn password(g: &GlobalOpts, confirm: bool) -> Result<String> {
+    if let Some(f) = &g.password_file {
+        let s = std::fs::read_to_string(f).with_context(|| format!("reading password file {}", f.display()))?;
+        return Ok(strip_newline(s.lines().next().unwrap_or("").to_string()));
+    }
+    if let Ok(p) = std::env::var("VCD_PASSWORD") {
+        return Ok(p);
+    }
+    if let Ok(cmd) = std::env::var("VCD_PASSWORD_COMMAND") {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&cmd)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("running VCD_PASSWORD_COMMAND")?;
+        if !out.status.success() {
+            bail!("VCD_PASSWORD_COMMAND failed ({})", out.status);
+        }
+        return Ok(strip_newline(String::from_utf8(out.stdout).context("password is not UTF-8")?));
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("enter password for repository: ")?;
+        if confirm {
+            let q = rpassword::prompt_password("enter password again: ")?;
+            if p != q {
+                bail!("passwords do not match");
+            }
+        }
+        return Ok(p);
+    }
+    bail!("no password given: use --password-file, VCD_PASSWORD_FILE, VCD_PASSWORD or VCD_PASSWORD_COMMAND")
+}
+
+pub fn cache_dir(g: &GlobalOpts) -> Option<PathBuf> {
+    if g.no_cache {
+        return None;
+    }
+    if let Some(d) = &g.cache_dir {
+        return Some(d.clone());
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("vcd"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("vcd"))
+}
+
+pub fn open(g: &GlobalOpts) -> Result<Repo> {
+    let backend = backend(g)?;
+    let pw = password(g, false)?;
+    let cache = cache_dir(g);
+    Ok(Repo::open(backend, pw.as_bytes(), cache.as_deref())?)
+}
+
+/// Prints to stdout; a closed pipe (`vcd ls | head`) ends quietly.
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let mut o = std::io::stdout().lock();
+        if writeln!(o, $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const U: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < U.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.2} {}", U[i])
+    }
+}
+
+pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            return local_to_utc(n);
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        // A bare date means the end of that day: "what did I have on the 20th".
+        return local_to_utc(d.and_hms_opt(23, 59, 59).unwrap());
+    }
+    fn local_to_utc(n: chrono::NaiveDateTime) -> Result<chrono::DateTime<chrono::Utc>> {
+        match chrono::Local.from_local_datetime(&n) {
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&chrono::Utc)),
+            chrono::LocalResult::None => bail!("{n} does not exist in the local time zone"),
+        }
+    }
+    bail!("cannot read time {s:?} (use \"YYYY-MM-DD HH:MM[:SS]\" in local time, or RFC 3339)")
+}

@@ -1,0 +1,101 @@
+//! `vcd`: the command-line front end. Parses flags, finds the repository and password, calls
+//! one engine function per subcommand, and shows progress and results. Exit codes (README):
+//! 0 ok, 1 error, 3 backup incomplete, 10 no repository, 11 locked, 12 wrong password,
+//! 130 interrupted.
+
+mod commands;
+mod common;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use common::GlobalOpts;
+
+#[derive(Parser)]
+#[command(name = "vcd", version, about = "Deduplicating, encrypted backups with point-in-time restore")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a repository
+    Init(commands::init::Args),
+    /// Back up files and directories
+    Backup(commands::backup::Args),
+    /// List snapshots
+    Snapshots(commands::snapshots::Args),
+    /// List the files in a snapshot
+    Ls(commands::ls::Args),
+    /// Show what changed between two snapshots
+    Diff(commands::diff::Args),
+    /// Repository size, deduplication and compression
+    Stats(commands::stats::Args),
+    /// Print a repository object (for debugging)
+    Cat(commands::cat::Args),
+    /// Restore a snapshot
+    Restore(commands::restore::Args),
+    /// Verify the repository
+    Check(commands::check::Args),
+    /// Repair repository structures
+    Repair(commands::repair::Args),
+    /// Manage the keys (passwords) that open the repository
+    Key(commands::key::Args),
+    /// Remove stale locks
+    Unlock(commands::unlock::Args),
+}
+
+/// Exit code for an error: the engine's kind if the error came from the engine.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use engine::ErrorKind::*;
+    for cause in e.chain() {
+        if let Some(ee) = cause.downcast_ref::<engine::Error>() {
+            return match ee.kind() {
+                RepoNotFound => 10,
+                Locked => 11,
+                WrongPassword => 12,
+                Interrupted => 130,
+                Other => 1,
+            };
+        }
+        if let Some(common::Incomplete) = cause.downcast_ref::<common::Incomplete>() {
+            return 3;
+        }
+    }
+    1
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    common::init_logging(&cli.global);
+    common::install_signal_handler();
+    let r = match cli.cmd {
+        Command::Init(a) => commands::init::run(&cli.global, a),
+        Command::Backup(a) => commands::backup::run(&cli.global, a),
+        Command::Snapshots(a) => commands::snapshots::run(&cli.global, a),
+        Command::Ls(a) => commands::ls::run(&cli.global, a),
+        Command::Diff(a) => commands::diff::run(&cli.global, a),
+        Command::Stats(a) => commands::stats::run(&cli.global, a),
+        Command::Cat(a) => commands::cat::run(&cli.global, a),
+        Command::Restore(a) => commands::restore::run(&cli.global, a),
+        Command::Check(a) => commands::check::run(&cli.global, a),
+        Command::Repair(a) => commands::repair::run(&cli.global, a),
+        Command::Key(a) => commands::key::run(&cli.global, a),
+        Command::Unlock(a) => commands::unlock::run(&cli.global, a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit_code(&e);
+            if code != 3 {
+                eprintln!("vcd: error: {e:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Running the `vcd` binary in tests: a scratch directory holding a repository, a password
+//! file and a cache directory, and helpers that run a command and return its output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn vcd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_vcd"))
+}
+
+/// A scratch area: `repo/`, `cache/`, `pw` (the password file), and room for sources and
+/// restore targets. Removed on drop.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A scratch area with an initialised repository.
+    pub fn new() -> Self {
+        let e = Self::bare();
+        e.ok(&["init"]);
+        e
+    }
+
+    /// A scratch area without a repository.
+    pub fn bare() -> Self {
+        let dir = tempfile::Builder::new().prefix("vcd-e2e-").tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
+        Env { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.path("repo")
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.path("cache")
+    }
+
+    /// A `vcd` command with the repository, password file and cache set.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(vcd_bin());
+        c.arg("--repo")
+            .arg(self.repo())
+            .arg("--password-file")
+            .arg(self.path("pw"))
+            .arg("--cache-dir")
+            .arg(self.cache())
+            .args(args)
+            .env_remove("VCD_PASSWORD")
+            .env_remove("VCD_PASSWORD_COMMAND")
+            .env_remove("VCD_REPOSITORY")
+            .env_remove("VCD_PASSWORD_FILE")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("running vcd")
+    }
+
+    /// Runs and asserts exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "vcd {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Runs and asserts the exit code; returns (stdout, stderr).
+    pub fn code(&self, want: i32, args: &[&str]) -> (String, String) {
+        let o = self.run(args);
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        assert_eq!(o.status.code(), Some(want), "vcd {args:?}\nstdout:\n{out}\nstderr:\n{err}");
+        (out, err)
+    }
+
+    /// Backs up `src` and returns the new snapshot's full id.
+    pub fn backup(&self, src: &Path, extra: &[&str]) -> String {
+        let mut args = vec!["backup", "--json", src.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = self.ok(&args);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("backup --json prints JSON");
+        v["id"].as_str().expect("snapshot id").to_string()
+    }
+
+    /// Restores `snap` into a fresh directory and returns the path of `src` inside it.
+    pub fn restore(&self, snap: &str, src: &Path, name: &str) -> PathBuf {
+        let target = self.path(name);
+        self.ok(&["restore", snap, "--target", target.to_str().unwrap()]);
+        target.join(src.strip_prefix("/").unwrap())
+    }
+
+    pub fn snapshots(&self) -> Vec<serde_json::Value> {
+        let out = self.ok(&["snapshots", "--json"]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().clone()
+    }
+
+    /// Total bytes of the repository's files.
+    pub fn repo_bytes(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            std::fs::read_dir(p)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let m = e.metadata().unwrap();
+                    if m.is_dir() {
+                        walk(&e.path())
+                    } else {
+                        m.len()
+                    }
+                })
+                .sum()
+        }
+        walk(&self.repo())
+    }
+}

@@ -1,0 +1,1 @@
+//! dedup (to be written)

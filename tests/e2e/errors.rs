@@ -1,0 +1,1 @@
+//! errors (to be written)

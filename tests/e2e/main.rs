@@ -1,0 +1,13 @@
+//! End-to-end tests of the real `vcd` binary. Each module covers one capability; `common` runs
+//! the binary against throwaway repositories, `gen` builds seeded random source trees and
+//! compares trees (content and metadata).
+
+mod common;
+mod gen;
+
+mod corruption;
+mod crash;
+mod dedup;
+mod errors;
+mod repair;
+mod roundtrip;

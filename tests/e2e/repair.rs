@@ -1,0 +1,1 @@
+//! repair (to be written)
