@@ -17,11 +17,11 @@ pub struct ChunkerParams {
 }
 
 impl ChunkerParams {
-    /// Chosen by measurement (FORMAT.md §Chunking): 256 KiB / 1 MiB / 4 MiB.
+    /// Chosen by measurement (FORMAT.md §Chunking): 128 KiB / 512 KiB / 2 MiB.
     pub const DEFAULT: ChunkerParams = ChunkerParams {
-        min_size: 256 * 1024,
-        avg_size: 1024 * 1024,
-        max_size: 4 * 1024 * 1024,
+        min_size: 128 * 1024,
+        avg_size: 512 * 1024,
+        max_size: 2 * 1024 * 1024,
     };
 
     pub fn validate(&self) -> Result<()> {
