@@ -52,7 +52,7 @@ pub fn init_logging(g: &GlobalOpts) {
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VCD_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},sled=warn"))
+        tracing_subscriber::EnvFilter::new(format!("{level},sled=warn,fuser=error"))
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -48,6 +48,8 @@ enum Command {
     Key(commands::key::Args),
     /// Remove stale locks
     Unlock(commands::unlock::Args),
+    /// Mount the snapshots read-only with FUSE
+    Mount(commands::mount::Args),
 }
 
 /// Exit code for an error: the engine's kind if the error came from the engine.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Repair(a) => commands::repair::run(&cli.global, a),
         Command::Key(a) => commands::key::run(&cli.global, a),
         Command::Unlock(a) => commands::unlock::run(&cli.global, a),
+        Command::Mount(a) => commands::mount::run(&cli.global, a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,6 +28,7 @@ pub mod key;
 pub mod lock;
 pub mod pack;
 pub mod progress;
+pub mod reader;
 pub mod repair;
 pub mod repo;
 pub mod restore;
@@ -46,6 +47,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Asks long-running operations to stop at their next checkpoint (a signal handler calls this).
 pub fn interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// True once `interrupt` was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 pub(crate) fn check_interrupt() -> Result<()> {

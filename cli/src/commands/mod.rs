@@ -7,6 +7,7 @@ pub mod diff;
 pub mod init;
 pub mod key;
 pub mod ls;
+pub mod mount;
 pub mod repair;
 pub mod restore;
 pub mod snapshots;

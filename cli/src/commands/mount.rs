@@ -1,0 +1,145 @@
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::common::{self, GlobalOpts};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory to mount on (must exist)
+    mountpoint: PathBuf,
+    /// Detach once the mount is ready
+    #[arg(long)]
+    daemon: bool,
+    /// Let other users read the mount (FUSE allow_other)
+    #[arg(long)]
+    allow_other: bool,
+    /// Only snapshots with this tag (repeatable)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Only snapshots from this host (repeatable)
+    #[arg(long = "host")]
+    hosts: Vec<String>,
+    /// Only snapshots of this path (repeatable)
+    #[arg(long = "path")]
+    paths: Vec<String>,
+    /// Memory for decrypted chunks, in MiB
+    #[arg(long, default_value_t = 256, value_name = "MiB")]
+    cache_size: usize,
+    /// FUSE worker threads
+    #[arg(long, default_value_t = 4)]
+    threads: usize,
+    #[arg(long, hide = true)]
+    daemon_child: bool,
+}
+
+/// Mount points, unescaped, from /proc/self/mountinfo.
+fn mount_points() -> Vec<PathBuf> {
+    let s = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    s.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| {
+            // mountinfo escapes space, tab, newline and backslash as \ooo.
+            let b = m.as_bytes();
+            let mut out = Vec::with_capacity(b.len());
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+                    out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+                    i += 4;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(out))
+        })
+        .collect()
+}
+
+fn is_mounted(p: &Path) -> bool {
+    mount_points().iter().any(|m| m == p)
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    let mp = match std::fs::canonicalize(&a.mountpoint) {
+        Ok(p) => p,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("mountpoint {} does not exist (create it first)", a.mountpoint.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("mountpoint {}", a.mountpoint.display())),
+    };
+    if !mp.is_dir() {
+        bail!("mountpoint {} is not a directory", mp.display());
+    }
+    if is_mounted(&mp) {
+        bail!("mountpoint {} is busy: something is already mounted there", mp.display());
+    }
+    if a.daemon {
+        return daemonize(&mp);
+    }
+    let repo = Arc::new(common::open(g)?);
+    let _lock = engine::lock::acquire(&repo, false)?;
+    let opts = vcdfuse::MountOptions {
+        cache_bytes: a.cache_size << 20,
+        tags: a.tags,
+        hosts: a.hosts,
+        paths: a.paths,
+        allow_other: a.allow_other,
+        threads: a.threads,
+    };
+    let session = vcdfuse::mount(Arc::clone(&repo), &mp, opts).with_context(|| format!("mounting on {}", mp.display()))?;
+    if !g.quiet && !a.daemon_child {
+        eprintln!("vcd: snapshots mounted on {} (Ctrl-C or SIGTERM unmounts)", mp.display());
+    }
+    // Serve until a signal asks us to stop, or someone unmounts us from outside.
+    while !engine::interrupted() && !session.guard.is_finished() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if session.guard.is_finished() {
+        session.join().context("FUSE session ended")?;
+    } else {
+        session.umount_and_join().with_context(|| format!("unmounting {}", mp.display()))?;
+    }
+    Ok(())
+}
+
+/// Starts this same command as a detached child and returns once its mount is visible (or the
+/// child has failed, whose exit code we then pass on).
+fn daemonize(mp: &Path) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|a| a != "--daemon").collect();
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args)
+        .arg("--daemon-child")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    // SAFETY: setsid is async-signal-safe; the child starts a new session so that the terminal's
+    // hangup does not reach it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("starting the mount process")?;
+    let start = Instant::now();
+    loop {
+        if is_mounted(mp) {
+            println!("mounted on {} (pid {})", mp.display(), child.id());
+            return Ok(());
+        }
+        if let Some(st) = child.try_wait()? {
+            std::process::exit(st.code().unwrap_or(1));
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            bail!("the mount did not become ready within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
