@@ -28,8 +28,9 @@ use engine::snapshot::SnapshotRef;
 use engine::tree::{Node, NodeKind, Tree};
 use engine::{Id, Repo};
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, KernelConfig, OpenFlags,
-    ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen, ReplyXattr, Request,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
+    KernelConfig, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen,
+    ReplyXattr, Request,
 };
 
 const TTL: Duration = Duration::from_secs(1);
@@ -108,7 +109,9 @@ impl Inodes {
             return i;
         }
         let link_key = match &kind {
-            Kind::Node(s, n) if n.kind == NodeKind::File && n.links > 1 => Some((s.id, n.device, n.inode)),
+            Kind::Node(s, n) if n.kind == NodeKind::File && n.links > 1 => {
+                Some((s.id, n.device, n.inode))
+            }
             _ => None,
         };
         if let Some(k) = link_key {
@@ -245,6 +248,10 @@ impl SnapshotFs {
         if l.files == files && !l.names.is_empty() {
             return;
         }
+        // New snapshots come with new index files: absorb them before anything reads their blobs.
+        if let Err(e) = self.repo.sync_index() {
+            tracing::error!("reading new index files: {e}");
+        }
         let snaps = match self.repo.snapshots() {
             Ok(s) => s,
             Err(e) => {
@@ -260,7 +267,11 @@ impl SnapshotFs {
         let mut by_name = BTreeMap::new();
         for s in &snaps {
             let t = time_name(s);
-            let name = if count[&t] > 1 { format!("{t}-{}", s.id.short()) } else { t };
+            let name = if count[&t] > 1 {
+                format!("{t}-{}", s.id.short())
+            } else {
+                t
+            };
             by_name.insert(name, Arc::new(s.clone()));
         }
         l.latest = by_name
@@ -327,7 +338,10 @@ impl SnapshotFs {
         match kind {
             Kind::Root | Kind::Group(_) => self.dir_attr(ino, self.mounted_at),
             Kind::SnapRoot(s) => {
-                let t = systime(s.snap.time.timestamp(), s.snap.time.timestamp_subsec_nanos());
+                let t = systime(
+                    s.snap.time.timestamp(),
+                    s.snap.time.timestamp_subsec_nanos(),
+                );
                 self.dir_attr(ino, t)
             }
             Kind::Link(target) => {
@@ -363,7 +377,7 @@ impl SnapshotFs {
                     crtime: systime(n.mtime.sec, n.mtime.nsec),
                     kind: ftype(n.kind),
                     perm: (n.mode & 0o7777) as u16,
-                    nlink: if n.kind == NodeKind::Dir { 2 } else { n.links.max(1) as u32 },
+                    nlink: n.links.max(1) as u32,
                     uid: n.uid,
                     gid: n.gid,
                     rdev: n.rdev as u32,
@@ -381,7 +395,12 @@ impl SnapshotFs {
             l.by_name
                 .iter()
                 .filter(|(_, s)| pick(s))
-                .map(|(n, _)| (n.as_bytes().to_vec(), Kind::Link(format!("../../{n}").into_bytes())))
+                .map(|(n, _)| {
+                    (
+                        n.as_bytes().to_vec(),
+                        Kind::Link(format!("../../{n}").into_bytes()),
+                    )
+                })
                 .collect()
         };
         match kind {
@@ -405,12 +424,18 @@ impl SnapshotFs {
                 let l = self.listing.read().unwrap();
                 Ok(l.by_name
                     .iter()
-                    .map(|(n, s)| (s.id.short().into_bytes(), Kind::Link(format!("../{n}").into_bytes())))
+                    .map(|(n, s)| {
+                        (
+                            s.id.short().into_bytes(),
+                            Kind::Link(format!("../{n}").into_bytes()),
+                        )
+                    })
                     .collect())
             }
             Kind::Group(Group::Tags) => {
                 let l = self.listing.read().unwrap();
-                let mut tags: Vec<String> = l.snaps.iter().flat_map(|s| s.snap.tags.clone()).collect();
+                let mut tags: Vec<String> =
+                    l.snaps.iter().flat_map(|s| s.snap.tags.clone()).collect();
                 tags.sort();
                 tags.dedup();
                 Ok(tags
@@ -441,12 +466,22 @@ impl SnapshotFs {
         }
     }
 
-    fn tree_children(&self, ino: u64, s: &Arc<SnapshotRef>, id: &Id) -> Result<Vec<(Vec<u8>, Kind)>, Errno> {
+    fn tree_children(
+        &self,
+        ino: u64,
+        s: &Arc<SnapshotRef>,
+        id: &Id,
+    ) -> Result<Vec<(Vec<u8>, Kind)>, Errno> {
         match self.tree(id) {
             Ok(t) => Ok(t
                 .nodes
                 .iter()
-                .map(|n| (n.name.clone(), Kind::Node(Arc::clone(s), Arc::new(n.clone()))))
+                .map(|n| {
+                    (
+                        n.name.clone(),
+                        Kind::Node(Arc::clone(s), Arc::new(n.clone())),
+                    )
+                })
                 .collect()),
             Err(e) => {
                 tracing::error!("{}: directory unreadable: {e}", self.path_of(ino));
@@ -456,7 +491,13 @@ impl SnapshotFs {
     }
 
     fn lookup_child(&self, parent: u64, name: &[u8]) -> Result<(u64, Kind), Errno> {
-        if let Some(&i) = self.inodes.read().unwrap().by_name.get(&(parent, name.to_vec())) {
+        if let Some(&i) = self
+            .inodes
+            .read()
+            .unwrap()
+            .by_name
+            .get(&(parent, name.to_vec()))
+        {
             if parent != ROOT {
                 let k = self.kind(i).ok_or(Errno::ENOENT)?;
                 return Ok((i, k));
@@ -475,7 +516,8 @@ impl SnapshotFs {
                     tracing::error!("{}: directory unreadable: {e}", self.path_of(parent));
                     Errno::EIO
                 })?;
-                t.find(name).map(|n| Kind::Node(Arc::clone(s), Arc::new(n.clone())))
+                t.find(name)
+                    .map(|n| Kind::Node(Arc::clone(s), Arc::new(n.clone())))
             }
             _ => self
                 .children(parent, &pk)?
@@ -484,7 +526,11 @@ impl SnapshotFs {
                 .map(|(_, k)| k),
         };
         let kind = found.ok_or(Errno::ENOENT)?;
-        let ino = self.inodes.write().unwrap().intern(parent, name, kind.clone());
+        let ino = self
+            .inodes
+            .write()
+            .unwrap()
+            .intern(parent, name, kind.clone());
         // A root entry may now point at another snapshot (refresh): keep the inode current.
         if parent == ROOT {
             self.inodes.write().unwrap().list[(ino - 1) as usize].kind = kind.clone();
@@ -525,7 +571,9 @@ impl Filesystem for SnapshotFs {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         // Large reads: the kernel splits reads at max(max_write, max_readahead) pages (capped
         // by the kernel, usually at 1 MiB).
-        let _ = config.set_max_readahead(4 << 20).or_else(|max| config.set_max_readahead(max));
+        let _ = config
+            .set_max_readahead(4 << 20)
+            .or_else(|max| config.set_max_readahead(max));
         self.refresh();
         Ok(())
     }
@@ -551,7 +599,14 @@ impl Filesystem for SnapshotFs {
         match self.kind(ino.0) {
             Some(Kind::Link(t)) => {
                 // `latest` follows the newest snapshot even when its inode predates it.
-                if ino.0 != ROOT && self.inodes.read().unwrap().get(ino.0).is_some_and(|i| i.parent == ROOT && i.name == b"latest") {
+                if ino.0 != ROOT
+                    && self
+                        .inodes
+                        .read()
+                        .unwrap()
+                        .get(ino.0)
+                        .is_some_and(|i| i.parent == ROOT && i.name == b"latest")
+                {
                     self.refresh();
                     if let Some(l) = self.listing.read().unwrap().latest.clone() {
                         return reply.data(l.as_bytes());
@@ -559,7 +614,9 @@ impl Filesystem for SnapshotFs {
                 }
                 reply.data(&t)
             }
-            Some(Kind::Node(_, n)) if n.kind == NodeKind::Symlink => reply.data(n.target.as_ref().map_or(&[][..], |t| t.as_slice())),
+            Some(Kind::Node(_, n)) if n.kind == NodeKind::Symlink => {
+                reply.data(n.target.as_ref().map_or(&[][..], |t| t.as_slice()))
+            }
             Some(_) => reply.error(Errno::EINVAL),
             None => reply.error(Errno::ENOENT),
         }
@@ -638,13 +695,23 @@ impl Filesystem for SnapshotFs {
                 reply.data(&data)
             }
             Err(e) => {
-                tracing::error!("{}: read at offset {offset} failed: {e}", self.path_of(ino.0));
+                tracing::error!(
+                    "{}: read at offset {offset} failed: {e}",
+                    self.path_of(ino.0)
+                );
                 reply.error(Errno::EIO)
             }
         }
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
         let Some(kind) = self.kind(ino.0) else {
             return reply.error(Errno::ENOENT);
         };
@@ -652,11 +719,22 @@ impl Filesystem for SnapshotFs {
             Ok(c) => c,
             Err(e) => return reply.error(e),
         };
-        let parent = self.inodes.read().unwrap().get(ino.0).map_or(ROOT, |i| i.parent);
-        let mut entries: Vec<(u64, FileType, Vec<u8>)> = vec![(ino.0, FileType::Directory, b".".to_vec()), (parent, FileType::Directory, b"..".to_vec())];
+        let parent = self
+            .inodes
+            .read()
+            .unwrap()
+            .get(ino.0)
+            .map_or(ROOT, |i| i.parent);
+        let mut entries: Vec<(u64, FileType, Vec<u8>)> = vec![
+            (ino.0, FileType::Directory, b".".to_vec()),
+            (parent, FileType::Directory, b"..".to_vec()),
+        ];
         {
             let mut inodes = self.inodes.write().unwrap();
-            for (name, k) in children.into_iter().skip((offset as usize).saturating_sub(2)) {
+            for (name, k) in children
+                .into_iter()
+                .skip((offset as usize).saturating_sub(2))
+            {
                 let ft = match &k {
                     Kind::Root | Kind::Group(_) | Kind::SnapRoot(_) => FileType::Directory,
                     Kind::Link(_) => FileType::Symlink,
@@ -672,7 +750,11 @@ impl Filesystem for SnapshotFs {
         // Entries 0 and 1 are . and ..; children start at 2 and were already skipped.
         let start = offset.min(2) as usize;
         for (i, (child, ft, name)) in entries.into_iter().enumerate().skip(start) {
-            let next = if i < 2 { i as u64 + 1 } else { offset.max(2) + (i as u64 - 2) + 1 };
+            let next = if i < 2 {
+                i as u64 + 1
+            } else {
+                offset.max(2) + (i as u64 - 2) + 1
+            };
             if reply.add(INodeNo(child), next, ft, OsStr::from_bytes(&name)) {
                 break;
             }
@@ -680,7 +762,14 @@ impl Filesystem for SnapshotFs {
         reply.ok();
     }
 
-    fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lock_owner: fuser::LockOwner, reply: fuser::ReplyEmpty) {
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: fuser::LockOwner,
+        reply: fuser::ReplyEmpty,
+    ) {
         reply.ok();
     }
 
@@ -712,7 +801,11 @@ impl Filesystem for SnapshotFs {
 
 /// Mounts read-only and serves in background threads until the returned session is dropped
 /// (or `umount_and_join` is called), which unmounts.
-pub fn mount(repo: Arc<Repo>, mountpoint: &Path, opts: MountOptions) -> std::io::Result<fuser::BackgroundSession> {
+pub fn mount(
+    repo: Arc<Repo>,
+    mountpoint: &Path,
+    opts: MountOptions,
+) -> std::io::Result<fuser::BackgroundSession> {
     let mut cfg = fuser::Config::default();
     cfg.mount_options = vec![
         fuser::MountOption::RO,

@@ -9,5 +9,6 @@ mod corruption;
 mod crash;
 mod dedup;
 mod errors;
+mod mount;
 mod repair;
 mod roundtrip;

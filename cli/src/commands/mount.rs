@@ -47,7 +47,10 @@ fn mount_points() -> Vec<PathBuf> {
             let mut out = Vec::with_capacity(b.len());
             let mut i = 0;
             while i < b.len() {
-                if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+                if b[i] == b'\\'
+                    && i + 3 < b.len()
+                    && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+                {
                     out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
                     i += 4;
                 } else {
@@ -68,7 +71,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let mp = match std::fs::canonicalize(&a.mountpoint) {
         Ok(p) => p,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("mountpoint {} does not exist (create it first)", a.mountpoint.display())
+            bail!(
+                "mountpoint {} does not exist (create it first)",
+                a.mountpoint.display()
+            )
         }
         Err(e) => return Err(e).with_context(|| format!("mountpoint {}", a.mountpoint.display())),
     };
@@ -76,7 +82,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         bail!("mountpoint {} is not a directory", mp.display());
     }
     if is_mounted(&mp) {
-        bail!("mountpoint {} is busy: something is already mounted there", mp.display());
+        bail!(
+            "mountpoint {} is busy: something is already mounted there",
+            mp.display()
+        );
     }
     if a.daemon {
         return daemonize(&mp);
@@ -91,9 +100,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         allow_other: a.allow_other,
         threads: a.threads,
     };
-    let session = vcdfuse::mount(Arc::clone(&repo), &mp, opts).with_context(|| format!("mounting on {}", mp.display()))?;
+    let session = vcdfuse::mount(Arc::clone(&repo), &mp, opts)
+        .with_context(|| format!("mounting on {}", mp.display()))?;
     if !g.quiet && !a.daemon_child {
-        eprintln!("vcd: snapshots mounted on {} (Ctrl-C or SIGTERM unmounts)", mp.display());
+        eprintln!(
+            "vcd: snapshots mounted on {} (Ctrl-C or SIGTERM unmounts)",
+            mp.display()
+        );
     }
     // Serve until a signal asks us to stop, or someone unmounts us from outside.
     while !engine::interrupted() && !session.guard.is_finished() {
@@ -102,7 +115,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     if session.guard.is_finished() {
         session.join().context("FUSE session ended")?;
     } else {
-        session.umount_and_join().with_context(|| format!("unmounting {}", mp.display()))?;
+        session
+            .umount_and_join()
+            .with_context(|| format!("unmounting {}", mp.display()))?;
     }
     Ok(())
 }
@@ -111,7 +126,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
 /// child has failed, whose exit code we then pass on).
 fn daemonize(mp: &Path) -> Result<()> {
     let exe = std::env::current_exe()?;
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|a| a != "--daemon").collect();
+    let args: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip(1)
+        .filter(|a| a != "--daemon")
+        .collect();
     let mut cmd = std::process::Command::new(exe);
     cmd.args(args)
         .arg("--daemon-child")
