@@ -72,7 +72,37 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
+/// The error and its causes joined by ": ", as `{:#}` would, but without repeating a cause
+/// whose text the message already ends with (engine errors quote their source themselves).
+fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if msg.ends_with(&s) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s);
+    }
+    msg
+}
+
+/// glibc raises its mmap threshold as large buffers are freed, after which multi-MiB pack and
+/// chunk buffers are served from per-thread arenas that keep the memory: peak RSS then grows
+/// with the number of threads times the largest buffers ever used. A fixed threshold sends
+/// every large buffer back to the kernel when freed.
+fn tune_allocator() {
+    // SAFETY: mallopt only adjusts allocator parameters; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 4);
+    }
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     common::init_logging(&cli.global);
     common::install_signal_handler();
@@ -96,7 +126,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = exit_code(&e);
             if code != 3 {
-                eprintln!("vcd: error: {e:#}");
+                eprintln!("vcd: error: {}", message(&e));
             }
             ExitCode::from(code)
         }

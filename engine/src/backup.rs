@@ -111,7 +111,12 @@ impl<'a> Sink<'a> {
         let full = {
             let mut w = self.writers[ty as usize].lock().unwrap();
             if w.is_empty() {
-                *w = PackWriter::with_capacity(self.pack_size + (1 << 20));
+                // Room for the last blob that crosses the target and the trailer, so the
+                // buffer never reallocates (a realloc would double it).
+                let last = self.repo.config().chunker.max_size as usize + crate::crypto::OVERHEAD;
+                let trailer = self.pack_size / 1024 + 4096;
+                let cap = if ty == BlobType::Tree { 1 << 20 } else { self.pack_size + last + trailer };
+                *w = PackWriter::with_capacity(cap);
             }
             w.add(&sealed);
             if w.len() >= self.pack_size {
@@ -153,6 +158,7 @@ impl<'a> Sink<'a> {
 fn uploader(repo: &Repo, rx: crossbeam_channel::Receiver<FinishedPack>) -> Result<Vec<PackEntries>> {
     let mut pending = Vec::new();
     for p in rx {
+        crate::check_interrupt()?;
         let name = p.id.to_hex();
         repo.backend()
             .put(FileType::Pack, &name, &p.bytes)
@@ -259,6 +265,8 @@ impl<'a> Walker<'a> {
 
     /// One directory entry; None when excluded or unreadable (the latter recorded as an error).
     fn entry(&self, path: &Path, name: &OsStr, dev: u64, prev: Prev) -> Result<Option<Node>> {
+        // Per entry, not only per directory: one directory may hold a great many files.
+        crate::check_interrupt()?;
         if self.excludes.is_match(path) {
             return Ok(None);
         }
@@ -647,6 +655,8 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         tree: root,
         summary,
     };
+    // The last moment an interrupt can stop the backup: after it, the snapshot exists.
+    crate::check_interrupt()?;
     let id = if opts.dry_run { None } else { Some(repo.save_snapshot(&snapshot)?) };
     Ok(BackupResult {
         id,
