@@ -186,11 +186,9 @@ pub fn apply_metadata(path: &Path, n: &Node, chown: bool) -> io::Result<()> {
             tracing::warn!("{}: cannot set xattr {}: {e}", path.display(), String::from_utf8_lossy(&x.name));
         }
     }
-    if is_link {
-        filetime::set_symlink_file_times(path, ft(n.mtime), ft(n.mtime))
-    } else {
-        filetime::set_file_times(path, ft(n.mtime), ft(n.mtime))
-    }
+    // utimensat(AT_SYMLINK_NOFOLLOW) for every kind: `filetime::set_file_times` opens the
+    // path, which blocks forever on a fifo (no writer) and would follow a symlink.
+    filetime::set_symlink_file_times(path, ft(n.mtime), ft(n.mtime))
 }
 
 /// Creates a fifo, device node or socket placeholder.

@@ -93,11 +93,16 @@ impl Env {
 
     /// Backs up `src` and returns the new snapshot's full id.
     pub fn backup(&self, src: &Path, extra: &[&str]) -> String {
+        let v = self.backup_json(src, extra);
+        v["id"].as_str().expect("snapshot id").to_string()
+    }
+
+    /// Backs up `src` (asserting exit 0) and returns the whole `backup --json` output.
+    pub fn backup_json(&self, src: &Path, extra: &[&str]) -> serde_json::Value {
         let mut args = vec!["backup", "--json", src.to_str().unwrap()];
         args.extend_from_slice(extra);
         let out = self.ok(&args);
-        let v: serde_json::Value = serde_json::from_str(&out).expect("backup --json prints JSON");
-        v["id"].as_str().expect("snapshot id").to_string()
+        serde_json::from_str(&out).expect("backup --json prints JSON")
     }
 
     /// Restores `snap` into a fresh directory and returns the path of `src` inside it.
