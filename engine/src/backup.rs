@@ -71,7 +71,11 @@ pub fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
         let p = p.trim_end_matches('/');
-        let full = if p.contains('/') { p.to_string() } else { format!("**/{p}") };
+        let full = if p.contains('/') {
+            p.to_string()
+        } else {
+            format!("**/{p}")
+        };
         let g = GlobBuilder::new(&full)
             .literal_separator(true)
             .backslash_escape(true)
@@ -103,7 +107,8 @@ impl<'a> Sink<'a> {
             return Ok(id);
         }
         let sealed = pack::seal_blob(self.repo.keys(), ty, id, data, self.level);
-        self.bytes_added.fetch_add(sealed.bytes.len() as u64, Ordering::Relaxed);
+        self.bytes_added
+            .fetch_add(sealed.bytes.len() as u64, Ordering::Relaxed);
         self.blobs_added.fetch_add(1, Ordering::Relaxed);
         if self.dry_run {
             return Ok(id);
@@ -115,7 +120,11 @@ impl<'a> Sink<'a> {
                 // buffer never reallocates (a realloc would double it).
                 let last = self.repo.config().chunker.max_size as usize + crate::crypto::OVERHEAD;
                 let trailer = self.pack_size / 1024 + 4096;
-                let cap = if ty == BlobType::Tree { 1 << 20 } else { self.pack_size + last + trailer };
+                let cap = if ty == BlobType::Tree {
+                    1 << 20
+                } else {
+                    self.pack_size + last + trailer
+                };
                 *w = PackWriter::with_capacity(cap);
             }
             w.add(&sealed);
@@ -135,7 +144,9 @@ impl<'a> Sink<'a> {
         let p = w.finish(&self.repo.keys().data);
         let tx = self.tx.lock().unwrap().clone();
         match tx {
-            Some(tx) => tx.send(p).map_err(|_| Error::Invalid("pack uploader stopped".into())),
+            Some(tx) => tx
+                .send(p)
+                .map_err(|_| Error::Invalid("pack uploader stopped".into())),
             None => Err(Error::Invalid("pack uploader stopped".into())),
         }
     }
@@ -155,7 +166,10 @@ impl<'a> Sink<'a> {
 
 /// Writes packs as they come and an index file every `INDEX_EVERY` packs; returns the entries
 /// not yet in an index file when the channel closes.
-fn uploader(repo: &Repo, rx: crossbeam_channel::Receiver<FinishedPack>) -> Result<Vec<PackEntries>> {
+fn uploader(
+    repo: &Repo,
+    rx: crossbeam_channel::Receiver<FinishedPack>,
+) -> Result<Vec<PackEntries>> {
     let mut pending = Vec::new();
     for p in rx {
         crate::check_interrupt()?;
@@ -295,7 +309,8 @@ impl<'a> Walker<'a> {
                 node.subtree = Some(self.store_tree(&tree)?);
             }
             NodeKind::File => {
-                if !self.file(path, &mut node, &m, prev)? {
+                let stored = self.file(path, &mut node, &m, prev)?;
+                if !stored {
                     return Ok(None);
                 }
             }
@@ -306,12 +321,19 @@ impl<'a> Walker<'a> {
 
     /// Fills a file node's content. Returns false when the file could not be read.
     fn file(&self, path: &Path, node: &mut Node, m: &Metadata, prev: Prev) -> Result<bool> {
-        self.counters.bytes_total.fetch_add(m.len(), Ordering::Relaxed);
+        self.counters
+            .bytes_total
+            .fetch_add(m.len(), Ordering::Relaxed);
         if let Some(p) = prev.filter(|p| p.kind == NodeKind::File) {
-            let same = p.size == node.size && p.mtime == node.mtime && p.ctime == node.ctime && p.inode == node.inode;
+            let same = p.size == node.size
+                && p.mtime == node.mtime
+                && p.ctime == node.ctime
+                && p.inode == node.inode;
             if !self.full && same && self.all_indexed(p)? {
                 node.content = p.content.clone();
-                self.counters.files_unchanged.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .files_unchanged
+                    .fetch_add(1, Ordering::Relaxed);
                 self.progress.add(1, m.len());
                 return Ok(true);
             }
@@ -322,10 +344,17 @@ impl<'a> Walker<'a> {
         match self.read_content(path, m) {
             Ok((content, read)) => {
                 if read != m.len() {
-                    self.warn(format!("{}: file changed size while being read ({} → {read} bytes)", path.display(), m.len()));
+                    self.warn(format!(
+                        "{}: file changed size while being read ({} → {read} bytes)",
+                        path.display(),
+                        m.len()
+                    ));
                     node.size = read;
                 } else if let Ok(after) = std::fs::symlink_metadata(path) {
-                    if after.mtime() != m.mtime() || after.mtime_nsec() != m.mtime_nsec() || after.len() != m.len() {
+                    if after.mtime() != m.mtime()
+                        || after.mtime_nsec() != m.mtime_nsec()
+                        || after.len() != m.len()
+                    {
                         self.warn(format!("{}: file changed while being read", path.display()));
                     }
                 }
@@ -366,7 +395,11 @@ impl<'a> Walker<'a> {
                 }
                 n as u64
             } else {
-                let reader = PRead { f: &f, off, left: len };
+                let reader = PRead {
+                    f: &f,
+                    off,
+                    left: len,
+                };
                 let mut s = StreamChunker::new(self.chunker, reader, WINDOW);
                 let mut total = 0u64;
                 while let Some((buf, cuts)) = s.next_batch().map_err(ReadError::Source)? {
@@ -387,7 +420,9 @@ impl<'a> Walker<'a> {
         }
         if pos < m.len() && content.iter().map(|e| e.len()).sum::<u64>() == pos {
             // A trailing hole: only when the file did not shrink while we read it.
-            let shrank = std::fs::symlink_metadata(path).map(|a| a.len() < m.len()).unwrap_or(true);
+            let shrank = std::fs::symlink_metadata(path)
+                .map(|a| a.len() < m.len())
+                .unwrap_or(true);
             if !shrank {
                 content.push(Extent::Hole { len: m.len() - pos });
                 pos = m.len();
@@ -410,7 +445,10 @@ impl<'a> Walker<'a> {
             off += l;
         }
         if slices.len() == 1 {
-            return Ok(vec![(self.sink.add(BlobType::Data, slices[0])?, slices[0].len())]);
+            return Ok(vec![(
+                self.sink.add(BlobType::Data, slices[0])?,
+                slices[0].len(),
+            )]);
         }
         slices
             .par_iter()
@@ -483,7 +521,9 @@ fn source_tree(paths: &[PathBuf]) -> Source {
         let mut at = PathBuf::from("/");
         for (i, c) in comps.iter().enumerate() {
             at.push(c);
-            let Source::Virtual(_, children) = cur else { break };
+            let Source::Virtual(_, children) = cur else {
+                break;
+            };
             let last = i + 1 == comps.len();
             let e = children
                 .entry(c.as_bytes().to_vec())
@@ -507,14 +547,17 @@ impl<'a> Walker<'a> {
             let p = prev.and_then(|t| t.find(name));
             match child {
                 Source::Real(path) => {
-                    let dev = std::fs::symlink_metadata(path).map(|m| m.dev()).unwrap_or(0);
+                    let dev = std::fs::symlink_metadata(path)
+                        .map(|m| m.dev())
+                        .unwrap_or(0);
                     if let Some(n) = self.entry(path, OsStr::from_bytes(name), dev, p)? {
                         nodes.push(n);
                     }
                 }
                 Source::Virtual(path, _) => {
                     let m = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
-                    let mut n = fsmeta::node_from(name, path, &m, &self.names).map_err(|e| Error::io(path, e))?;
+                    let mut n = fsmeta::node_from(name, path, &m, &self.names)
+                        .map_err(|e| Error::io(path, e))?;
                     let pt = self.parent_tree(p);
                     let t = self.source(child, pt.as_ref())?;
                     n.subtree = Some(self.store_tree(&t)?);
@@ -527,7 +570,11 @@ impl<'a> Walker<'a> {
 }
 
 /// The snapshot a new backup of `paths` from `host` continues from.
-pub fn find_parent<'s>(snaps: &'s [SnapshotRef], host: &str, paths: &[String]) -> Option<&'s SnapshotRef> {
+pub fn find_parent<'s>(
+    snaps: &'s [SnapshotRef],
+    host: &str,
+    paths: &[String],
+) -> Option<&'s SnapshotRef> {
     let mut want = paths.to_vec();
     want.sort();
     snaps
@@ -565,7 +612,10 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     }
     abs.sort();
     abs.dedup();
-    let paths: Vec<String> = abs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let paths: Vec<String> = abs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let host = opts.host.clone().unwrap_or_else(crate::util::hostname);
 
     let snaps = repo.snapshots()?;
@@ -585,7 +635,10 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         pack_size: repo.config().pack_size as usize,
         dry_run: opts.dry_run,
         inflight: Mutex::new(HashSet::new()),
-        writers: [Mutex::new(PackWriter::default()), Mutex::new(PackWriter::default())],
+        writers: [
+            Mutex::new(PackWriter::default()),
+            Mutex::new(PackWriter::default()),
+        ],
         tx: Mutex::new(Some(tx)),
         bytes_added: AtomicU64::new(0),
         blobs_added: AtomicU64::new(0),
@@ -609,7 +662,11 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         let walked = (|| {
             let src = source_tree(&abs);
             let root = match &src {
-                Source::Real(p) => walker.dir(p, std::fs::symlink_metadata(p).map(|m| m.dev()).unwrap_or(0), prev_root.as_ref())?,
+                Source::Real(p) => walker.dir(
+                    p,
+                    std::fs::symlink_metadata(p).map(|m| m.dev()).unwrap_or(0),
+                    prev_root.as_ref(),
+                )?,
                 Source::Virtual(..) => walker.source(&src, prev_root.as_ref())?,
             };
             let id = walker.store_tree(&root)?;
@@ -657,7 +714,11 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     };
     // The last moment an interrupt can stop the backup: after it, the snapshot exists.
     crate::check_interrupt()?;
-    let id = if opts.dry_run { None } else { Some(repo.save_snapshot(&snapshot)?) };
+    let id = if opts.dry_run {
+        None
+    } else {
+        Some(repo.save_snapshot(&snapshot)?)
+    };
     Ok(BackupResult {
         id,
         snapshot,
@@ -669,12 +730,17 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
 pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Result<()> {
     let ex = build_excludes(excludes)?;
     let (mut files, mut bytes) = (0u64, 0u64);
-    let mut stack: Vec<PathBuf> = paths.iter().filter_map(|p| std::path::absolute(p).ok()).collect();
+    let mut stack: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| std::path::absolute(p).ok())
+        .collect();
     while let Some(p) = stack.pop() {
         if ex.is_match(&p) {
             continue;
         }
-        let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
         if m.is_dir() {
             if let Ok(rd) = std::fs::read_dir(&p) {
                 stack.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
@@ -694,7 +760,8 @@ mod tests {
 
     #[test]
     fn excludes_match_names_anywhere_and_paths_exactly() {
-        let g = build_excludes(&["*.tmp".into(), "/data/cache".into(), "node_modules/".into()]).unwrap();
+        let g = build_excludes(&["*.tmp".into(), "/data/cache".into(), "node_modules/".into()])
+            .unwrap();
         assert!(g.is_match("/x/y/a.tmp"));
         assert!(g.is_match("/data/cache"));
         assert!(!g.is_match("/other/data/cache"));
@@ -704,9 +771,17 @@ mod tests {
 
     #[test]
     fn source_tree_merges_prefixes() {
-        let s = source_tree(&[PathBuf::from("/a/b/c"), PathBuf::from("/a/d"), PathBuf::from("/a/b")]);
-        let Source::Virtual(_, root) = s else { panic!() };
-        let Source::Virtual(_, a) = &root[&b"a".to_vec()] else { panic!() };
+        let s = source_tree(&[
+            PathBuf::from("/a/b/c"),
+            PathBuf::from("/a/d"),
+            PathBuf::from("/a/b"),
+        ]);
+        let Source::Virtual(_, root) = s else {
+            panic!()
+        };
+        let Source::Virtual(_, a) = &root[&b"a".to_vec()] else {
+            panic!()
+        };
         assert!(matches!(a[&b"b".to_vec()], Source::Real(_)));
         assert!(matches!(a[&b"d".to_vec()], Source::Real(_)));
     }

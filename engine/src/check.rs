@@ -80,7 +80,9 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     rep.packs = stored.len();
     for pid in packs.keys() {
         if !stored.contains_key(pid) {
-            err(format!("pack {pid}: named by the index but missing from storage"));
+            err(format!(
+                "pack {pid}: named by the index but missing from storage"
+            ));
         }
     }
     let mut unref: Vec<&Id> = stored.keys().filter(|p| !packs.contains_key(p)).collect();
@@ -92,7 +94,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     }
 
     // 3. Every indexed pack's trailer agrees with the index.
-    let indexed: Vec<(&Id, &Vec<BlobEntry>)> = packs.iter().filter(|(p, _)| stored.contains_key(p)).collect();
+    let indexed: Vec<(&Id, &Vec<BlobEntry>)> = packs
+        .iter()
+        .filter(|(p, _)| stored.contains_key(p))
+        .collect();
     indexed.par_iter().for_each(|(pid, entries)| {
         match repo.read_pack_trailer(&pid.to_hex(), stored[pid]) {
             Ok(t) => {
@@ -111,11 +116,19 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     rep.snapshots = snaps.len();
     let listed = repo.list(FileType::Snapshot)?.len();
     if listed != snaps.len() {
-        err(format!("{} snapshot file(s) unreadable", listed - snaps.len()));
+        err(format!(
+            "{} snapshot file(s) unreadable",
+            listed - snaps.len()
+        ));
     }
     let load_tree = |id: &Id| -> std::result::Result<Tree, String> {
-        let (pid, e) = blobs.get(id).ok_or_else(|| format!("tree {id} is not in the index"))?;
-        let loc = crate::index::Location { pack: *pid, entry: *e };
+        let (pid, e) = blobs
+            .get(id)
+            .ok_or_else(|| format!("tree {id} is not in the index"))?;
+        let loc = crate::index::Location {
+            pack: *pid,
+            entry: *e,
+        };
         let b = repo.load_blob_at(&loc).map_err(|e| e.to_string())?;
         Tree::decode(&b).map_err(|e| format!("tree {id}: {e}"))
     };
@@ -143,7 +156,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                 } else {
                     for id in n.data_ids() {
                         if !blobs.contains_key(&id) {
-                            err(format!("snapshot {}: {p}: blob {id} is not in the index", s.id.short()));
+                            err(format!(
+                                "snapshot {}: {p}: blob {id} is not in the index",
+                                s.id.short()
+                            ));
                         }
                     }
                 }
@@ -164,41 +180,48 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         rep.packs_read = todo.len();
         let bad = Mutex::new(HashMap::new());
         let nblobs = std::sync::atomic::AtomicU64::new(0);
-        todo.par_iter().try_for_each(|(pid, entries)| -> Result<()> {
-            crate::check_interrupt()?;
-            let name = pid.to_hex();
-            let bytes = match repo.backend().get(FileType::Pack, &name) {
-                Ok(b) => b,
-                Err(e) => {
-                    err(format!("pack {name}: unreadable: {e}"));
-                    let mut b = bad.lock().unwrap();
-                    for e in entries.iter() {
-                        b.insert(e.id, format!("pack {name} unreadable"));
+        todo.par_iter()
+            .try_for_each(|(pid, entries)| -> Result<()> {
+                crate::check_interrupt()?;
+                let name = pid.to_hex();
+                let bytes = match repo.backend().get(FileType::Pack, &name) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        err(format!("pack {name}: unreadable: {e}"));
+                        let mut b = bad.lock().unwrap();
+                        for e in entries.iter() {
+                            b.insert(e.id, format!("pack {name} unreadable"));
+                        }
+                        return Ok(());
                     }
-                    return Ok(());
+                };
+                if Id::of_file(&bytes) != **pid {
+                    err(format!(
+                        "pack {name}: content does not match its name (hash mismatch)"
+                    ));
                 }
-            };
-            if Id::of_file(&bytes) != **pid {
-                err(format!("pack {name}: content does not match its name (hash mismatch)"));
-            }
-            if let Err(e) = pack::parse_pack(&repo.keys().data, &bytes) {
-                err(format!("pack {name}: trailer: {e}"));
-            }
-            for e in entries.iter() {
-                let end = e.offset as usize + e.length as usize;
-                let r = bytes
-                    .get(e.offset as usize..end)
-                    .ok_or_else(|| "outside the pack".to_string())
-                    .and_then(|s| pack::open_blob(repo.keys(), e, s).map(|_| ()).map_err(|x| x.to_string()));
-                nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if let Err(x) = r {
-                    err(format!("pack {name}: blob {} ({:?}): {x}", e.id, e.ty));
-                    bad.lock().unwrap().insert(e.id, format!("pack {name}"));
+                if let Err(e) = pack::parse_pack(&repo.keys().data, &bytes) {
+                    err(format!("pack {name}: trailer: {e}"));
                 }
-            }
-            progress.add(1, bytes.len() as u64);
-            Ok(())
-        })?;
+                for e in entries.iter() {
+                    let end = e.offset as usize + e.length as usize;
+                    let r = bytes
+                        .get(e.offset as usize..end)
+                        .ok_or_else(|| "outside the pack".to_string())
+                        .and_then(|s| {
+                            pack::open_blob(repo.keys(), e, s)
+                                .map(|_| ())
+                                .map_err(|x| x.to_string())
+                        });
+                    nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let Err(x) = r {
+                        err(format!("pack {name}: blob {} ({:?}): {x}", e.id, e.ty));
+                        bad.lock().unwrap().insert(e.id, format!("pack {name}"));
+                    }
+                }
+                progress.add(1, bytes.len() as u64);
+                Ok(())
+            })?;
         rep.blobs_read = nblobs.into_inner();
         damaged = bad.into_inner().unwrap();
     }
@@ -207,7 +230,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     if !damaged.is_empty() {
         rep.damaged_files = files_touching(repo, &snaps, &damaged, &blobs);
         for (snap, path, blob) in &rep.damaged_files {
-            err(format!("snapshot {}: {path}: damaged (blob {blob})", snap.short()));
+            err(format!(
+                "snapshot {}: {path}: damaged (blob {blob})",
+                snap.short()
+            ));
         }
     }
     rep.errors = errors.into_inner().unwrap();
@@ -229,11 +255,16 @@ fn files_touching(
                 out.push((s.id, path.clone(), tid));
                 continue;
             }
-            let Some((pid, e)) = blobs.get(&tid) else { continue };
+            let Some((pid, e)) = blobs.get(&tid) else {
+                continue;
+            };
             if e.ty != BlobType::Tree {
                 continue;
             }
-            let loc = crate::index::Location { pack: *pid, entry: *e };
+            let loc = crate::index::Location {
+                pack: *pid,
+                entry: *e,
+            };
             let Ok(t) = repo.load_blob_at(&loc).and_then(|b| Tree::decode(&b)) else {
                 continue;
             };

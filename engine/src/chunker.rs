@@ -28,11 +28,22 @@ impl Chunker {
         let p = self.params;
         if data.len() <= p.min_size as usize {
             // Below the minimum there is nothing to cut: skip building gear tables.
-            return if data.is_empty() { vec![] } else { vec![data.len()] };
+            return if data.is_empty() {
+                vec![]
+            } else {
+                vec![data.len()]
+            };
         }
-        FastCDC::with_level_and_seed(data, p.min_size, p.avg_size, p.max_size, Normalization::Level1, self.seed)
-            .map(|c| c.length)
-            .collect()
+        FastCDC::with_level_and_seed(
+            data,
+            p.min_size,
+            p.avg_size,
+            p.max_size,
+            Normalization::Level1,
+            self.seed,
+        )
+        .map(|c| c.length)
+        .collect()
     }
 }
 

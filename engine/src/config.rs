@@ -29,13 +29,16 @@ impl ChunkerParams {
         use fastcdc::v2020 as f;
         let ok = (f::MINIMUM_MIN..=f::MINIMUM_MAX).contains(&self.min_size)
             && (f::AVERAGE_MIN..=f::AVERAGE_MAX).contains(&self.avg_size)
-            && (f::MAXIMUM_MIN..=f::MAXIMUM_MAX.min(crate::pack::MAX_BLOB_RAW)).contains(&self.max_size)
+            && (f::MAXIMUM_MIN..=f::MAXIMUM_MAX.min(crate::pack::MAX_BLOB_RAW))
+                .contains(&self.max_size)
             && self.min_size <= self.avg_size
             && self.avg_size <= self.max_size;
         if ok {
             Ok(())
         } else {
-            Err(Error::Invalid(format!("chunker parameters out of range: {self:?}")))
+            Err(Error::Invalid(format!(
+                "chunker parameters out of range: {self:?}"
+            )))
         }
     }
 }
@@ -68,7 +71,8 @@ impl Config {
     }
 
     pub fn decode(b: &[u8]) -> Result<Self> {
-        let c: Config = serde_json::from_slice(b).map_err(|e| Error::damaged("config", "config", e.to_string()))?;
+        let c: Config = serde_json::from_slice(b)
+            .map_err(|e| Error::damaged("config", "config", e.to_string()))?;
         if c.version > REPO_VERSION {
             return Err(Error::UnsupportedVersion {
                 what: "repository",
@@ -83,10 +87,16 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         self.chunker.validate()?;
         if !(1 << 16..=1 << 30).contains(&self.pack_size) {
-            return Err(Error::Invalid(format!("pack size {} out of range", self.pack_size)));
+            return Err(Error::Invalid(format!(
+                "pack size {} out of range",
+                self.pack_size
+            )));
         }
         if !(-7..=22).contains(&self.compression) {
-            return Err(Error::Invalid(format!("zstd level {} out of range", self.compression)));
+            return Err(Error::Invalid(format!(
+                "zstd level {} out of range",
+                self.compression
+            )));
         }
         Ok(())
     }

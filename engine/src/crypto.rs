@@ -61,7 +61,11 @@ impl MasterKey {
         Keys {
             data: DataKey(blake3::derive_key(CTX_DATA, &self.0)),
             chunk_id: ChunkIdKey(blake3::derive_key(CTX_CHUNK_ID, &self.0)),
-            chunker_seed: u64::from_le_bytes(blake3::derive_key(CTX_CHUNKER_SEED, &self.0)[..8].try_into().unwrap()),
+            chunker_seed: u64::from_le_bytes(
+                blake3::derive_key(CTX_CHUNKER_SEED, &self.0)[..8]
+                    .try_into()
+                    .unwrap(),
+            ),
         }
     }
 }
@@ -126,7 +130,12 @@ impl DataKey {
         let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
         let mut buf = ct.to_vec();
         self.cipher()
-            .decrypt_in_place_detached(XNonce::from_slice(nonce), aad, &mut buf, Tag::from_slice(tag))
+            .decrypt_in_place_detached(
+                XNonce::from_slice(nonce),
+                aad,
+                &mut buf,
+                Tag::from_slice(tag),
+            )
             .map_err(|_| MacError)?;
         Ok(buf)
     }
@@ -174,7 +183,11 @@ impl KdfParams {
         if self.algorithm != "argon2id" {
             return Err(Error::Crypto(format!("unknown KDF {:?}", self.algorithm)));
         }
-        if self.m_cost > 4 * 1024 * 1024 || self.t_cost > 100 || self.p_cost > 64 || self.salt.len() < 8 {
+        if self.m_cost > 4 * 1024 * 1024
+            || self.t_cost > 100
+            || self.p_cost > 64
+            || self.salt.len() < 8
+        {
             return Err(Error::Crypto("KDF parameters out of range".into()));
         }
         Ok(())
@@ -209,7 +222,10 @@ mod tests {
         for i in 0..s.len() {
             let mut t = s.clone();
             t[i] ^= 0x40;
-            assert!(k.data.open(aad::BLOB, &t).is_err(), "flip at {i} not caught");
+            assert!(
+                k.data.open(aad::BLOB, &t).is_err(),
+                "flip at {i} not caught"
+            );
         }
         // other key
         let k2 = MasterKey::generate().derive();

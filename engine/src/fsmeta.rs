@@ -100,7 +100,9 @@ pub fn node_from(name: &[u8], path: &Path, m: &Metadata, names: &Names) -> io::R
     }
     if kind == NodeKind::Symlink {
         let t = std::fs::read_link(path)?;
-        n.target = Some(serde_bytes::ByteBuf::from(t.as_os_str().as_bytes().to_vec()));
+        n.target = Some(serde_bytes::ByteBuf::from(
+            t.as_os_str().as_bytes().to_vec(),
+        ));
     }
     n.xattrs = read_xattrs(path);
     Ok(n)
@@ -183,7 +185,11 @@ pub fn apply_metadata(path: &Path, n: &Node, chown: bool) -> io::Result<()> {
     for x in &n.xattrs {
         if let Err(e) = xattr::set(path, OsStr::from_bytes(&x.name), &x.value) {
             // Not every target filesystem takes every namespace: report, do not fail the file.
-            tracing::warn!("{}: cannot set xattr {}: {e}", path.display(), String::from_utf8_lossy(&x.name));
+            tracing::warn!(
+                "{}: cannot set xattr {}: {e}",
+                path.display(),
+                String::from_utf8_lossy(&x.name)
+            );
         }
     }
     // utimensat(AT_SYMLINK_NOFOLLOW) for every kind: `filetime::set_file_times` opens the
@@ -199,7 +205,18 @@ pub fn make_special(path: &Path, n: &Node) -> io::Result<()> {
         NodeKind::CharDevice => SFlag::S_IFCHR,
         NodeKind::BlockDevice => SFlag::S_IFBLK,
         NodeKind::Socket => SFlag::S_IFSOCK,
-        _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a special file")),
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a special file",
+            ))
+        }
     };
-    mknod(path, kind, Mode::from_bits_truncate(n.mode & 0o777), n.rdev as libc::dev_t).map_err(io::Error::from)
+    mknod(
+        path,
+        kind,
+        Mode::from_bits_truncate(n.mode & 0o777),
+        n.rdev as libc::dev_t,
+    )
+    .map_err(io::Error::from)
 }

@@ -133,21 +133,35 @@ impl Index {
         {
             Ok(db) => db,
             Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                tracing::info!("local index at {} is in use; using a temporary one", path.display());
+                tracing::info!(
+                    "local index at {} is in use; using a temporary one",
+                    path.display()
+                );
                 return Self::temporary();
             }
             Err(e) => {
                 // A corrupt cache is not worth failing over: rebuild it from the repository.
-                tracing::warn!("local index at {} is unreadable ({e}); rebuilding it", path.display());
+                tracing::warn!(
+                    "local index at {} is unreadable ({e}); rebuilding it",
+                    path.display()
+                );
                 std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
-                sled::Config::new().path(path).cache_capacity(16 << 20).open()?
+                sled::Config::new()
+                    .path(path)
+                    .cache_capacity(16 << 20)
+                    .open()?
             }
         };
         Self::from_db(db)
     }
 
     pub fn temporary() -> Result<Self> {
-        Self::from_db(sled::Config::new().temporary(true).cache_capacity(16 << 20).open()?)
+        Self::from_db(
+            sled::Config::new()
+                .temporary(true)
+                .cache_capacity(16 << 20)
+                .open()?,
+        )
     }
 
     fn from_db(db: sled::Db) -> Result<Self> {
@@ -174,7 +188,14 @@ impl Index {
     pub fn insert_pack(&self, p: &PackEntries) -> Result<()> {
         let mut batch = sled::Batch::default();
         for e in &p.entries {
-            batch.insert(&e.id.0, Location { pack: p.pack, entry: *e }.encode());
+            batch.insert(
+                &e.id.0,
+                Location {
+                    pack: p.pack,
+                    entry: *e,
+                }
+                .encode(),
+            );
         }
         self.blobs.apply_batch(batch)?;
         Ok(())
@@ -213,7 +234,8 @@ impl Index {
         self.blobs.iter().map(|kv| {
             let (k, v) = kv?;
             let id = Id::from_slice(&k).ok_or_else(|| Error::Index("corrupt key".into()))?;
-            let loc = Location::decode(&v).ok_or_else(|| Error::Index(format!("corrupt entry for {id}")))?;
+            let loc = Location::decode(&v)
+                .ok_or_else(|| Error::Index(format!("corrupt entry for {id}")))?;
             Ok((id, loc))
         })
     }
@@ -241,7 +263,7 @@ mod tests {
     fn entry(i: u8) -> BlobEntry {
         BlobEntry {
             ty: BlobType::Data,
-            compressed: i % 2 == 0,
+            compressed: i.is_multiple_of(2),
             id: Id([i; 32]),
             offset: i as u64 * 100,
             length: 50,
@@ -252,13 +274,22 @@ mod tests {
     #[test]
     fn index_file_roundtrip_and_truncation() {
         let packs = vec![
-            PackEntries { pack: Id([9; 32]), entries: vec![entry(1), entry(2)] },
-            PackEntries { pack: Id([8; 32]), entries: vec![] },
+            PackEntries {
+                pack: Id([9; 32]),
+                entries: vec![entry(1), entry(2)],
+            },
+            PackEntries {
+                pack: Id([8; 32]),
+                entries: vec![],
+            },
         ];
         let b = encode_index_file(&packs);
         assert_eq!(decode_index_file(&b).unwrap(), packs);
         for n in 0..b.len() {
-            assert!(decode_index_file(&b[..n]).is_err(), "truncated at {n} accepted");
+            assert!(
+                decode_index_file(&b[..n]).is_err(),
+                "truncated at {n} accepted"
+            );
         }
         let mut extra = b.clone();
         extra.push(0);
@@ -268,7 +299,10 @@ mod tests {
     #[test]
     fn sled_index_insert_lookup_clear() {
         let ix = Index::temporary().unwrap();
-        let p = PackEntries { pack: Id([9; 32]), entries: vec![entry(1), entry(2)] };
+        let p = PackEntries {
+            pack: Id([9; 32]),
+            entries: vec![entry(1), entry(2)],
+        };
         ix.insert_pack(&p).unwrap();
         ix.mark_file("f1").unwrap();
         let l = ix.lookup(&Id([2; 32])).unwrap().unwrap();

@@ -42,7 +42,8 @@ impl KeyFile {
     }
 
     pub fn decode(b: &[u8]) -> Result<Self> {
-        let k: KeyFile = serde_json::from_slice(b).map_err(|e| Error::damaged("key", "", e.to_string()))?;
+        let k: KeyFile =
+            serde_json::from_slice(b).map_err(|e| Error::damaged("key", "", e.to_string()))?;
         if k.version > KEY_VERSION {
             return Err(Error::UnsupportedVersion {
                 what: "key file",
@@ -73,11 +74,13 @@ impl KeyFile {
 pub fn store(backend: &dyn Backend, k: &KeyFile) -> Result<Id> {
     let b = k.encode();
     let id = Id::of_file(&b);
-    backend.put(FileType::Key, &id.to_hex(), &b).map_err(|e| Error::Backend {
-        what: "writing key",
-        name: id.to_hex(),
-        source: e,
-    })?;
+    backend
+        .put(FileType::Key, &id.to_hex(), &b)
+        .map_err(|e| Error::Backend {
+            what: "writing key",
+            name: id.to_hex(),
+            source: e,
+        })?;
     Ok(id)
 }
 
@@ -90,11 +93,13 @@ pub fn list(backend: &dyn Backend) -> Result<Vec<(Id, KeyFile)>> {
     })?;
     let mut out = Vec::new();
     for (name, _) in names {
-        let b = backend.get(FileType::Key, &name).map_err(|e| Error::Backend {
-            what: "reading key",
-            name: name.clone(),
-            source: e,
-        })?;
+        let b = backend
+            .get(FileType::Key, &name)
+            .map_err(|e| Error::Backend {
+                what: "reading key",
+                name: name.clone(),
+                source: e,
+            })?;
         let id = Id::of_file(&b);
         if id.to_hex() != name {
             tracing::warn!("key file {name} does not match its hash; skipped");
@@ -112,7 +117,11 @@ pub fn list(backend: &dyn Backend) -> Result<Vec<(Id, KeyFile)>> {
 pub fn open(backend: &dyn Backend, password: &[u8]) -> Result<(MasterKey, Id)> {
     let keys = list(backend)?;
     if keys.is_empty() {
-        return Err(Error::damaged("keys", "", "the repository has no readable key file"));
+        return Err(Error::damaged(
+            "keys",
+            "",
+            "the repository has no readable key file",
+        ));
     }
     for (id, k) in keys {
         if let Some(m) = k.unlock(password)? {

@@ -35,7 +35,10 @@ impl LockInfo {
         if self.host == crate::util::hostname() {
             let pid = nix::unistd::Pid::from_raw(self.pid as i32);
             // ESRCH: no such process. EPERM means it exists but is not ours: alive.
-            return matches!(nix::sys::signal::kill(pid, None), Err(nix::errno::Errno::ESRCH));
+            return matches!(
+                nix::sys::signal::kill(pid, None),
+                Err(nix::errno::Errno::ESRCH)
+            );
         }
         false
     }
@@ -43,7 +46,11 @@ impl LockInfo {
     pub fn describe(&self) -> String {
         format!(
             "{} lock by {}@{} pid {} since {}",
-            if self.exclusive { "exclusive" } else { "shared" },
+            if self.exclusive {
+                "exclusive"
+            } else {
+                "shared"
+            },
             self.user,
             self.host,
             self.pid,
@@ -103,8 +110,13 @@ pub fn list_locks(repo: &Repo) -> Result<Vec<(String, Option<LockInfo>)>> {
 }
 
 fn write_lock(backend: &DynBackend, key: &DataKey, name: &str, info: &LockInfo) -> Result<()> {
-    let b = key.seal(aad::LOCK, &serde_json::to_vec(info).expect("locks serialise"));
-    backend.put(FileType::Lock, name, &b).map_err(crate::repo::be("writing lock", name))
+    let b = key.seal(
+        aad::LOCK,
+        &serde_json::to_vec(info).expect("locks serialise"),
+    );
+    backend
+        .put(FileType::Lock, name, &b)
+        .map_err(crate::repo::be("writing lock", name))
 }
 
 fn conflicts(repo: &Repo, own: Option<&str>, exclusive: bool) -> Result<Option<String>> {
@@ -178,7 +190,9 @@ pub fn unlock(repo: &Repo, all: bool) -> Result<usize> {
     for (name, info) in list_locks(repo)? {
         let stale = info.as_ref().is_none_or(|i| i.is_stale(now));
         if all || stale {
-            repo.backend().delete(FileType::Lock, &name).map_err(crate::repo::be("deleting lock", &name))?;
+            repo.backend()
+                .delete(FileType::Lock, &name)
+                .map_err(crate::repo::be("deleting lock", &name))?;
             n += 1;
         }
     }

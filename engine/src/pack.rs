@@ -107,7 +107,9 @@ pub struct SealedBlob {
 /// Compresses (when that makes it smaller) and seals one chunk. `level` 0 disables zstd.
 pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> SealedBlob {
     let compressed = if level != 0 {
-        zstd::bulk::compress(data, level).ok().filter(|c| c.len() < data.len())
+        zstd::bulk::compress(data, level)
+            .ok()
+            .filter(|c| c.len() < data.len())
     } else {
         None
     };
@@ -124,14 +126,29 @@ pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> 
 /// Opens a sealed blob and checks that its plaintext hashes to the id the index promised.
 pub fn open_blob(keys: &Keys, e: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
     let damaged = |detail: String| Error::damaged("blob", e.id.to_hex(), detail);
-    let plain = keys.data.open(aad::BLOB, sealed).map_err(|m| damaged(m.to_string()))?;
+    // raw_length sizes zstd's output buffer up front: refuse hostile ones before allocating.
+    if e.raw_length > MAX_BLOB_RAW {
+        return Err(damaged(format!(
+            "raw length {} exceeds the maximum {MAX_BLOB_RAW}",
+            e.raw_length
+        )));
+    }
+    let plain = keys
+        .data
+        .open(aad::BLOB, sealed)
+        .map_err(|m| damaged(m.to_string()))?;
     let data = if e.compressed {
-        zstd::bulk::decompress(&plain, e.raw_length as usize).map_err(|x| damaged(format!("zstd: {x}")))?
+        zstd::bulk::decompress(&plain, e.raw_length as usize)
+            .map_err(|x| damaged(format!("zstd: {x}")))?
     } else {
         plain
     };
     if data.len() != e.raw_length as usize {
-        return Err(damaged(format!("length {} instead of {}", data.len(), e.raw_length)));
+        return Err(damaged(format!(
+            "length {} instead of {}",
+            data.len(),
+            e.raw_length
+        )));
     }
     check_blob_id(&keys.chunk_id, e.id, &data)?;
     Ok(data)
@@ -139,7 +156,11 @@ pub fn open_blob(keys: &Keys, e: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
 
 pub fn check_blob_id(k: &ChunkIdKey, id: Id, data: &[u8]) -> Result<()> {
     if k.id(data) != id {
-        return Err(Error::damaged("blob", id.to_hex(), "content does not match its id"));
+        return Err(Error::damaged(
+            "blob",
+            id.to_hex(),
+            "content does not match its id",
+        ));
     }
     Ok(())
 }
@@ -235,7 +256,10 @@ pub fn decode_trailer(b: &[u8], data_len: u64) -> Result<Vec<BlobEntry>> {
     let mut out = Vec::with_capacity(n);
     for chunk in b[5..].chunks_exact(ENTRY_LEN) {
         let e = BlobEntry::decode(chunk).ok_or_else(|| bad("invalid entry"))?;
-        if e.offset.checked_add(e.length as u64).is_none_or(|end| end > data_len) {
+        if e.offset
+            .checked_add(e.length as u64)
+            .is_none_or(|end| end > data_len)
+        {
             return Err(bad("entry outside the pack"));
         }
         out.push(e);
@@ -278,7 +302,11 @@ mod tests {
     fn pack_roundtrip() {
         let keys = MasterKey::generate().derive();
         let mut w = PackWriter::default();
-        let datas: Vec<Vec<u8>> = vec![vec![7u8; 10000], b"short".to_vec(), (0..5000u32).map(|i| (i * 7919) as u8).collect()];
+        let datas: Vec<Vec<u8>> = vec![
+            vec![7u8; 10000],
+            b"short".to_vec(),
+            (0..5000u32).map(|i| (i * 7919) as u8).collect(),
+        ];
         for d in &datas {
             let id = keys.chunk_id.id(d);
             w.add(&seal_blob(&keys, BlobType::Data, id, d, 3));
@@ -319,7 +347,34 @@ mod tests {
         };
         let t = encode_trailer(&[e]);
         assert!(decode_trailer(&t, 131).is_ok());
-        assert!(decode_trailer(&t, 130).is_err(), "entry past the data region");
+        assert!(
+            decode_trailer(&t, 130).is_err(),
+            "entry past the data region"
+        );
         assert!(decode_footer(b"\0\0\0\0vcdpack2", 100).is_err());
+    }
+
+    /// Found by fuzz/fuzz_targets/blob.rs: open_blob passed an entry's raw_length straight to
+    /// zstd as its output capacity, so an entry claiming ~3 GiB allocated ~3 GiB up front.
+    #[test]
+    fn open_blob_refuses_hostile_raw_length_before_allocating() {
+        let keys = MasterKey::from_bytes([7; 32]).derive();
+        let sealed = keys.data.seal(aad::BLOB, b"");
+        for raw_length in [MAX_BLOB_RAW + 1, 0xbfff_0060, u32::MAX] {
+            let e = BlobEntry {
+                ty: BlobType::Tree,
+                compressed: true,
+                id: Id([0; 32]),
+                offset: 0,
+                length: sealed.len() as u32,
+                raw_length,
+            };
+            match open_blob(&keys, &e, &sealed) {
+                Err(Error::Damaged { detail, .. }) => {
+                    assert!(detail.contains("exceeds the maximum"), "{detail}")
+                }
+                other => panic!("raw_length {raw_length}: {other:?}"),
+            }
+        }
     }
 }

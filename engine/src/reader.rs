@@ -154,7 +154,13 @@ impl FileMap {
 
     /// Reads up to `len` bytes at `off`; short only at the end of the file. Returns the bytes
     /// and the index of the last extent touched.
-    pub fn read(&self, repo: &Repo, cache: &BlobCache, off: u64, len: usize) -> Result<(Vec<u8>, Option<usize>)> {
+    pub fn read(
+        &self,
+        repo: &Repo,
+        cache: &BlobCache,
+        off: u64,
+        len: usize,
+    ) -> Result<(Vec<u8>, Option<usize>)> {
         let mut out = Vec::with_capacity(len.min(self.size.saturating_sub(off) as usize));
         let end = off.saturating_add(len as u64).min(self.size);
         let mut pos = off;
@@ -168,7 +174,9 @@ impl FileMap {
             match e {
                 Extent::Data { id, .. } => {
                     let chunk = cache.load(repo, id)?;
-                    out.extend_from_slice(&chunk[(pos - start) as usize..(take_end - start) as usize]);
+                    out.extend_from_slice(
+                        &chunk[(pos - start) as usize..(take_end - start) as usize],
+                    );
                 }
                 Extent::Hole { .. } => out.resize(out.len() + (take_end - pos) as usize, 0),
             }
@@ -187,9 +195,15 @@ mod tests {
     fn extent_lookup_by_offset() {
         let mut n = Node::new(b"f".to_vec(), NodeKind::File);
         n.content = vec![
-            Extent::Data { id: Id([1; 32]), len: 10 },
+            Extent::Data {
+                id: Id([1; 32]),
+                len: 10,
+            },
             Extent::Hole { len: 5 },
-            Extent::Data { id: Id([2; 32]), len: 1 },
+            Extent::Data {
+                id: Id([2; 32]),
+                len: 1,
+            },
         ];
         n.size = 16;
         let m = FileMap::new(&n);

@@ -30,7 +30,11 @@ pub struct RepairReport {
 /// Caller holds an exclusive lock.
 pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
     let mut rep = RepairReport::default();
-    let old_files: Vec<String> = repo.list(FileType::Index)?.into_iter().map(|(n, _)| n).collect();
+    let old_files: Vec<String> = repo
+        .list(FileType::Index)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     let mut known: HashMap<Id, Vec<crate::pack::BlobEntry>> = HashMap::new();
     if !read_all_packs {
         for name in &old_files {
@@ -52,7 +56,10 @@ pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
     let stored_set: std::collections::HashSet<Id> = stored.iter().map(|(p, _)| *p).collect();
     rep.packs_missing = known.keys().filter(|p| !stored_set.contains(p)).count();
 
-    let todo: Vec<&(Id, u64)> = stored.iter().filter(|(p, _)| !known.contains_key(p)).collect();
+    let todo: Vec<&(Id, u64)> = stored
+        .iter()
+        .filter(|(p, _)| !known.contains_key(p))
+        .collect();
     let read: Vec<std::result::Result<PackEntries, String>> = todo
         .par_iter()
         .map(|(p, size)| {

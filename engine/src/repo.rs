@@ -29,7 +29,10 @@ pub struct Repo {
     index_path: Option<PathBuf>,
 }
 
-pub(crate) fn be<'a>(what: &'static str, name: &'a str) -> impl FnOnce(std::io::Error) -> Error + 'a {
+pub(crate) fn be<'a>(
+    what: &'static str,
+    name: &'a str,
+) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Backend {
         what,
         name: name.to_string(),
@@ -44,7 +47,12 @@ pub fn index_dir(cache_dir: &Path, repo_id: &Id) -> PathBuf {
 
 impl Repo {
     /// Creates a repository: structure, first key, config. Fails if one exists.
-    pub fn init(backend: DynBackend, password: &[u8], config: Config, kdf: KdfParams) -> Result<Id> {
+    pub fn init(
+        backend: DynBackend,
+        password: &[u8],
+        config: Config,
+        kdf: KdfParams,
+    ) -> Result<Id> {
         config.validate()?;
         if backend.exists().map_err(be("probing", "config"))? {
             return Err(Error::RepoExists(backend.location()));
@@ -53,9 +61,14 @@ impl Repo {
         let master = MasterKey::generate();
         let keys = master.derive();
         let key_id = key::store(backend.as_ref(), &KeyFile::create(&master, password, kdf)?)?;
-        let sealed = keys.data.seal(aad::CONFIG, &serde_json::to_vec_pretty(&config).expect("config serialises"));
+        let sealed = keys.data.seal(
+            aad::CONFIG,
+            &serde_json::to_vec_pretty(&config).expect("config serialises"),
+        );
         // The config goes last: its presence is what marks a repository as initialised.
-        backend.put(FileType::Config, "config", &sealed).map_err(be("writing", "config"))?;
+        backend
+            .put(FileType::Config, "config", &sealed)
+            .map_err(be("writing", "config"))?;
         Ok(key_id)
     }
 
@@ -66,7 +79,9 @@ impl Repo {
         }
         let (master, key_id) = key::open(backend.as_ref(), password)?;
         let keys = master.derive();
-        let raw = backend.get(FileType::Config, "config").map_err(be("reading", "config"))?;
+        let raw = backend
+            .get(FileType::Config, "config")
+            .map_err(be("reading", "config"))?;
         let plain = keys
             .data
             .open(aad::CONFIG, &raw)
@@ -136,7 +151,11 @@ impl Repo {
             }
         })?;
         if Id::of_file(&b).to_hex() != name {
-            return Err(Error::damaged(t.label(), name, "content does not match its name (hash mismatch)"));
+            return Err(Error::damaged(
+                t.label(),
+                name,
+                "content does not match its name (hash mismatch)",
+            ));
         }
         Ok(b)
     }
@@ -153,7 +172,9 @@ impl Repo {
     pub fn write_sealed(&self, t: FileType, role: &[u8], plain: &[u8]) -> Result<Id> {
         let b = self.keys.data.seal(role, plain);
         let id = Id::of_file(&b);
-        self.backend.put(t, &id.to_hex(), &b).map_err(be("writing", &id.to_hex()))?;
+        self.backend
+            .put(t, &id.to_hex(), &b)
+            .map_err(be("writing", &id.to_hex()))?;
         Ok(id)
     }
 
@@ -206,12 +227,16 @@ impl Repo {
         while start < packs.len() {
             let mut end = start;
             let mut n = 0;
-            while end < packs.len() && (end == start || n + packs[end].entries.len() <= index::MAX_INDEX_FILE_ENTRIES) {
+            while end < packs.len()
+                && (end == start || n + packs[end].entries.len() <= index::MAX_INDEX_FILE_ENTRIES)
+            {
                 n += packs[end].entries.len();
                 end += 1;
             }
             let (id, bytes) = index::seal_index_file(&self.keys.data, &packs[start..end]);
-            self.backend.put(FileType::Index, &id.to_hex(), &bytes).map_err(be("writing index", &id.to_hex()))?;
+            self.backend
+                .put(FileType::Index, &id.to_hex(), &bytes)
+                .map_err(be("writing index", &id.to_hex()))?;
             for p in &packs[start..end] {
                 self.index.insert_pack(p)?;
             }
@@ -225,7 +250,11 @@ impl Repo {
     /// Brings the local index in line with the repository's index files. Returns the names of
     /// index files that could not be read (they are reported, and left out).
     pub fn sync_index(&self) -> Result<Vec<String>> {
-        let files: Vec<String> = self.list(FileType::Index)?.into_iter().map(|(n, _)| n).collect();
+        let files: Vec<String> = self
+            .list(FileType::Index)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         let have = self.index.absorbed_files()?;
         let set: std::collections::HashSet<&str> = files.iter().map(|s| s.as_str()).collect();
         if have.iter().any(|h| !set.contains(h.as_str())) {
@@ -233,7 +262,8 @@ impl Repo {
             tracing::info!("index files changed; rebuilding the local index");
             self.index.clear()?;
         }
-        let have: std::collections::HashSet<String> = self.index.absorbed_files()?.into_iter().collect();
+        let have: std::collections::HashSet<String> =
+            self.index.absorbed_files()?.into_iter().collect();
         let todo: Vec<&String> = files.iter().filter(|f| !have.contains(*f)).collect();
         let bad = std::sync::Mutex::new(Vec::new());
         todo.par_iter().try_for_each(|name| -> Result<()> {
@@ -271,7 +301,12 @@ impl Repo {
         let name = loc.pack.to_hex();
         let sealed = self
             .backend
-            .get_range(FileType::Pack, &name, loc.entry.offset, loc.entry.length as u64)
+            .get_range(
+                FileType::Pack,
+                &name,
+                loc.entry.offset,
+                loc.entry.length as u64,
+            )
             .map_err(be("reading pack", &name))?;
         pack::open_blob(&self.keys, &loc.entry, &sealed)
     }
@@ -291,7 +326,12 @@ impl Repo {
         }
         let footer = self
             .backend
-            .get_range(FileType::Pack, name, size - FOOTER_LEN as u64, FOOTER_LEN as u64)
+            .get_range(
+                FileType::Pack,
+                name,
+                size - FOOTER_LEN as u64,
+                FOOTER_LEN as u64,
+            )
             .map_err(be("reading pack", name))?;
         let tlen = pack::decode_footer(&footer, size).map_err(|e| rename_damage(e, name))? as u64;
         let tstart = size - FOOTER_LEN as u64 - tlen;

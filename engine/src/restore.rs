@@ -58,6 +58,11 @@ pub struct RestoreResult {
     pub verified: u64,
 }
 
+/// Where one blob's bytes go: (index of the file in the batch, offset in that file).
+type Targets = Vec<(usize, u64)>;
+/// A pack's needed blobs by offset in the pack.
+type PackPlan = BTreeMap<u64, (Location, Targets)>;
+
 struct FileJob {
     path: PathBuf,
     node: Node,
@@ -93,7 +98,10 @@ fn clear_path(p: &Path, want_dir: bool) -> io::Result<()> {
 }
 
 fn open_for_write(p: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(p)
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(p)
 }
 
 impl<'a> Restorer<'a> {
@@ -166,7 +174,15 @@ impl<'a> Restorer<'a> {
             }
         }
         clear_path(p, true).map_err(|e| Error::io(p, e))?;
-        fs::create_dir(p).or_else(|e| if e.kind() == io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) }).map_err(|e| Error::io(p, e))
+        fs::create_dir(p)
+            .or_else(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| Error::io(p, e))
     }
 
     fn node(&mut self, path: &Path, n: &Node) -> io::Result<()> {
@@ -222,7 +238,7 @@ impl<'a> Restorer<'a> {
             return Ok(());
         }
         // pack → blob location → where its bytes go (file index, offset in file)
-        let mut by_pack: HashMap<Id, BTreeMap<u64, (Location, Vec<(usize, u64)>)>> = HashMap::new();
+        let mut by_pack: HashMap<Id, PackPlan> = HashMap::new();
         let mut bad_file = vec![false; jobs.len()];
         for (fi, job) in jobs.iter().enumerate() {
             let mut off = 0u64;
@@ -238,7 +254,10 @@ impl<'a> Restorer<'a> {
                             .push((fi, off)),
                         None => {
                             if !bad_file[fi] {
-                                self.fail(format!("{}: blob {id} is not in the index", job.path.display()));
+                                self.fail(format!(
+                                    "{}: blob {id} is not in the index",
+                                    job.path.display()
+                                ));
                             }
                             bad_file[fi] = true;
                         }
@@ -249,28 +268,31 @@ impl<'a> Restorer<'a> {
         }
         let bad_file = Mutex::new(bad_file);
         let packs: Vec<_> = by_pack.into_iter().collect();
-        packs.par_iter().try_for_each(|(pack, blobs)| -> Result<()> {
-            crate::check_interrupt()?;
-            self.restore_pack(pack, blobs, &jobs, &bad_file)
-        })?;
-        let bad_file = bad_file.into_inner().unwrap();
-        let results: Vec<(u64, bool)> = jobs
+        packs
             .par_iter()
-            .enumerate()
-            .map(|(fi, job)| {
-                let mut verified = false;
-                if self.verify && !bad_file[fi] {
-                    match verify_file(self.repo, &job.path, &job.node) {
-                        Ok(()) => verified = true,
-                        Err(e) => self.fail(format!("{}: verification failed: {e}", job.path.display())),
+            .try_for_each(|(pack, blobs)| -> Result<()> {
+                crate::check_interrupt()?;
+                self.restore_pack(pack, blobs, &jobs, &bad_file)
+            })?;
+        let bad_file = bad_file.into_inner().unwrap();
+        let results: Vec<(u64, bool)> =
+            jobs.par_iter()
+                .enumerate()
+                .map(|(fi, job)| {
+                    let mut verified = false;
+                    if self.verify && !bad_file[fi] {
+                        match verify_file(self.repo, &job.path, &job.node) {
+                            Ok(()) => verified = true,
+                            Err(e) => self
+                                .fail(format!("{}: verification failed: {e}", job.path.display())),
+                        }
                     }
-                }
-                if let Err(e) = fsmeta::apply_metadata(&job.path, &job.node, self.chown) {
-                    self.fail(format!("{}: metadata: {e}", job.path.display()));
-                }
-                (job.node.size, verified)
-            })
-            .collect();
+                    if let Err(e) = fsmeta::apply_metadata(&job.path, &job.node, self.chown) {
+                        self.fail(format!("{}: metadata: {e}", job.path.display()));
+                    }
+                    (job.node.size, verified)
+                })
+                .collect();
         for (size, verified) in results {
             self.result.files += 1;
             self.result.bytes += size;
@@ -282,29 +304,39 @@ impl<'a> Restorer<'a> {
     fn restore_pack(
         &self,
         pack: &Id,
-        blobs: &BTreeMap<u64, (Location, Vec<(usize, u64)>)>,
+        blobs: &PackPlan,
         jobs: &[FileJob],
         bad_file: &Mutex<Vec<bool>>,
     ) -> Result<()> {
         let name = pack.to_hex();
         let mut open: HashMap<usize, File> = HashMap::new();
-        let list: Vec<&(Location, Vec<(usize, u64)>)> = blobs.values().collect();
+        let list: Vec<&(Location, Targets)> = blobs.values().collect();
         let mut i = 0;
         while i < list.len() {
             // One read covers a run of blobs with small gaps between them.
             let start = list[i].0.entry.offset;
             let mut end = start + list[i].0.entry.length as u64;
             let mut j = i + 1;
-            while j < list.len() && list[j].0.entry.offset <= end + COALESCE_GAP && end - start < (32 << 20) {
+            while j < list.len()
+                && list[j].0.entry.offset <= end + COALESCE_GAP
+                && end - start < (32 << 20)
+            {
                 end = end.max(list[j].0.entry.offset + list[j].0.entry.length as u64);
                 j += 1;
             }
-            let buf = self.repo.backend().get_range(FileType::Pack, &name, start, end - start);
+            let buf = self
+                .repo
+                .backend()
+                .get_range(FileType::Pack, &name, start, end - start);
             for (loc, targets) in &list[i..j] {
                 let data = match &buf {
                     Ok(b) => {
                         let s = (loc.entry.offset - start) as usize;
-                        pack::open_blob(self.repo.keys(), &loc.entry, &b[s..s + loc.entry.length as usize])
+                        pack::open_blob(
+                            self.repo.keys(),
+                            &loc.entry,
+                            &b[s..s + loc.entry.length as usize],
+                        )
                     }
                     Err(e) => Err(Error::Backend {
                         what: "reading pack",
@@ -332,13 +364,15 @@ impl<'a> Restorer<'a> {
                 for (fi, off) in targets {
                     let f = match open.entry(*fi) {
                         std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(v) => match open_for_write(&jobs[*fi].path) {
-                            Ok(f) => v.insert(f),
-                            Err(e) => {
-                                self.fail(format!("{}: {e}", jobs[*fi].path.display()));
-                                continue;
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            match open_for_write(&jobs[*fi].path) {
+                                Ok(f) => v.insert(f),
+                                Err(e) => {
+                                    self.fail(format!("{}: {e}", jobs[*fi].path.display()));
+                                    continue;
+                                }
                             }
-                        },
+                        }
                     };
                     if let Err(e) = f.write_all_at(&data, *off) {
                         bad_file.lock().unwrap()[*fi] = true;
@@ -359,7 +393,11 @@ pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     let m = f.metadata().map_err(|e| Error::io(path, e))?;
     if m.len() != n.size {
-        return Err(Error::Invalid(format!("size {} instead of {}", m.len(), n.size)));
+        return Err(Error::Invalid(format!(
+            "size {} instead of {}",
+            m.len(),
+            n.size
+        )));
     }
     let mut off = 0u64;
     let mut buf = Vec::new();
@@ -367,9 +405,12 @@ pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
         match *e {
             Extent::Data { id, len } => {
                 buf.resize(len as usize, 0);
-                f.read_exact_at(&mut buf, off).map_err(|e| Error::io(path, e))?;
+                f.read_exact_at(&mut buf, off)
+                    .map_err(|e| Error::io(path, e))?;
                 if repo.keys().chunk_id.id(&buf) != id {
-                    return Err(Error::Invalid(format!("bytes at offset {off} differ from the snapshot")));
+                    return Err(Error::Invalid(format!(
+                        "bytes at offset {off} differ from the snapshot"
+                    )));
                 }
             }
             Extent::Hole { len } => {
@@ -378,9 +419,13 @@ pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
                 while done < len {
                     let k = (len - done).min(1 << 20) as usize;
                     buf.resize(k, 0);
-                    f.read_exact_at(&mut buf, off + done).map_err(|e| Error::io(path, e))?;
+                    f.read_exact_at(&mut buf, off + done)
+                        .map_err(|e| Error::io(path, e))?;
                     if buf.iter().any(|&b| b != 0) {
-                        return Err(Error::Invalid(format!("hole at offset {} is not zero", off + done)));
+                        return Err(Error::Invalid(format!(
+                            "hole at offset {} is not zero",
+                            off + done
+                        )));
                     }
                     done += k as u64;
                 }
@@ -391,7 +436,12 @@ pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
     Ok(())
 }
 
-pub fn restore(repo: &Repo, snap: &SnapshotRef, opts: &RestoreOptions, progress: &Progress) -> Result<RestoreResult> {
+pub fn restore(
+    repo: &Repo,
+    snap: &SnapshotRef,
+    opts: &RestoreOptions,
+    progress: &Progress,
+) -> Result<RestoreResult> {
     let includes = if opts.includes.is_empty() {
         None
     } else {
@@ -420,7 +470,11 @@ pub fn restore(repo: &Repo, snap: &SnapshotRef, opts: &RestoreOptions, progress:
         let res = clear_path(&link, false).and_then(|_| fs::hard_link(&first, &link));
         match res {
             Ok(()) => r.result.files += 1,
-            Err(e) => r.fail(format!("{}: hard link to {}: {e}", link.display(), first.display())),
+            Err(e) => r.fail(format!(
+                "{}: hard link to {}: {e}",
+                link.display(),
+                first.display()
+            )),
         }
     }
     // Deepest first, so setting a directory's times is not undone by work inside it.

@@ -23,7 +23,9 @@ impl std::str::FromStr for BackupType {
         match s {
             "full" => Ok(BackupType::Full),
             "incremental" => Ok(BackupType::Incremental),
-            _ => Err(Error::Invalid(format!("backup type {s:?} (full or incremental)"))),
+            _ => Err(Error::Invalid(format!(
+                "backup type {s:?} (full or incremental)"
+            ))),
         }
     }
 }
@@ -67,7 +69,8 @@ impl Snapshot {
     }
 
     pub fn decode(b: &[u8]) -> Result<Self> {
-        let s: Snapshot = serde_json::from_slice(b).map_err(|e| Error::damaged("snapshot", "", e.to_string()))?;
+        let s: Snapshot =
+            serde_json::from_slice(b).map_err(|e| Error::damaged("snapshot", "", e.to_string()))?;
         if s.version > SNAPSHOT_VERSION {
             return Err(Error::UnsupportedVersion {
                 what: "snapshot",
@@ -141,7 +144,9 @@ mod tests {
         assert_eq!(select(&l, "latest").unwrap().id, Id([14; 32]));
         assert_eq!(select(&l, "0c0c").unwrap().id, Id([12; 32]));
         assert!(select(&l, "ff").is_err());
-        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 20, 13, 59, 0).unwrap();
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 20, 13, 59, 0)
+            .unwrap();
         assert_eq!(latest_at(&l, at).unwrap().id, Id([12; 32]));
         let early = chrono::Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
         assert!(latest_at(&l, early).is_err());

@@ -128,8 +128,11 @@ pub struct Tree {
 
 /// A name a tree may hold: it must stay one path component below its directory.
 pub fn check_name(name: &[u8]) -> Result<()> {
-    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
-        return Err(Error::UnsafeName(String::from_utf8_lossy(name).into_owned()));
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
+    {
+        return Err(Error::UnsafeName(
+            String::from_utf8_lossy(name).into_owned(),
+        ));
     }
     Ok(())
 }
@@ -159,24 +162,39 @@ impl Tree {
                 supported: TREE_VERSION as u32,
             });
         }
-        let (t, tail): (Tree, &[u8]) =
-            postcard::take_from_bytes(rest).map_err(|e| Error::damaged("tree", "", e.to_string()))?;
+        let (t, tail): (Tree, &[u8]) = postcard::take_from_bytes(rest)
+            .map_err(|e| Error::damaged("tree", "", e.to_string()))?;
         if !tail.is_empty() {
             return Err(Error::damaged("tree", "", "trailing bytes"));
         }
         for (i, n) in t.nodes.iter().enumerate() {
             check_name(&n.name)?;
             if i > 0 && t.nodes[i - 1].name >= n.name {
-                return Err(Error::damaged("tree", "", "entries not sorted or duplicated"));
+                return Err(Error::damaged(
+                    "tree",
+                    "",
+                    "entries not sorted or duplicated",
+                ));
             }
             if n.kind == NodeKind::File {
-                let sum = n.content.iter().try_fold(0u64, |a, e| a.checked_add(e.len()));
+                let sum = n
+                    .content
+                    .iter()
+                    .try_fold(0u64, |a, e| a.checked_add(e.len()));
                 if sum != Some(n.size) {
-                    return Err(Error::damaged("tree", "", format!("{}: extents do not add up to the size", n.name_lossy())));
+                    return Err(Error::damaged(
+                        "tree",
+                        "",
+                        format!("{}: extents do not add up to the size", n.name_lossy()),
+                    ));
                 }
             }
             if n.kind == NodeKind::Dir && n.subtree.is_none() {
-                return Err(Error::damaged("tree", "", format!("{}: directory without a subtree", n.name_lossy())));
+                return Err(Error::damaged(
+                    "tree",
+                    "",
+                    format!("{}: directory without a subtree", n.name_lossy()),
+                ));
             }
         }
         Ok(t)
@@ -205,11 +223,23 @@ mod tests {
     fn roundtrip_with_non_utf8_names_and_holes() {
         let mut t = Tree {
             nodes: vec![
-                file(b"b\xff\xfe name\nwith newline", vec![Extent::Data { id: Id([1; 32]), len: 10 }, Extent::Hole { len: 1 << 40 }]),
+                file(
+                    b"b\xff\xfe name\nwith newline",
+                    vec![
+                        Extent::Data {
+                            id: Id([1; 32]),
+                            len: 10,
+                        },
+                        Extent::Hole { len: 1 << 40 },
+                    ],
+                ),
                 file(b"a", vec![]),
             ],
         };
-        t.nodes[1].xattrs.push(Xattr { name: b"user.x".to_vec(), value: vec![0, 1, 2] });
+        t.nodes[1].xattrs.push(Xattr {
+            name: b"user.x".to_vec(),
+            value: vec![0, 1, 2],
+        });
         t.sort();
         let b = t.encode();
         assert_eq!(Tree::decode(&b).unwrap(), t);
@@ -222,8 +252,13 @@ mod tests {
     #[test]
     fn unsafe_names_are_refused() {
         for bad in [&b"../x"[..], b"..", b".", b"a/b", b"", b"a\0b"] {
-            let t = Tree { nodes: vec![file(bad, vec![])] };
-            assert!(matches!(Tree::decode(&t.encode()), Err(Error::UnsafeName(_))), "{bad:?}");
+            let t = Tree {
+                nodes: vec![file(bad, vec![])],
+            };
+            assert!(
+                matches!(Tree::decode(&t.encode()), Err(Error::UnsafeName(_))),
+                "{bad:?}"
+            );
         }
     }
 

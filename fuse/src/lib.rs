@@ -146,6 +146,14 @@ struct Listing {
     checked: Option<Instant>,
 }
 
+/// An open file: its chunk map, how many handles share it, and where the last read ended
+/// (to recognise sequential reads for readahead).
+struct OpenFile {
+    map: Arc<FileMap>,
+    handles: usize,
+    last_end: u64,
+}
+
 pub struct SnapshotFs {
     repo: Arc<Repo>,
     opts: MountOptions,
@@ -153,7 +161,7 @@ pub struct SnapshotFs {
     inodes: RwLock<Inodes>,
     trees: Mutex<HashMap<Id, Arc<Tree>>>,
     cache: Arc<BlobCache>,
-    open: Mutex<HashMap<u64, (Arc<FileMap>, usize, u64)>>,
+    open: Mutex<HashMap<u64, OpenFile>>,
     prefetch: crossbeam_channel::Sender<(Id, u64)>,
     uid: u32,
     gid: u32,
@@ -539,8 +547,8 @@ impl SnapshotFs {
     }
 
     fn file_map(&self, ino: u64) -> Result<Arc<FileMap>, Errno> {
-        if let Some((m, _, _)) = self.open.lock().unwrap().get(&ino) {
-            return Ok(Arc::clone(m));
+        if let Some(o) = self.open.lock().unwrap().get(&ino) {
+            return Ok(Arc::clone(&o.map));
         }
         match self.kind(ino) {
             Some(Kind::Node(_, n)) if n.kind == NodeKind::File => Ok(Arc::new(FileMap::new(&n))),
@@ -629,8 +637,12 @@ impl Filesystem for SnapshotFs {
         match self.file_map(ino.0) {
             Ok(m) => {
                 let mut open = self.open.lock().unwrap();
-                let e = open.entry(ino.0).or_insert((m, 0, u64::MAX));
-                e.1 += 1;
+                let e = open.entry(ino.0).or_insert(OpenFile {
+                    map: m,
+                    handles: 0,
+                    last_end: u64::MAX,
+                });
+                e.handles += 1;
                 // Content never changes: let the kernel keep its page cache across opens.
                 reply.opened(FileHandle(ino.0), FopenFlags::FOPEN_KEEP_CACHE)
             }
@@ -650,8 +662,8 @@ impl Filesystem for SnapshotFs {
     ) {
         let mut open = self.open.lock().unwrap();
         if let Some(e) = open.get_mut(&ino.0) {
-            e.1 -= 1;
-            if e.1 == 0 {
+            e.handles -= 1;
+            if e.handles == 0 {
                 open.remove(&ino.0);
             }
         }
@@ -680,8 +692,8 @@ impl Filesystem for SnapshotFs {
                     let mut open = self.open.lock().unwrap();
                     match open.get_mut(&ino.0) {
                         Some(e) => {
-                            let seq = e.2 == offset || offset == 0;
-                            e.2 = end;
+                            let seq = e.last_end == offset || offset == 0;
+                            e.last_end = end;
                             seq
                         }
                         None => false,
