@@ -13,7 +13,9 @@ use engine::chunker::Chunker;
 use engine::config::ChunkerParams;
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut v: Vec<_> = rd.filter_map(|e| e.ok()).collect();
     v.sort_by_key(|e| e.file_name());
     for e in v {
@@ -35,7 +37,9 @@ fn main() {
     let data: Vec<Vec<u8>> = list.iter().filter_map(|p| std::fs::read(p).ok()).collect();
     let total: u64 = data.iter().map(|d| d.len() as u64).sum();
     println!("{} files, {:.1} MiB", data.len(), total as f64 / 1048576.0);
-    println!("| min | avg | max | chunk MB/s | chunks | mean chunk KiB | unique MiB | dedup saved |");
+    println!(
+        "| min | avg | max | chunk MB/s | chunks | mean chunk KiB | unique MiB | dedup saved |"
+    );
     println!("|---|---|---|---:|---:|---:|---:|---:|");
     let k = 1024;
     for (min, avg, max) in [
@@ -46,7 +50,14 @@ fn main() {
         (512 * k, 2048 * k, 8192 * k),
         (1024 * k, 4096 * k, 16384 * k),
     ] {
-        let c = Chunker::new(ChunkerParams { min_size: min, avg_size: avg, max_size: max }, 0x5eed);
+        let c = Chunker::new(
+            ChunkerParams {
+                min_size: min,
+                avg_size: avg,
+                max_size: max,
+            },
+            0x5eed,
+        );
         let t = Instant::now();
         let all: Vec<Vec<usize>> = data.iter().map(|d| c.cuts(d)).collect();
         let secs = t.elapsed().as_secs_f64();

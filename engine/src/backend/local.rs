@@ -33,7 +33,10 @@ impl LocalBackend {
 
 fn valid_name(name: &str) -> io::Result<()> {
     if name.is_empty() || name.starts_with('.') || name.contains('/') || name.contains('\0') {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid object name {name:?}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid object name {name:?}"),
+        ));
     }
     Ok(())
 }
@@ -91,7 +94,8 @@ impl Backend for LocalBackend {
         valid_name(name)?;
         let mut f = File::open(self.path(t, name))?;
         f.seek(SeekFrom::Start(offset))?;
-        let len = usize::try_from(len).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "range too long"))?;
+        let len = usize::try_from(len)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "range too long"))?;
         let mut buf = vec![0u8; len];
         f.read_exact(&mut buf)?;
         Ok(buf)
@@ -108,7 +112,11 @@ impl Backend for LocalBackend {
         let base = self.root.join(t.dir());
         let dirs: Vec<PathBuf> = if t == FileType::Pack {
             match fs::read_dir(&base) {
-                Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect(),
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect(),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
                 Err(e) => return Err(e),
             }

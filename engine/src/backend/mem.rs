@@ -25,18 +25,30 @@ impl Backend for MemBackend {
         "memory".into()
     }
     fn exists(&self) -> io::Result<bool> {
-        Ok(self.files.read().unwrap().contains_key(&key(FileType::Config, "config")))
+        Ok(self
+            .files
+            .read()
+            .unwrap()
+            .contains_key(&key(FileType::Config, "config")))
     }
     fn create(&self) -> io::Result<()> {
         *self.created.write().unwrap() = true;
         Ok(())
     }
     fn put(&self, t: FileType, name: &str, data: &[u8]) -> io::Result<()> {
-        self.files.write().unwrap().insert(key(t, name), data.to_vec());
+        self.files
+            .write()
+            .unwrap()
+            .insert(key(t, name), data.to_vec());
         Ok(())
     }
     fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>> {
-        self.files.read().unwrap().get(&key(t, name)).cloned().ok_or_else(|| not_found(name))
+        self.files
+            .read()
+            .unwrap()
+            .get(&key(t, name))
+            .cloned()
+            .ok_or_else(|| not_found(name))
     }
     fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>> {
         let files = self.files.read().unwrap();
@@ -44,7 +56,10 @@ impl Backend for MemBackend {
         let end = offset.checked_add(len).filter(|&e| e <= f.len() as u64);
         match end {
             Some(end) => Ok(f[offset as usize..end as usize].to_vec()),
-            None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "range past end of file")),
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "range past end of file",
+            )),
         }
     }
     fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
@@ -58,6 +73,11 @@ impl Backend for MemBackend {
             .collect())
     }
     fn delete(&self, t: FileType, name: &str) -> io::Result<()> {
-        self.files.write().unwrap().remove(&key(t, name)).map(|_| ()).ok_or_else(|| not_found(name))
+        self.files
+            .write()
+            .unwrap()
+            .remove(&key(t, name))
+            .map(|_| ())
+            .ok_or_else(|| not_found(name))
     }
 }

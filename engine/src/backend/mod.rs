@@ -103,8 +103,14 @@ pub(crate) mod tests {
         b.put(FileType::Pack, &name, b"abc").unwrap();
         assert_eq!(b.get(FileType::Pack, &name).unwrap(), b"abc");
         b.delete(FileType::Pack, &name).unwrap();
-        assert_eq!(b.get(FileType::Pack, &name).unwrap_err().kind(), io::ErrorKind::NotFound);
-        assert_eq!(b.delete(FileType::Pack, &name).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            b.get(FileType::Pack, &name).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            b.delete(FileType::Pack, &name).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
         assert!(b.list(FileType::Pack).unwrap().is_empty());
         for t in FileType::ALL {
             if t != FileType::Config {
