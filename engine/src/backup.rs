@@ -680,10 +680,15 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     });
     // An upload failure (disk full, say) explains a walk failure ("uploader stopped"): report it first.
     let pending = uploaded?;
-    let root = walked?;
+    // Index what was stored even when the walk failed (interrupted, say): the packs are
+    // written, and the next backup then deduplicates against them instead of storing them again.
     if !pending.is_empty() {
-        repo.save_index(&pending)?;
+        let saved = repo.save_index(&pending);
+        if walked.is_ok() {
+            saved?;
+        }
     }
+    let root = walked?;
     repo.index().flush()?;
 
     let c = &walker.counters;
