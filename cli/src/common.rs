@@ -57,6 +57,7 @@ pub fn init_logging(g: &GlobalOpts) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .without_time()
         .with_target(false)
         .with_level(true)

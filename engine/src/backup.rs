@@ -172,7 +172,6 @@ fn uploader(
 ) -> Result<Vec<PackEntries>> {
     let mut pending = Vec::new();
     for p in rx {
-        crate::check_interrupt()?;
         let name = p.id.to_hex();
         repo.backend()
             .put(FileType::Pack, &name, &p.bytes)
