@@ -186,18 +186,23 @@ impl Index {
     }
 
     pub fn insert_pack(&self, p: &PackEntries) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for e in &p.entries {
-            batch.insert(
-                &e.id.0,
-                Location {
-                    pack: p.pack,
-                    entry: *e,
-                }
-                .encode(),
-            );
+        // Small batches: sled 0.34 keeps an oversized node in memory for large ones (measured
+        // with examples/sled_mem.rs: 100,000 entries take 290 MiB in batches of 4,000 and
+        // 43 MiB in batches of 64).
+        for part in p.entries.chunks(64) {
+            let mut batch = sled::Batch::default();
+            for e in part {
+                batch.insert(
+                    &e.id.0,
+                    Location {
+                        pack: p.pack,
+                        entry: *e,
+                    }
+                    .encode(),
+                );
+            }
+            self.blobs.apply_batch(batch)?;
         }
-        self.blobs.apply_batch(batch)?;
         Ok(())
     }
 
