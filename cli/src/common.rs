@@ -13,7 +13,13 @@ use engine::Repo;
 #[derive(Args, Debug, Clone)]
 pub struct GlobalOpts {
     /// Repository location
-    #[arg(short = 'r', long, global = true, env = "VCD_REPOSITORY", value_name = "PATH")]
+    #[arg(
+        short = 'r',
+        long,
+        global = true,
+        env = "VCD_REPOSITORY",
+        value_name = "PATH"
+    )]
     pub repo: Option<PathBuf>,
     /// Read the password from a file (first line)
     #[arg(long, global = true, env = "VCD_PASSWORD_FILE", value_name = "FILE")]
@@ -101,7 +107,8 @@ fn strip_newline(mut s: String) -> String {
 /// VCD_PASSWORD_COMMAND, or a prompt when stdin is a terminal.
 pub fn password(g: &GlobalOpts, confirm: bool) -> Result<String> {
     if let Some(f) = &g.password_file {
-        let s = std::fs::read_to_string(f).with_context(|| format!("reading password file {}", f.display()))?;
+        let s = std::fs::read_to_string(f)
+            .with_context(|| format!("reading password file {}", f.display()))?;
         return Ok(strip_newline(s.lines().next().unwrap_or("").to_string()));
     }
     if let Ok(p) = std::env::var("VCD_PASSWORD") {
@@ -117,7 +124,9 @@ pub fn password(g: &GlobalOpts, confirm: bool) -> Result<String> {
         if !out.status.success() {
             bail!("VCD_PASSWORD_COMMAND failed ({})", out.status);
         }
-        return Ok(strip_newline(String::from_utf8(out.stdout).context("password is not UTF-8")?));
+        return Ok(strip_newline(
+            String::from_utf8(out.stdout).context("password is not UTF-8")?,
+        ));
     }
     if std::io::stdin().is_terminal() {
         let p = rpassword::prompt_password("enter password for repository: ")?;
@@ -184,7 +193,12 @@ pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
             return local_to_utc(n);
         }
@@ -195,7 +209,9 @@ pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     }
     fn local_to_utc(n: chrono::NaiveDateTime) -> Result<chrono::DateTime<chrono::Utc>> {
         match chrono::Local.from_local_datetime(&n) {
-            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&chrono::Utc)),
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+                Ok(t.with_timezone(&chrono::Utc))
+            }
             chrono::LocalResult::None => bail!("{n} does not exist in the local time zone"),
         }
     }

@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 use common::GlobalOpts;
 
 #[derive(Parser)]
-#[command(name = "vcd", version, about = "Deduplicating, encrypted backups with point-in-time restore")]
+#[command(
+    name = "vcd",
+    version,
+    about = "Deduplicating, encrypted backups with point-in-time restore"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalOpts,

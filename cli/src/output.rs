@@ -41,14 +41,25 @@ impl Display {
                 std::thread::sleep(Duration::from_millis(200));
                 let (files, bytes, errors) = p.snapshot();
                 let known = p.totals_known.load(Ordering::Acquire);
-                let (tf, tb) = (p.total_files.load(Ordering::Relaxed), p.total_bytes.load(Ordering::Relaxed));
+                let (tf, tb) = (
+                    p.total_files.load(Ordering::Relaxed),
+                    p.total_bytes.load(Ordering::Relaxed),
+                );
                 if let Some(b) = &bar {
                     if known {
                         b.set_length(tb.max(bytes));
                     }
                     b.set_position(bytes);
-                    let files = if known { format!("{files}/{tf} files") } else { format!("{files} files") };
-                    let errs = if errors > 0 { format!(", {errors} errors") } else { String::new() };
+                    let files = if known {
+                        format!("{files}/{tf} files")
+                    } else {
+                        format!("{files} files")
+                    };
+                    let errs = if errors > 0 {
+                        format!(", {errors} errors")
+                    } else {
+                        String::new()
+                    };
                     b.set_message(format!("{files}{errs}"));
                 } else if last_line.elapsed() >= Duration::from_secs(10) {
                     last_line = Instant::now();
@@ -57,7 +68,11 @@ impl Display {
                         "{what}: {files} files, {} ({}/s){}",
                         human_bytes(bytes),
                         human_bytes((bytes as f64 / secs) as u64),
-                        if errors > 0 { format!(", {errors} errors") } else { String::new() }
+                        if errors > 0 {
+                            format!(", {errors} errors")
+                        } else {
+                            String::new()
+                        }
                     );
                 }
             }

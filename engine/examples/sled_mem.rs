@@ -32,7 +32,11 @@ fn main() {
             })
             .collect();
         done += entries.len();
-        ix.insert_pack(&PackEntries { pack: Id::random(), entries }).unwrap();
+        ix.insert_pack(&PackEntries {
+            pack: Id::random(),
+            entries,
+        })
+        .unwrap();
     }
     ix.flush().unwrap();
     println!("{n} entries, {per_pack} per pack: {}", hwm());

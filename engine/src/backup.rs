@@ -102,6 +102,16 @@ struct Sink<'a> {
 impl<'a> Sink<'a> {
     /// Stores `data` unless the repository or this run already has it; returns its id.
     fn add(&self, ty: BlobType, data: &[u8]) -> Result<Id> {
+        if data.len() > pack::MAX_BLOB_RAW as usize {
+            // Readers refuse such blobs: fail the backup now rather than write a snapshot
+            // that cannot be read back. Only a tree can get here (chunks are at most 2 MiB):
+            // a directory of some 600,000 entries.
+            return Err(Error::Invalid(format!(
+                "a {ty:?} blob of {} bytes exceeds the format's limit of {} bytes (a directory with too many entries?)",
+                data.len(),
+                pack::MAX_BLOB_RAW
+            )));
+        }
         let id = self.repo.keys().chunk_id.id(data);
         if self.repo.index().contains(&id)? || !self.inflight.lock().unwrap().insert(id) {
             return Ok(id);
@@ -128,7 +138,7 @@ impl<'a> Sink<'a> {
                 *w = PackWriter::with_capacity(cap);
             }
             w.add(&sealed);
-            if w.len() >= self.pack_size {
+            if w.len() >= self.pack_size || w.count() >= pack::MAX_PACK_ENTRIES {
                 Some(std::mem::take(&mut *w))
             } else {
                 None
@@ -554,9 +564,20 @@ impl<'a> Walker<'a> {
                     }
                 }
                 Source::Virtual(path, _) => {
-                    let m = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+                    // A component above a source may be a symlink (/home -> /data/home):
+                    // follow it and record a directory, or restore would recreate the link
+                    // and drop everything below it.
+                    let m = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+                    if !m.is_dir() {
+                        return Err(Error::Invalid(format!(
+                            "{} is not a directory",
+                            path.display()
+                        )));
+                    }
                     let mut n = fsmeta::node_from(name, path, &m, &self.names)
                         .map_err(|e| Error::io(path, e))?;
+                    n.kind = NodeKind::Dir;
+                    n.target = None;
                     let pt = self.parent_tree(p);
                     let t = self.source(child, pt.as_ref())?;
                     n.subtree = Some(self.store_tree(&t)?);
@@ -658,6 +679,16 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
 
     let (walked, uploaded) = std::thread::scope(|s| {
         let up = s.spawn(|| uploader(repo, rx));
+        // Closes the channel however the walk ends, a panic included: otherwise the uploader
+        // would wait for more packs forever and the scope would never end.
+        struct CloseOnDrop<'s, 'r>(&'s Sink<'r>);
+        impl Drop for CloseOnDrop<'_, '_> {
+            fn drop(&mut self) {
+                let mut tx = self.0.tx.lock().unwrap_or_else(|p| p.into_inner());
+                tx.take();
+            }
+        }
+        let close = CloseOnDrop(&sink);
         let walked = (|| {
             let src = source_tree(&abs);
             let root = match &src {
@@ -672,8 +703,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
             sink.finish()?;
             Ok::<_, Error>(id)
         })();
-        // Close the channel even on failure so the uploader ends.
-        sink.tx.lock().unwrap().take();
+        drop(close);
         let uploaded = up.join().expect("uploader thread panicked");
         (walked, uploaded)
     });

@@ -52,6 +52,11 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     let errors = Mutex::new(Vec::<String>::new());
     let err = |m: String| errors.lock().unwrap().push(m);
 
+    // 0. Snapshots first: a backup running beside us writes its index files before its
+    // snapshot, so every snapshot listed now has its index files listed below.
+    let listed = repo.list(FileType::Snapshot)?.len();
+    let snaps = repo.snapshots()?;
+
     // 1. Index files: the repository's own record of where every blob is.
     let mut packs: HashMap<Id, Vec<BlobEntry>> = HashMap::new();
     for (name, _) in repo.list(FileType::Index)? {
@@ -112,9 +117,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     });
 
     // 4. Snapshots and their trees.
-    let snaps = repo.snapshots()?;
     rep.snapshots = snaps.len();
-    let listed = repo.list(FileType::Snapshot)?.len();
     if listed != snaps.len() {
         err(format!(
             "{} snapshot file(s) unreadable",

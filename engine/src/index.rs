@@ -118,6 +118,9 @@ pub struct Index {
     db: sled::Db,
     blobs: sled::Tree,
     files: sled::Tree,
+    /// Held (flock) while this process uses the on-disk database. Last, so it is released
+    /// only after sled has closed the database.
+    _lock: Option<std::fs::File>,
 }
 
 impl Index {
@@ -125,34 +128,51 @@ impl Index {
     /// a private temporary database, which `sync` fills from the repository's index files.
     pub fn open(path: &Path) -> Result<Self> {
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
-        let db = match sled::Config::new()
-            .path(path)
-            .cache_capacity(16 << 20)
-            .mode(sled::Mode::HighThroughput)
-            .open()
+        // Our own lock, beside the database: sled's lock error cannot be told apart from
+        // other failures, and a busy database must never be mistaken for a corrupt one.
+        let lock_path = path.with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        // SAFETY: flock on a descriptor we own; no memory is passed.
+        if unsafe {
+            libc::flock(
+                std::os::unix::io::AsRawFd::as_raw_fd(&lock),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        } != 0
         {
+            tracing::info!(
+                "local index at {} is in use by another vcd; using a temporary one",
+                path.display()
+            );
+            return Self::temporary();
+        }
+        let open = || {
+            sled::Config::new()
+                .path(path)
+                .cache_capacity(16 << 20)
+                .open()
+        };
+        let db = match open() {
             Ok(db) => db,
-            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                tracing::info!(
-                    "local index at {} is in use; using a temporary one",
-                    path.display()
-                );
-                return Self::temporary();
-            }
             Err(e) => {
-                // A corrupt cache is not worth failing over: rebuild it from the repository.
+                // We hold the lock, so nobody else uses it: a damaged cache is rebuilt from
+                // the repository rather than failed over.
                 tracing::warn!(
                     "local index at {} is unreadable ({e}); rebuilding it",
                     path.display()
                 );
                 std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
-                sled::Config::new()
-                    .path(path)
-                    .cache_capacity(16 << 20)
-                    .open()?
+                open()?
             }
         };
-        Self::from_db(db)
+        let mut ix = Self::from_db(db)?;
+        ix._lock = Some(lock);
+        Ok(ix)
     }
 
     pub fn temporary() -> Result<Self> {
@@ -169,6 +189,7 @@ impl Index {
             blobs: db.open_tree("blobs")?,
             files: db.open_tree("index_files")?,
             db,
+            _lock: None,
         })
     }
 
@@ -317,5 +338,41 @@ mod tests {
         assert_eq!(ix.absorbed_files().unwrap(), vec!["f1".to_string()]);
         ix.clear().unwrap();
         assert!(ix.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_index_is_never_deleted() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("index.sled");
+        let first = Index::open(&p).unwrap();
+        let pe = PackEntries {
+            pack: Id([9; 32]),
+            entries: vec![BlobEntry {
+                ty: BlobType::Data,
+                compressed: false,
+                id: Id([1; 32]),
+                offset: 0,
+                length: 41,
+                raw_length: 1,
+            }],
+        };
+        first.insert_pack(&pe).unwrap();
+        first.flush().unwrap();
+        // A second user gets a private, empty index; the first keeps its data.
+        let second = Index::open(&p).unwrap();
+        assert!(second.is_empty());
+        assert!(first.lookup(&Id([1; 32])).unwrap().is_some());
+        drop(second);
+        drop(first);
+        let again = Index::open(&p).unwrap();
+        assert!(
+            again.lookup(&Id([1; 32])).unwrap().is_some(),
+            "the database survived"
+        );
     }
 }

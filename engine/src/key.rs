@@ -124,8 +124,12 @@ pub fn open(backend: &dyn Backend, password: &[u8]) -> Result<(MasterKey, Id)> {
         ));
     }
     for (id, k) in keys {
-        if let Some(m) = k.unlock(password)? {
-            return Ok((m, id));
+        match k.unlock(password) {
+            Ok(Some(m)) => return Ok((m, id)),
+            Ok(None) => {}
+            // One unusable key file (unknown KDF, hostile parameters) must not lock out the
+            // people whose keys are fine.
+            Err(e) => tracing::warn!("key {}: {e}; skipped", id.short()),
         }
     }
     Err(Error::WrongPassword)

@@ -172,8 +172,15 @@ impl FileMap {
             let e = &self.extents[i];
             let take_end = (start + e.len()).min(end);
             match e {
-                Extent::Data { id, .. } => {
+                Extent::Data { id, len } => {
                     let chunk = cache.load(repo, id)?;
+                    if chunk.len() != *len as usize {
+                        return Err(crate::Error::damaged(
+                            "blob",
+                            id.to_hex(),
+                            format!("{} bytes where the tree says {len}", chunk.len()),
+                        ));
+                    }
                     out.extend_from_slice(
                         &chunk[(pos - start) as usize..(take_end - start) as usize],
                     );

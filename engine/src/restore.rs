@@ -36,6 +36,8 @@ const BATCH_FILES: usize = 8192;
 const BATCH_BLOBS: usize = 65536;
 /// Blobs closer than this in a pack are fetched with one read.
 const COALESCE_GAP: u64 = 256 << 10;
+/// Target files one pack worker keeps open at once.
+const MAX_OPEN_FILES: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -70,6 +72,8 @@ struct FileJob {
 
 struct Restorer<'a> {
     repo: &'a Repo,
+    /// The canonical target directory.
+    root: PathBuf,
     includes: Option<GlobSet>,
     excludes: GlobSet,
     chown: bool,
@@ -165,7 +169,8 @@ impl<'a> Restorer<'a> {
     }
 
     fn make_dir(&self, p: &Path) -> Result<()> {
-        if fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(false) {
+        // The target itself (resolved once, symlinks and all) is never touched.
+        if p == self.root || fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(false) {
             return Ok(());
         }
         if let Some(parent) = p.parent() {
@@ -243,8 +248,20 @@ impl<'a> Restorer<'a> {
         for (fi, job) in jobs.iter().enumerate() {
             let mut off = 0u64;
             for e in &job.node.content {
-                if let Extent::Data { id, .. } = e {
+                if let Extent::Data { id, len } = e {
                     match self.repo.index().lookup(id)? {
+                        // The tree and the index must agree on the chunk's length, or the
+                        // write would spill into the neighbouring extent.
+                        Some(loc) if loc.entry.raw_length != *len => {
+                            if !bad_file[fi] {
+                                self.fail(format!(
+                                    "{}: blob {id} is {} bytes, the snapshot says {len}",
+                                    job.path.display(),
+                                    loc.entry.raw_length
+                                ));
+                            }
+                            bad_file[fi] = true;
+                        }
                         Some(loc) => by_pack
                             .entry(loc.pack)
                             .or_default()
@@ -362,12 +379,18 @@ impl<'a> Restorer<'a> {
                     }
                 };
                 for (fi, off) in targets {
+                    if open.len() >= MAX_OPEN_FILES && !open.contains_key(fi) {
+                        // A pack of small files touches thousands of files: stay well below
+                        // the usual limit of 1024 descriptors, whatever the pack holds.
+                        open.clear();
+                    }
                     let f = match open.entry(*fi) {
                         std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                         std::collections::hash_map::Entry::Vacant(v) => {
                             match open_for_write(&jobs[*fi].path) {
                                 Ok(f) => v.insert(f),
                                 Err(e) => {
+                                    bad_file.lock().unwrap()[*fi] = true;
                                     self.fail(format!("{}: {e}", jobs[*fi].path.display()));
                                     continue;
                                 }
@@ -447,10 +470,12 @@ pub fn restore(
     } else {
         Some(build_excludes(&opts.includes)?)
     };
-    let root = repo.load_tree(&snap.snap.tree)?;
+    let tree = repo.load_tree(&snap.snap.tree)?;
     fs::create_dir_all(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
+    let root = fs::canonicalize(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
     let mut r = Restorer {
         repo,
+        root: root.clone(),
         includes,
         excludes: build_excludes(&opts.excludes)?,
         chown: nix::unistd::geteuid().is_root(),
@@ -464,7 +489,7 @@ pub fn restore(
         errors: Mutex::new(Vec::new()),
         result: RestoreResult::default(),
     };
-    r.walk(&root, &opts.target, Path::new("/"), false)?;
+    r.walk(&tree, &root, Path::new("/"), false)?;
     r.flush()?;
     for (first, link) in std::mem::take(&mut r.links) {
         let res = clear_path(&link, false).and_then(|_| fs::hard_link(&first, &link));

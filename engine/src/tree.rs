@@ -189,6 +189,23 @@ impl Tree {
                     ));
                 }
             }
+            if n.content.iter().any(|e| e.is_empty()) {
+                return Err(Error::damaged(
+                    "tree",
+                    "",
+                    format!("{}: empty extent", n.name_lossy()),
+                ));
+            }
+            if n.kind != NodeKind::Dir && n.subtree.is_some() {
+                return Err(Error::damaged(
+                    "tree",
+                    "",
+                    format!(
+                        "{}: a subtree on something that is not a directory",
+                        n.name_lossy()
+                    ),
+                ));
+            }
             if n.kind == NodeKind::Dir && n.subtree.is_none() {
                 return Err(Error::damaged(
                     "tree",

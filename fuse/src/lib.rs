@@ -173,11 +173,16 @@ fn time_name(s: &SnapshotRef) -> String {
 }
 
 fn systime(sec: i64, nsec: u32) -> SystemTime {
-    if sec >= 0 {
-        UNIX_EPOCH + Duration::new(sec as u64, nsec)
+    // Timestamps far outside SystemTime's range (a filesystem can store them) clamp to the
+    // epoch instead of panicking a FUSE worker.
+    let t = if sec >= 0 {
+        UNIX_EPOCH.checked_add(Duration::new(sec as u64, nsec.min(999_999_999)))
     } else {
-        UNIX_EPOCH - Duration::new(sec.unsigned_abs(), 0) + Duration::new(0, nsec)
-    }
+        UNIX_EPOCH
+            .checked_sub(Duration::new(sec.unsigned_abs(), 0))
+            .and_then(|t| t.checked_add(Duration::new(0, nsec.min(999_999_999))))
+    };
+    t.unwrap_or(UNIX_EPOCH)
 }
 
 fn ftype(k: NodeKind) -> FileType {
@@ -267,7 +272,12 @@ impl SnapshotFs {
                 return;
             }
         };
-        let snaps: Vec<SnapshotRef> = snaps.into_iter().filter(|s| self.wanted(s)).collect();
+        // Only snapshots of the first listing: one written since may not have had its index
+        // file absorbed above, and would read as EIO until the next refresh.
+        let snaps: Vec<SnapshotRef> = snaps
+            .into_iter()
+            .filter(|s| self.wanted(s) && files.contains(&s.id.to_hex()))
+            .collect();
         let mut count: HashMap<String, usize> = HashMap::new();
         for s in &snaps {
             *count.entry(time_name(s)).or_default() += 1;

@@ -28,7 +28,10 @@ impl Env {
 
     /// A scratch area without a repository.
     pub fn bare() -> Self {
-        let dir = tempfile::Builder::new().prefix("vcd-e2e-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("vcd-e2e-")
+            .tempdir()
+            .unwrap();
         std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
         Env { dir }
     }
@@ -87,7 +90,11 @@ impl Env {
             String::from_utf8_lossy(&o.stdout).into_owned(),
             String::from_utf8_lossy(&o.stderr).into_owned(),
         );
-        assert_eq!(o.status.code(), Some(want), "vcd {args:?}\nstdout:\n{out}\nstderr:\n{err}");
+        assert_eq!(
+            o.status.code(),
+            Some(want),
+            "vcd {args:?}\nstdout:\n{out}\nstderr:\n{err}"
+        );
         (out, err)
     }
 
@@ -114,7 +121,11 @@ impl Env {
 
     pub fn snapshots(&self) -> Vec<serde_json::Value> {
         let out = self.ok(&["snapshots", "--json"]);
-        serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().clone()
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     /// Total bytes of the repository's files.

@@ -10,5 +10,6 @@ mod crash;
 mod dedup;
 mod errors;
 mod mount;
+mod regressions;
 mod repair;
 mod roundtrip;

@@ -50,7 +50,8 @@ pub struct Args {
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let mut excludes = a.excludes.clone();
     for f in &a.exclude_files {
-        let s = std::fs::read_to_string(f).with_context(|| format!("reading exclude file {}", f.display()))?;
+        let s = std::fs::read_to_string(f)
+            .with_context(|| format!("reading exclude file {}", f.display()))?;
         excludes.extend(
             s.lines()
                 .map(str::trim)
@@ -97,7 +98,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     } else if !g.quiet {
         out!(
             "files: {} new, {} changed, {} unchanged; {} dirs",
-            s.files_new, s.files_changed, s.files_unchanged, s.dirs
+            s.files_new,
+            s.files_changed,
+            s.files_unchanged,
+            s.dirs
         );
         out!(
             "read {} of {}; added {} in {} blobs; {:.2}s",

@@ -23,7 +23,10 @@ fn entry_json(e: &engine::pack::BlobEntry) -> serde_json::Value {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
-    let need_id = || a.id.clone().ok_or_else(|| anyhow::anyhow!("`vcd cat {}` needs an id", a.what));
+    let need_id = || {
+        a.id.clone()
+            .ok_or_else(|| anyhow::anyhow!("`vcd cat {}` needs an id", a.what))
+    };
     let v: serde_json::Value = match a.what.as_str() {
         "config" => serde_json::to_value(repo.config())?,
         "key" => {
@@ -79,11 +82,19 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 Ok(p) => serde_json::from_slice(&p)?,
                 Err(_) => {
                     let raw = repo.backend().get(FileType::Lock, &id)?;
-                    serde_json::from_slice(&repo.keys().data.open(aad::LOCK, &raw).map_err(|e| anyhow::anyhow!("{e}"))?)?
+                    serde_json::from_slice(
+                        &repo
+                            .keys()
+                            .data
+                            .open(aad::LOCK, &raw)
+                            .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    )?
                 }
             }
         }
-        other => bail!("unknown object type {other:?} (config, key, snapshot, index, pack, tree, blob, lock)"),
+        other => bail!(
+            "unknown object type {other:?} (config, key, snapshot, index, pack, tree, blob, lock)"
+        ),
     };
     out!("{}", serde_json::to_string_pretty(&v)?);
     Ok(())

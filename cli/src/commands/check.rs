@@ -22,7 +22,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let subset = match &a.read_data_subset {
         None => None,
         Some(s) => {
-            let n: f64 = s.trim_end_matches('%').parse().map_err(|_| anyhow::anyhow!("--read-data-subset wants a percentage like 10%"))?;
+            let n: f64 = s
+                .trim_end_matches('%')
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--read-data-subset wants a percentage like 10%"))?;
             if !(0.0..=100.0).contains(&n) {
                 bail!("--read-data-subset must be between 0% and 100%");
             }

@@ -22,10 +22,20 @@ struct Counts {
 
 fn all(repo: &Repo, n: &Node, path: &str, sign: char, c: &mut Counts) -> Result<()> {
     out!("{sign}    {path}");
-    if sign == '+' { c.added += 1 } else { c.removed += 1 }
+    if sign == '+' {
+        c.added += 1
+    } else {
+        c.removed += 1
+    }
     if let Some(sub) = n.subtree {
         for child in repo.load_tree(&sub)?.nodes {
-            all(repo, &child, &format!("{path}/{}", child.name_lossy()), sign, c)?;
+            all(
+                repo,
+                &child,
+                &format!("{path}/{}", child.name_lossy()),
+                sign,
+                c,
+            )?;
         }
     }
     Ok(())
@@ -63,7 +73,12 @@ fn diff(repo: &Repo, a: &Tree, b: &Tree, prefix: &str, c: &mut Counts) -> Result
                 } else if x.content != y.content || x.target != y.target || x.size != y.size {
                     out!("M    {p}");
                     c.modified += 1;
-                } else if x.mode != y.mode || x.uid != y.uid || x.gid != y.gid || x.mtime != y.mtime || x.xattrs != y.xattrs {
+                } else if x.mode != y.mode
+                    || x.uid != y.uid
+                    || x.gid != y.gid
+                    || x.mtime != y.mtime
+                    || x.xattrs != y.xattrs
+                {
                     out!("U    {p}");
                     c.modified += 1;
                 }
@@ -81,7 +96,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let s1 = engine::snapshot::select(&snaps, &a.from)?;
     let s2 = engine::snapshot::select(&snaps, &a.to)?;
     let mut c = Counts::default();
-    diff(&repo, &repo.load_tree(&s1.snap.tree)?, &repo.load_tree(&s2.snap.tree)?, "", &mut c)?;
-    out!("\n{} added, {} removed, {} modified", c.added, c.removed, c.modified);
+    diff(
+        &repo,
+        &repo.load_tree(&s1.snap.tree)?,
+        &repo.load_tree(&s2.snap.tree)?,
+        "",
+        &mut c,
+    )?;
+    out!(
+        "\n{} added, {} removed, {} modified",
+        c.added,
+        c.removed,
+        c.modified
+    );
     Ok(())
 }

@@ -23,7 +23,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     if let Some(m) = a.pack_size {
         cfg.pack_size = m.saturating_mul(1 << 20);
     }
-    let key = engine::Repo::init(backend, pw.as_bytes(), cfg.clone(), KdfParams::recommended())?;
+    let key = engine::Repo::init(
+        backend,
+        pw.as_bytes(),
+        cfg.clone(),
+        KdfParams::recommended(),
+    )?;
     if !g.quiet {
         out!(
             "created repository {} at {} (key {})",

@@ -54,28 +54,51 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             out!("{:<8}  {:<19}  {:<10}  host", "id", "created (UTC)", "user");
             for (id, k) in key::list(repo.backend())? {
                 let cur = if id == repo.key_id() { "*" } else { " " };
-                out!("{cur}{:<7}  {:<19}  {:<10}  {}", id.short(), k.created.format("%Y-%m-%d %H:%M:%S"), k.user, k.host);
+                out!(
+                    "{cur}{:<7}  {:<19}  {:<10}  {}",
+                    id.short(),
+                    k.created.format("%Y-%m-%d %H:%M:%S"),
+                    k.user,
+                    k.host
+                );
             }
         }
         What::Add(n) => {
             let pw = new_password(&n)?;
-            let id = key::store(repo.backend(), &KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?)?;
+            let id = key::store(
+                repo.backend(),
+                &KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?,
+            )?;
             out!("added key {}", id.short());
         }
         What::Passwd(n) => {
             let pw = new_password(&n)?;
-            let id = key::store(repo.backend(), &KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?)?;
-            repo.backend().delete(engine::backend::FileType::Key, &repo.key_id().to_hex())?;
-            out!("password changed: key {} replaces {}", id.short(), repo.key_id().short());
+            let id = key::store(
+                repo.backend(),
+                &KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?,
+            )?;
+            repo.backend()
+                .delete(engine::backend::FileType::Key, &repo.key_id().to_hex())?;
+            out!(
+                "password changed: key {} replaces {}",
+                id.short(),
+                repo.key_id().short()
+            );
         }
         What::Remove { id } => {
             let keys = key::list(repo.backend())?;
-            let hits: Vec<_> = keys.iter().filter(|(i, _)| i.to_hex().starts_with(&id.to_lowercase())).collect();
+            let hits: Vec<_> = keys
+                .iter()
+                .filter(|(i, _)| i.to_hex().starts_with(&id.to_lowercase()))
+                .collect();
             match hits.as_slice() {
                 [] => bail!("no key {id}"),
-                [(i, _)] if *i == repo.key_id() => bail!("refusing to remove the key in use (use `vcd key passwd`)"),
+                [(i, _)] if *i == repo.key_id() => {
+                    bail!("refusing to remove the key in use (use `vcd key passwd`)")
+                }
                 [(i, _)] => {
-                    repo.backend().delete(engine::backend::FileType::Key, &i.to_hex())?;
+                    repo.backend()
+                        .delete(engine::backend::FileType::Key, &i.to_hex())?;
                     out!("removed key {}", i.short());
                 }
                 _ => bail!("key id prefix {id} is ambiguous"),

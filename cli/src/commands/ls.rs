@@ -40,8 +40,16 @@ fn print(n: &Node, path: &str, long: bool) {
             "{}{:04o} {:>8} {:>8} {:>12} {} {path}{link}",
             kind_char(n.kind),
             n.mode,
-            if n.user.is_empty() { n.uid.to_string() } else { n.user.clone() },
-            if n.group.is_empty() { n.gid.to_string() } else { n.group.clone() },
+            if n.user.is_empty() {
+                n.uid.to_string()
+            } else {
+                n.user.clone()
+            },
+            if n.group.is_empty() {
+                n.gid.to_string()
+            } else {
+                n.group.clone()
+            },
             n.size,
             t.format("%Y-%m-%d %H:%M:%S")
         );
@@ -67,7 +75,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let s = engine::snapshot::select(&snaps, &a.snapshot)?;
     let mut tree = repo.load_tree(&s.snap.tree)?;
     let mut prefix = String::new();
-    for comp in a.path.as_deref().unwrap_or("").split('/').filter(|c| !c.is_empty()) {
+    for comp in a
+        .path
+        .as_deref()
+        .unwrap_or("")
+        .split('/')
+        .filter(|c| !c.is_empty())
+    {
         let Some(n) = tree.find(comp.as_bytes()).cloned() else {
             bail!("{comp}: no such entry in snapshot {}", s.id.short());
         };

@@ -33,7 +33,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             r.packs, r.packs_from_trailers, r.blobs, r.index_files_written, r.index_files_removed
         );
         if r.packs_missing > 0 {
-            out!("{} packs named by old index files are gone; their entries were dropped", r.packs_missing);
+            out!(
+                "{} packs named by old index files are gone; their entries were dropped",
+                r.packs_missing
+            );
         }
     }
     Ok(())

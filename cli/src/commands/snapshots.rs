@@ -31,14 +31,26 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 let mut o = serde_json::to_value(&s.snap).expect("snapshots serialise");
                 o["id"] = s.id.to_hex().into();
                 o["short_id"] = s.id.short().into();
-                o["time"] = s.snap.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).into();
+                o["time"] = s
+                    .snap
+                    .time
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    .into();
                 o
             })
             .collect();
         out!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    out!("{:<8}  {:<19}  {:<12}  {:<11}  {:<10}  {:>10}  paths", "id", "time (UTC)", "host", "type", "tags", "size");
+    out!(
+        "{:<8}  {:<19}  {:<12}  {:<11}  {:<10}  {:>10}  paths",
+        "id",
+        "time (UTC)",
+        "host",
+        "type",
+        "tags",
+        "size"
+    );
     for s in &snaps {
         out!(
             "{:<8}  {:<19}  {:<12}  {:<11}  {:<10}  {:>10}  {}",

@@ -51,10 +51,16 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         raw += loc.entry.raw_length as u64;
         sealed += loc.entry.length as u64;
     }
-    let stored: u64 = [FileType::Pack, FileType::Index, FileType::Snapshot, FileType::Key, FileType::Config]
-        .iter()
-        .map(|t| repo.list(*t).map(|l| l.iter().map(|(_, s)| s).sum::<u64>()))
-        .sum::<Result<u64, _>>()?;
+    let stored: u64 = [
+        FileType::Pack,
+        FileType::Index,
+        FileType::Snapshot,
+        FileType::Key,
+        FileType::Config,
+    ]
+    .iter()
+    .map(|t| repo.list(*t).map(|l| l.iter().map(|(_, s)| s).sum::<u64>()))
+    .sum::<Result<u64, _>>()?;
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     if a.json {
         out!(
@@ -78,7 +84,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     out!("snapshots:            {}", snaps.len());
     out!("files (all snapshots): {files}");
     out!("logical size:         {}", human_bytes(logical));
-    out!("unique data (raw):    {} in {blobs} data and {trees} tree blobs", human_bytes(raw));
+    out!(
+        "unique data (raw):    {} in {blobs} data and {trees} tree blobs",
+        human_bytes(raw)
+    );
     out!("stored blobs:         {}", human_bytes(sealed));
     out!("repository size:      {}", human_bytes(stored));
     out!("dedup ratio:          {:.2}", ratio(logical, raw));

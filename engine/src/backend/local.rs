@@ -136,7 +136,12 @@ impl Backend for LocalBackend {
                 if name.starts_with('.') {
                     continue;
                 }
-                let m = e.metadata()?;
+                let m = match e.metadata() {
+                    Ok(m) => m,
+                    // Gone since readdir (a lock released by another process): not listed.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
                 if m.is_file() {
                     out.push((name.to_string(), m.len()));
                 }
