@@ -6,8 +6,8 @@
 #
 #   benches/mount.sh WORK_DIR [BIG_FILE]
 #
-# BIG_FILE defaults to 1 GiB built from the Rust toolchain's libraries (real, compressible
-# binaries), so compression and decompression are exercised as in real use.
+# BIG_FILE defaults to 1 GiB built from the Rust toolchains' and /usr/lib's libraries (real,
+# compressible binaries), so compression and decompression are exercised as in real use.
 set -euo pipefail
 work=$(realpath -m "${1:?usage: benches/mount.sh WORK_DIR [BIG_FILE]}")
 big=${2:-}
@@ -22,8 +22,9 @@ export VCD_PASSWORD=bench RESTIC_PASSWORD=bench VCD_CACHE_DIR=$work/vcd-cache RE
 
 if [ -z "$big" ]; then
     big=$work/src-big/big.bin
-    find "${RUST_TOOLCHAIN_DIR:-$HOME/.rustup/toolchains/stable-x86_64-unknown-linux-gnu}/lib" -type f -size +1M -print0 \
-        | sort -z | xargs -0 cat | head -c 1073741824 > "$big"
+    # Real binaries: the libraries of every installed Rust toolchain, then /usr/lib, up to 1 GiB.
+    find "$HOME"/.rustup/toolchains/*/lib /usr/lib -type f -size +1M -print0 2>/dev/null \
+        | sort -z | xargs -0 cat 2>/dev/null | head -c 1073741824 > "$big"
 else
     cp "$big" "$work/src-big/big.bin"; big=$work/src-big/big.bin
 fi

@@ -16,6 +16,10 @@ use crate::tree::{Extent, Node};
 pub struct BlobCache {
     capacity: usize,
     inner: Mutex<CacheInner>,
+    /// Chunks being loaded right now: a second reader (or readahead) waits for the first
+    /// instead of decrypting the same chunk twice.
+    loading: Mutex<std::collections::HashSet<Id>>,
+    loaded: std::sync::Condvar,
 }
 
 #[derive(Default)]
@@ -32,6 +36,8 @@ impl BlobCache {
         BlobCache {
             capacity: capacity_bytes,
             inner: Mutex::new(CacheInner::default()),
+            loading: Mutex::new(std::collections::HashSet::new()),
+            loaded: std::sync::Condvar::new(),
         }
     }
 
@@ -87,12 +93,28 @@ impl BlobCache {
 
     /// The chunk, from the cache or loaded (and then cached).
     pub fn load(&self, repo: &Repo, id: &Id) -> Result<Arc<Vec<u8>>> {
-        if let Some(v) = self.get(id) {
-            return Ok(v);
+        loop {
+            if let Some(v) = self.get(id) {
+                return Ok(v);
+            }
+            let mut loading = self.loading.lock().unwrap();
+            if !loading.contains(id) {
+                loading.insert(*id);
+                break;
+            }
+            // Someone else is loading it: wait, then look again (their load may have failed,
+            // in which case this thread takes over and reports the error itself).
+            while loading.contains(id) {
+                loading = self.loaded.wait(loading).unwrap();
+            }
         }
-        let v = Arc::new(repo.load_blob(id)?);
-        self.insert(*id, Arc::clone(&v));
-        Ok(v)
+        let r = repo.load_blob(id).map(Arc::new);
+        if let Ok(v) = &r {
+            self.insert(*id, Arc::clone(v));
+        }
+        self.loading.lock().unwrap().remove(id);
+        self.loaded.notify_all();
+        r
     }
 
     /// (bytes held, hits, misses)

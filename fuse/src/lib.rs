@@ -38,7 +38,9 @@ const ROOT: u64 = 1;
 /// How often the root may look for new snapshots (a listing of `snapshots/`).
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
 const TREE_CACHE_ENTRIES: usize = 16384;
-const READAHEAD_CHUNKS: usize = 2;
+const READAHEAD_CHUNKS: usize = 8;
+/// Threads decoding chunks ahead of sequential readers.
+const READAHEAD_THREADS: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct MountOptions {
@@ -201,9 +203,9 @@ impl SnapshotFs {
     pub fn new(repo: Arc<Repo>, opts: MountOptions) -> Self {
         let cache = Arc::new(BlobCache::new(opts.cache_bytes));
         let (tx, rx) = crossbeam_channel::bounded::<(Id, u64)>(64);
-        {
-            let (repo, cache) = (Arc::clone(&repo), Arc::clone(&cache));
-            // Readahead: fetch the next chunks of a sequentially read file while the reader
+        for _ in 0..READAHEAD_THREADS {
+            let (repo, cache, rx) = (Arc::clone(&repo), Arc::clone(&cache), rx.clone());
+            // Readahead: decode the next chunks of a sequentially read file while the reader
             // consumes the current one. Failures are left for the real read to report.
             std::thread::spawn(move || {
                 for (id, _ino) in rx {
