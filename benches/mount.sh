@@ -24,7 +24,7 @@ if [ -z "$big" ]; then
     big=$work/src-big/big.bin
     # Real binaries: the libraries of every installed Rust toolchain, then /usr/lib, up to 1 GiB.
     find "$HOME"/.rustup/toolchains/*/lib /usr/lib -type f -size +1M -print0 2>/dev/null \
-        | sort -z | xargs -0 cat 2>/dev/null | head -c 1073741824 > "$big"
+        | sort -z | xargs -0 cat 2>/dev/null | head -c 1073741824 > "$big" || true  # head closes the pipe early
 else
     cp "$big" "$work/src-big/big.bin"; big=$work/src-big/big.bin
 fi
