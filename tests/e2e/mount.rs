@@ -503,3 +503,55 @@ fn packs(env: &Env) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+#[test]
+fn daemon_detaches_once_mounted_and_ends_on_unmount() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"daemon data").unwrap();
+    env.backup(&src, &[]);
+    let mp = env.path("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    let mp = fs::canonicalize(&mp).unwrap();
+    let o = env
+        .cmd(&["mount", "--daemon", mp.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{out}");
+    // Ready when the parent returns: no polling needed.
+    assert!(mounted(&mp), "not mounted when --daemon returned: {out}");
+    assert_eq!(
+        fs::read(inside_path(&mp, "latest", &src).join("f")).unwrap(),
+        b"daemon data"
+    );
+    let pid: u32 = out
+        .split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {out:?}"));
+    let st = std::process::Command::new("umount")
+        .arg(&mp)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the daemon did not exit after unmount"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!mounted(&mp));
+}
+
+fn inside_path(mp: &Path, dir: &str, src: &Path) -> PathBuf {
+    mp.join(dir).join(src.strip_prefix("/").unwrap())
+}
