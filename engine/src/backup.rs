@@ -12,7 +12,7 @@ use std::ffi::OsStr;
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -350,7 +350,48 @@ impl<'a> Walker<'a> {
         } else {
             self.counters.files_new.fetch_add(1, Ordering::Relaxed);
         }
-        match self.read_content(path, m) {
+        // Open without following links or blocking (a fifo swapped in after lstat must not
+        // hang the backup), then make sure the descriptor is the file lstat described: an
+        // editor's atomic save may have replaced it, and then the new file's own metadata
+        // goes with its content.
+        let f = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+            .and_then(|f| f.metadata().map(|fm| (f, fm)))
+        {
+            Ok((f, fm)) if !fm.is_file() => {
+                drop(f);
+                self.fail(
+                    path,
+                    "replaced by something that is not a regular file while being read",
+                );
+                return Ok(false);
+            }
+            Ok((f, fm)) => {
+                if (fm.dev(), fm.ino()) != (m.dev(), m.ino()) {
+                    let name = std::mem::take(&mut node.name);
+                    match fsmeta::node_from(&name, path, &fm, &self.names) {
+                        Ok(n) => *node = n,
+                        Err(e) => {
+                            self.fail(path, e);
+                            return Ok(false);
+                        }
+                    }
+                    self.warn(format!(
+                        "{}: replaced while being backed up; the new file was stored",
+                        path.display()
+                    ));
+                }
+                (f, fm)
+            }
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(false);
+            }
+        };
+        let (f, m) = (&f.0, &f.1);
+        match self.read_content(path, f, m) {
             Ok((content, read)) => {
                 if read != m.len() {
                     self.warn(format!(
@@ -387,9 +428,13 @@ impl<'a> Walker<'a> {
         Ok(true)
     }
 
-    fn read_content(&self, path: &Path, m: &Metadata) -> Result<(Vec<Extent>, u64), ReadError> {
-        let f = File::open(path).map_err(ReadError::Source)?;
-        let regions = fsmeta::data_regions(&f, m).map_err(ReadError::Source)?;
+    fn read_content(
+        &self,
+        path: &Path,
+        f: &File,
+        m: &Metadata,
+    ) -> Result<(Vec<Extent>, u64), ReadError> {
+        let regions = fsmeta::data_regions(f, m).map_err(ReadError::Source)?;
         let mut content = Vec::new();
         let mut pos = 0u64;
         for (off, len) in regions {
@@ -398,17 +443,13 @@ impl<'a> Walker<'a> {
             }
             let read = if len <= SMALL_FILE {
                 let mut buf = vec![0u8; len as usize];
-                let n = read_full_at(&f, &mut buf, off).map_err(ReadError::Source)?;
+                let n = read_full_at(f, &mut buf, off).map_err(ReadError::Source)?;
                 for (id, l) in self.add_chunks(&buf[..n], self.chunker.cuts(&buf[..n]))? {
                     content.push(Extent::Data { id, len: l as u32 });
                 }
                 n as u64
             } else {
-                let reader = PRead {
-                    f: &f,
-                    off,
-                    left: len,
-                };
+                let reader = PRead { f, off, left: len };
                 let mut s = StreamChunker::new(self.chunker, reader, WINDOW);
                 let mut total = 0u64;
                 while let Some((buf, cuts)) = s.next_batch().map_err(ReadError::Source)? {
