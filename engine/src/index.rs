@@ -118,6 +118,7 @@ pub struct Index {
     db: sled::Db,
     blobs: sled::Tree,
     files: sled::Tree,
+    meta: sled::Tree,
     /// Held (flock) while this process uses the on-disk database. Last, so it is released
     /// only after sled has closed the database.
     _lock: Option<std::fs::File>,
@@ -188,6 +189,7 @@ impl Index {
         Ok(Index {
             blobs: db.open_tree("blobs")?,
             files: db.open_tree("index_files")?,
+            meta: db.open_tree("meta")?,
             db,
             _lock: None,
         })
@@ -241,10 +243,21 @@ impl Index {
             .collect()
     }
 
+    /// Empties the database. sled clears key by key, so a marker makes an interrupted clear
+    /// visible: `sync_index` then clears again instead of trusting a half-emptied table.
     pub fn clear(&self) -> Result<()> {
-        self.blobs.clear()?;
+        self.meta.insert(b"clearing", &[])?;
+        self.db.flush()?;
         self.files.clear()?;
+        self.blobs.clear()?;
+        self.meta.remove(b"clearing")?;
+        self.db.flush()?;
         Ok(())
+    }
+
+    /// True when a clear was interrupted.
+    pub fn is_incomplete(&self) -> Result<bool> {
+        Ok(self.meta.contains_key(b"clearing")?)
     }
 
     pub fn len(&self) -> usize {
@@ -374,5 +387,22 @@ mod lock_tests {
             again.lookup(&Id([1; 32])).unwrap().is_some(),
             "the database survived"
         );
+    }
+}
+
+#[cfg(test)]
+mod clear_tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_clear_is_visible_and_finished_by_the_next_clear() {
+        let ix = Index::temporary().unwrap();
+        ix.mark_file("old").unwrap();
+        // What a kill in the middle of `clear` leaves: the marker, and some entries.
+        ix.meta.insert(b"clearing", &[]).unwrap();
+        assert!(ix.is_incomplete().unwrap());
+        ix.clear().unwrap();
+        assert!(!ix.is_incomplete().unwrap());
+        assert!(ix.absorbed_files().unwrap().is_empty());
     }
 }

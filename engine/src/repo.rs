@@ -257,7 +257,10 @@ impl Repo {
             .collect();
         let have = self.index.absorbed_files()?;
         let set: std::collections::HashSet<&str> = files.iter().map(|s| s.as_str()).collect();
-        if have.iter().any(|h| !set.contains(h.as_str())) {
+        if self.index.is_incomplete()? {
+            tracing::info!("the local index was left half-cleared; rebuilding it");
+            self.index.clear()?;
+        } else if have.iter().any(|h| !set.contains(h.as_str())) {
             // Index files were removed (repair, prune): entries may be stale, so start over.
             tracing::info!("index files changed; rebuilding the local index");
             self.index.clear()?;
