@@ -4,6 +4,7 @@
 
 mod common;
 mod gen;
+mod keys;
 
 mod corruption;
 mod crash;

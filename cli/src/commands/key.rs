@@ -47,6 +47,13 @@ fn new_password(a: &NewPw) -> Result<String> {
     Ok(p)
 }
 
+/// Seals the repository's master key under a new password in a new key file.
+fn add_key(repo: &engine::Repo, n: &NewPw) -> Result<engine::Id> {
+    let pw = new_password(n)?;
+    let k = KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?;
+    Ok(key::store(repo.backend(), &k)?)
+}
+
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     match a.what {
@@ -64,19 +71,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             }
         }
         What::Add(n) => {
-            let pw = new_password(&n)?;
-            let id = key::store(
-                repo.backend(),
-                &KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?,
-            )?;
+            let id = add_key(&repo, &n)?;
             out!("added key {}", id.short());
         }
         What::Passwd(n) => {
-            let pw = new_password(&n)?;
-            let id = key::store(
-                repo.backend(),
-                &KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?,
-            )?;
+            // The new key is stored before the old one goes: a failure leaves both usable.
+            let id = add_key(&repo, &n)?;
             repo.backend()
                 .delete(engine::backend::FileType::Key, &repo.key_id().to_hex())?;
             out!(
