@@ -1,0 +1,1 @@
+//! Criterion benchmarks of vcd's engine live in `benches/`; this crate has no library code.
