@@ -107,9 +107,16 @@ impl Inodes {
     }
 
     fn intern(&mut self, parent: u64, name: &[u8], kind: Kind) -> u64 {
+        self.intern_with(parent, name, || kind)
+    }
+
+    /// Like `intern`, building the entry only when the name is new (readdir of a large
+    /// directory then clones only the nodes it has not seen).
+    fn intern_with(&mut self, parent: u64, name: &[u8], make: impl FnOnce() -> Kind) -> u64 {
         if let Some(&i) = self.by_name.get(&(parent, name.to_vec())) {
             return i;
         }
+        let kind = make();
         let link_key = match &kind {
             Kind::Node(s, n) if n.kind == NodeKind::File && n.links > 1 => {
                 Some((s.id, n.device, n.inode))
@@ -739,47 +746,74 @@ impl Filesystem for SnapshotFs {
         let Some(kind) = self.kind(ino.0) else {
             return reply.error(Errno::ENOENT);
         };
-        let children = match self.children(ino.0, &kind) {
-            Ok(c) => c,
-            Err(e) => return reply.error(e),
-        };
         let parent = self
             .inodes
             .read()
             .unwrap()
             .get(ino.0)
             .map_or(ROOT, |i| i.parent);
-        let mut entries: Vec<(u64, FileType, Vec<u8>)> = vec![
-            (ino.0, FileType::Directory, b".".to_vec()),
-            (parent, FileType::Directory, b"..".to_vec()),
-        ];
-        {
-            let mut inodes = self.inodes.write().unwrap();
-            for (name, k) in children
-                .into_iter()
-                .skip((offset as usize).saturating_sub(2))
-            {
-                let ft = match &k {
-                    Kind::Root | Kind::Group(_) | Kind::SnapRoot(_) => FileType::Directory,
-                    Kind::Link(_) => FileType::Symlink,
-                    Kind::Node(_, n) => ftype(n.kind),
-                };
-                let child = inodes.intern(ino.0, &name, k.clone());
-                if ino.0 == ROOT {
-                    inodes.list[(child - 1) as usize].kind = k;
-                }
-                entries.push((child, ft, name));
+        // Entry k (0 ".", 1 "..", then the children) carries offset k + 1: where to resume.
+        let mut k = offset;
+        if k == 0 {
+            if reply.add(ino, 1, FileType::Directory, ".") {
+                return reply.ok();
             }
+            k = 1;
         }
-        // Entries 0 and 1 are . and ..; children start at 2 and were already skipped.
-        let start = offset.min(2) as usize;
-        for (i, (child, ft, name)) in entries.into_iter().enumerate().skip(start) {
-            let next = if i < 2 {
-                i as u64 + 1
-            } else {
-                offset.max(2) + (i as u64 - 2) + 1
+        if k == 1 {
+            if reply.add(INodeNo(parent), 2, FileType::Directory, "..") {
+                return reply.ok();
+            }
+            k = 2;
+        }
+        let skip = (k - 2) as usize;
+        let tree = match &kind {
+            Kind::SnapRoot(s) => Some((s, s.snap.tree)),
+            Kind::Node(s, n) if n.kind == NodeKind::Dir => n.subtree.map(|t| (s, t)),
+            _ => None,
+        };
+        if let Some((snap, id)) = tree {
+            // A snapshot directory: walk its cached tree, cloning only entries not yet seen.
+            let t = match self.tree(&id) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!("{}: directory unreadable: {e}", self.path_of(ino.0));
+                    return reply.error(Errno::EIO);
+                }
             };
-            if reply.add(INodeNo(child), next, ft, OsStr::from_bytes(&name)) {
+            let mut inodes = self.inodes.write().unwrap();
+            for (j, n) in t.nodes.iter().enumerate().skip(skip) {
+                let child = inodes.intern_with(ino.0, &n.name, || {
+                    Kind::Node(Arc::clone(snap), Arc::new(n.clone()))
+                });
+                if reply.add(
+                    INodeNo(child),
+                    j as u64 + 3,
+                    ftype(n.kind),
+                    OsStr::from_bytes(&n.name),
+                ) {
+                    break;
+                }
+            }
+            return reply.ok();
+        }
+        let children = match self.children(ino.0, &kind) {
+            Ok(c) => c,
+            Err(e) => return reply.error(e),
+        };
+        let mut inodes = self.inodes.write().unwrap();
+        for (j, (name, k)) in children.into_iter().enumerate().skip(skip) {
+            let ft = match &k {
+                Kind::Root | Kind::Group(_) | Kind::SnapRoot(_) => FileType::Directory,
+                Kind::Link(_) => FileType::Symlink,
+                Kind::Node(_, n) => ftype(n.kind),
+            };
+            let child = inodes.intern(ino.0, &name, k.clone());
+            if ino.0 == ROOT {
+                // A root entry may now name another snapshot (refresh): keep the inode current.
+                inodes.list[(child - 1) as usize].kind = k;
+            }
+            if reply.add(INodeNo(child), j as u64 + 3, ft, OsStr::from_bytes(&name)) {
                 break;
             }
         }

@@ -555,3 +555,35 @@ fn daemon_detaches_once_mounted_and_ends_on_unmount() {
 fn inside_path(mp: &Path, dir: &str, src: &Path) -> PathBuf {
     mp.join(dir).join(src.strip_prefix("/").unwrap())
 }
+
+/// readdir resumes at the kernel's offsets: a directory far larger than one reply lists every
+/// entry exactly once.
+#[test]
+fn large_directory_lists_every_entry_once() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    for i in 0..2500 {
+        fs::write(
+            src.join(format!("entry-with-a-longish-name-{i:05}")),
+            i.to_string(),
+        )
+        .unwrap();
+    }
+    env.backup(&src, &[]);
+    let m = Mount::start(&env, "mnt", &[]);
+    let dir = inside(&m, "latest", &src);
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let want: Vec<String> = (0..2500)
+        .map(|i| format!("entry-with-a-longish-name-{i:05}"))
+        .collect();
+    assert_eq!(names, want);
+    assert_eq!(
+        fs::read_to_string(dir.join("entry-with-a-longish-name-02499")).unwrap(),
+        "2499"
+    );
+}
