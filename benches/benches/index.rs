@@ -8,7 +8,8 @@ mod common;
 use std::time::Duration;
 
 use criterion::{
-    black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput,
+    black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode,
+    Throughput,
 };
 use engine::index::{Index, PackEntries};
 use engine::pack::{BlobEntry, BlobType};
@@ -78,9 +79,11 @@ fn bench(c: &mut Criterion) {
         let data = packs(n, n as u64);
 
         let mut g = c.benchmark_group("index_insert");
+        // Seconds an iteration: flat sampling runs 10 samples, not the 55 iterations of linear.
         g.sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
             .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(if n >= 1_000_000 { 120 } else { 20 }));
+            .measurement_time(Duration::from_secs(if n >= 1_000_000 { 60 } else { 15 }));
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::from_parameter(&label), |b| {
             b.iter_batched(

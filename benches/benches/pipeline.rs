@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{random_bytes, text_bytes, KIB, MIB};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use engine::backend::mem::MemBackend;
 use engine::backup::{backup, BackupOptions};
 use engine::config::Config;
@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Bytes(total));
