@@ -68,7 +68,14 @@ impl Backend for LocalBackend {
         for i in 0..=255u8 {
             fs::create_dir_all(self.root.join("data").join(format!("{i:02x}")))?;
         }
-        fsync_dir(&self.root)
+        // Each new directory's entry lives in its parent: sync the parents, deepest first, so
+        // the structure is durable before the config (written last) says it exists.
+        fsync_dir(&self.root.join("data"))?;
+        fsync_dir(&self.root)?;
+        if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fsync_dir(parent)?;
+        }
+        Ok(())
     }
 
     fn put(&self, t: FileType, name: &str, data: &[u8]) -> io::Result<()> {
