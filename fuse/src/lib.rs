@@ -415,8 +415,8 @@ impl SnapshotFs {
         }
     }
 
-    /// The children of a directory inode: (name, kind). Errors are already logged.
-    fn children(&self, ino: u64, kind: &Kind) -> Result<Vec<(Vec<u8>, Kind)>, Errno> {
+    /// The children of a virtual directory (root, ids, tags, hosts): (name, kind).
+    fn children(&self, kind: &Kind) -> Result<Vec<(Vec<u8>, Kind)>, Errno> {
         let group_links = |pick: &dyn Fn(&SnapshotRef) -> bool| -> Vec<(Vec<u8>, Kind)> {
             let l = self.listing.read().unwrap();
             l.by_name
@@ -484,36 +484,9 @@ impl SnapshotFs {
             }
             Kind::Group(Group::Tag(t)) => Ok(group_links(&|s| s.snap.tags.contains(t))),
             Kind::Group(Group::Host(h)) => Ok(group_links(&|s| &s.snap.host == h)),
-            Kind::SnapRoot(s) => self.tree_children(ino, s, &s.snap.tree),
-            Kind::Node(s, n) => match (n.kind, n.subtree) {
-                (NodeKind::Dir, Some(sub)) => self.tree_children(ino, s, &sub),
-                _ => Err(Errno::ENOTDIR),
-            },
-            Kind::Link(_) => Err(Errno::ENOTDIR),
-        }
-    }
-
-    fn tree_children(
-        &self,
-        ino: u64,
-        s: &Arc<SnapshotRef>,
-        id: &Id,
-    ) -> Result<Vec<(Vec<u8>, Kind)>, Errno> {
-        match self.tree(id) {
-            Ok(t) => Ok(t
-                .nodes
-                .iter()
-                .map(|n| {
-                    (
-                        n.name.clone(),
-                        Kind::Node(Arc::clone(s), Arc::new(n.clone())),
-                    )
-                })
-                .collect()),
-            Err(e) => {
-                tracing::error!("{}: directory unreadable: {e}", self.path_of(ino));
-                Err(Errno::EIO)
-            }
+            // Snapshot directories are served straight from their cached tree by `readdir`
+            // and `lookup_child`, which never build this list for them.
+            Kind::SnapRoot(_) | Kind::Node(..) | Kind::Link(_) => Err(Errno::ENOTDIR),
         }
     }
 
@@ -547,7 +520,7 @@ impl SnapshotFs {
                     .map(|n| Kind::Node(Arc::clone(s), Arc::new(n.clone())))
             }
             _ => self
-                .children(parent, &pk)?
+                .children(&pk)?
                 .into_iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, k)| k),
@@ -797,7 +770,7 @@ impl Filesystem for SnapshotFs {
             }
             return reply.ok();
         }
-        let children = match self.children(ino.0, &kind) {
+        let children = match self.children(&kind) {
             Ok(c) => c,
             Err(e) => return reply.error(e),
         };
