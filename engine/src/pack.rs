@@ -6,6 +6,8 @@
 //! entries. A pack's name is the unkeyed BLAKE3 of its bytes. Everything here is pure: bytes in,
 //! bytes out; the backup's packer and the backend do the I/O.
 
+use std::cell::RefCell;
+
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{aad, ChunkIdKey, DataKey, Keys, OVERHEAD};
@@ -107,9 +109,7 @@ pub struct SealedBlob {
 /// Compresses (when that makes it smaller) and seals one chunk. `level` 0 disables zstd.
 pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> SealedBlob {
     let compressed = if level != 0 {
-        zstd::bulk::compress(data, level)
-            .ok()
-            .filter(|c| c.len() < data.len())
+        compress(data, level)
     } else {
         None
     };
@@ -121,6 +121,42 @@ pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> 
         raw_length: data.len() as u32,
         bytes: keys.data.seal(aad::BLOB, plain),
     }
+}
+
+thread_local! {
+    // A zstd context owns megabytes of match tables. Creating one per blob cost a tenth of a
+    // first backup's CPU (allocation, then page faults on every fresh table), so each thread
+    // keeps one per direction.
+    static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// `data` compressed at `level`, or None when that would not make it smaller: the output buffer
+/// is one byte short of the input, so zstd gives up instead of producing a useless frame.
+fn compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
+    if data.len() < 2 {
+        return None;
+    }
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_none_or(|(l, _)| *l != level) {
+            *c = Some((level, zstd::bulk::Compressor::new(level).ok()?));
+        }
+        let (_, z) = c.as_mut()?;
+        let mut out = Vec::with_capacity(data.len() - 1);
+        z.compress_to_buffer(data, &mut out).ok()?;
+        Some(out)
+    })
+}
+
+fn decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        d.as_mut().expect("set above").decompress(data, capacity)
+    })
 }
 
 /// Opens a sealed blob and checks that its plaintext hashes to the id the index promised.
@@ -138,8 +174,7 @@ pub fn open_blob(keys: &Keys, e: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
         .open(aad::BLOB, sealed)
         .map_err(|m| damaged(m.to_string()))?;
     let data = if e.compressed {
-        zstd::bulk::decompress(&plain, e.raw_length as usize)
-            .map_err(|x| damaged(format!("zstd: {x}")))?
+        decompress(&plain, e.raw_length as usize).map_err(|x| damaged(format!("zstd: {x}")))?
     } else {
         plain
     };
