@@ -31,13 +31,14 @@ use crate::repo::Repo;
 use crate::snapshot::SnapshotRef;
 use crate::tree::{Extent, Node, NodeKind, Tree};
 
-/// A batch is executed once it holds this many files or data blobs.
+/// A batch is executed once it holds this many files (fewer when the descriptor limit is low:
+/// every file of a batch stays open from creation to metadata) or data blobs.
 const BATCH_FILES: usize = 8192;
 const BATCH_BLOBS: usize = 65536;
 /// Blobs closer than this in a pack are fetched with one read.
 const COALESCE_GAP: u64 = 256 << 10;
-/// Target files one pack worker keeps open at once.
-const MAX_OPEN_FILES: usize = 64;
+/// Longest single read from a pack; each worker keeps a buffer this large.
+const MAX_READ: u64 = 8 << 20;
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -70,6 +71,65 @@ struct FileJob {
     node: Node,
 }
 
+thread_local! {
+    // Reused across packs: a fresh multi-MiB buffer per read cost a page fault and a page
+    // clearing per 4 KiB read.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Files a batch may hold open: half of what the descriptor limit leaves, after raising the
+/// soft limit to the hard one.
+fn batch_files() -> usize {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let limit = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) => {
+            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                hard
+            } else {
+                soft
+            }
+        }
+        Err(_) => 1024,
+    };
+    (limit.saturating_sub(64) / 2).clamp(16, BATCH_FILES as u64) as usize
+}
+
+/// Creates a regular file for restoring into; whatever is in the way (a file, a symlink, a
+/// directory tree) is removed first, and the file is sized so that holes stay holes.
+fn create_file(p: &Path, size: u64) -> io::Result<File> {
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(p)
+    };
+    let f = match open() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            clear_path(p, false)?;
+            open()?
+        }
+        r => r?,
+    };
+    if size > 0 {
+        f.set_len(size)?;
+    }
+    Ok(f)
+}
+
+/// Runs `make` (which creates `p`), and if something is already at `p`, removes it and runs
+/// `make` again: one system call in the common case of an empty target.
+fn create_replacing(p: &Path, make: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    match make() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            clear_path(p, false)?;
+            make()
+        }
+        r => r,
+    }
+}
+
 struct Restorer<'a> {
     repo: &'a Repo,
     /// The canonical target directory.
@@ -81,6 +141,7 @@ struct Restorer<'a> {
     progress: &'a Progress,
     batch: Vec<FileJob>,
     batch_blobs: usize,
+    batch_files: usize,
     dirs: Vec<(PathBuf, Node)>,
     /// (device, inode) of restored multiply-linked files → where the first one went.
     links_seen: HashMap<(u64, u64), PathBuf>,
@@ -99,13 +160,6 @@ fn clear_path(p: &Path, want_dir: bool) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-fn open_for_write(p: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(p)
 }
 
 impl<'a> Restorer<'a> {
@@ -128,17 +182,30 @@ impl<'a> Restorer<'a> {
         }
     }
 
-    fn walk(&mut self, tree: &Tree, dir: &Path, snap_dir: &Path, inherited: bool) -> Result<()> {
+    /// `ready`: `dir` is known to be a real directory (made or checked by this restore), so
+    /// entries can be created in it without looking at it again.
+    fn walk(
+        &mut self,
+        tree: &Tree,
+        dir: &Path,
+        snap_dir: &Path,
+        inherited: bool,
+        mut ready: bool,
+    ) -> Result<()> {
         for n in &tree.nodes {
             crate::check_interrupt()?;
             let name = std::ffi::OsStr::from_bytes(&n.name);
             let path = dir.join(name);
             let sp = snap_dir.join(name);
             let (take, descend) = self.selected(&sp, inherited);
+            if n.kind == NodeKind::Dir && !descend || n.kind != NodeKind::Dir && !take {
+                continue;
+            }
+            if take && !ready {
+                self.ensure_dir(dir)?;
+                ready = true;
+            }
             if n.kind == NodeKind::Dir {
-                if !descend {
-                    continue;
-                }
                 let sub = match n.subtree.map(|id| self.repo.load_tree(&id)) {
                     Some(Ok(t)) => t,
                     Some(Err(e)) => {
@@ -152,14 +219,8 @@ impl<'a> Restorer<'a> {
                     self.dirs.push((path.clone(), n.clone()));
                     self.result.dirs += 1;
                 }
-                self.walk(&sub, &path, &sp, take && self.includes.is_some())?;
+                self.walk(&sub, &path, &sp, take && self.includes.is_some(), take)?;
                 continue;
-            }
-            if !take {
-                continue;
-            }
-            if let Some(parent) = path.parent() {
-                self.make_dir(parent)?;
             }
             if let Err(e) = self.node(&path, n) {
                 self.fail(format!("{}: {e}", path.display()));
@@ -168,30 +229,38 @@ impl<'a> Restorer<'a> {
         Ok(())
     }
 
+    /// Makes `p` a real directory; its parent must be one already.
     fn make_dir(&self, p: &Path) -> Result<()> {
-        // The target itself (resolved once, symlinks and all) is never touched.
-        if p == self.root || fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(false) {
-            return Ok(());
-        }
-        if let Some(parent) = p.parent() {
-            if parent != p {
-                self.make_dir(parent)?;
-            }
-        }
-        clear_path(p, true).map_err(|e| Error::io(p, e))?;
-        fs::create_dir(p)
-            .or_else(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
+        let made = match fs::create_dir(p) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(false) {
                     Ok(())
                 } else {
-                    Err(e)
+                    clear_path(p, true).and_then(|_| fs::create_dir(p))
                 }
-            })
-            .map_err(|e| Error::io(p, e))
+            }
+            r => r,
+        };
+        made.map_err(|e| Error::io(p, e))
+    }
+
+    /// Makes every directory from the target down to `p` a real directory (a selective
+    /// restore reaches directories it did not create on the way down; a symlink among them
+    /// must not be followed).
+    fn ensure_dir(&self, p: &Path) -> Result<()> {
+        // The target itself (resolved once, symlinks and all) is never touched.
+        let Ok(rel) = p.strip_prefix(&self.root) else {
+            return Ok(());
+        };
+        let mut cur = self.root.clone();
+        for c in rel.components() {
+            cur.push(c);
+            self.make_dir(&cur)?;
+        }
+        Ok(())
     }
 
     fn node(&mut self, path: &Path, n: &Node) -> io::Result<()> {
-        clear_path(path, false)?;
         match n.kind {
             NodeKind::File => {
                 if n.links > 1 {
@@ -202,33 +271,26 @@ impl<'a> Restorer<'a> {
                     }
                     self.links_seen.insert(key, path.to_path_buf());
                 }
-                let f = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .mode(0o600)
-                    .open(path)?;
-                // Sizing the file first leaves every Hole extent a real hole.
-                f.set_len(n.size)?;
                 self.batch_blobs += n.content.len();
                 self.batch.push(FileJob {
                     path: path.to_path_buf(),
                     node: n.clone(),
                 });
-                if self.batch.len() >= BATCH_FILES || self.batch_blobs >= BATCH_BLOBS {
+                if self.batch.len() >= self.batch_files || self.batch_blobs >= BATCH_BLOBS {
                     self.flush().map_err(io::Error::other)?;
                 }
                 Ok(())
             }
             NodeKind::Symlink => {
                 let t = n.target.as_ref().map(|t| t.to_vec()).unwrap_or_default();
-                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&t), path)?;
+                let t = std::ffi::OsStr::from_bytes(&t);
+                create_replacing(path, || std::os::unix::fs::symlink(t, path))?;
                 self.result.files += 1;
                 fsmeta::apply_metadata(path, n, self.chown)
             }
             NodeKind::Dir => unreachable!("directories are handled by walk"),
             _ => {
-                fsmeta::make_special(path, n)?;
+                create_replacing(path, || fsmeta::make_special(path, n))?;
                 self.result.files += 1;
                 fsmeta::apply_metadata(path, n, self.chown)
             }
@@ -283,35 +345,55 @@ impl<'a> Restorer<'a> {
                 off += e.len();
             }
         }
+        // Files are created in parallel and stay open until their metadata is set: one open
+        // per file, and no path walked again for writing or for metadata.
+        let files: Vec<Option<File>> = jobs
+            .par_iter()
+            .map(|job| match create_file(&job.path, job.node.size) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    self.fail(format!("{}: {e}", job.path.display()));
+                    None
+                }
+            })
+            .collect();
+        for (fi, f) in files.iter().enumerate() {
+            bad_file[fi] |= f.is_none();
+        }
         let bad_file = Mutex::new(bad_file);
         let packs: Vec<_> = by_pack.into_iter().collect();
         packs
             .par_iter()
             .try_for_each(|(pack, blobs)| -> Result<()> {
                 crate::check_interrupt()?;
-                self.restore_pack(pack, blobs, &jobs, &bad_file)
+                self.restore_pack(pack, blobs, &jobs, &files, &bad_file)
             })?;
         let bad_file = bad_file.into_inner().unwrap();
-        let results: Vec<(u64, bool)> =
-            jobs.par_iter()
-                .enumerate()
-                .map(|(fi, job)| {
-                    let mut verified = false;
-                    if self.verify && !bad_file[fi] {
-                        match verify_file(self.repo, &job.path, &job.node) {
-                            Ok(()) => verified = true,
-                            Err(e) => self
-                                .fail(format!("{}: verification failed: {e}", job.path.display())),
+        let results: Vec<(u64, bool, bool)> = jobs
+            .par_iter()
+            .zip(files)
+            .enumerate()
+            .map(|(fi, (job, f))| {
+                let Some(f) = f else {
+                    return (0, false, false);
+                };
+                let mut verified = false;
+                if self.verify && !bad_file[fi] {
+                    match verify_file(self.repo, &job.path, &job.node) {
+                        Ok(()) => verified = true,
+                        Err(e) => {
+                            self.fail(format!("{}: verification failed: {e}", job.path.display()))
                         }
                     }
-                    if let Err(e) = fsmeta::apply_metadata(&job.path, &job.node, self.chown) {
-                        self.fail(format!("{}: metadata: {e}", job.path.display()));
-                    }
-                    (job.node.size, verified)
-                })
-                .collect();
-        for (size, verified) in results {
-            self.result.files += 1;
+                }
+                if let Err(e) = fsmeta::apply_file_metadata(&f, &job.path, &job.node, self.chown) {
+                    self.fail(format!("{}: metadata: {e}", job.path.display()));
+                }
+                (job.node.size, verified, true)
+            })
+            .collect();
+        for (size, verified, created) in results {
+            self.result.files += created as u64;
             self.result.bytes += size;
             self.result.verified += verified as u64;
         }
@@ -323,89 +405,82 @@ impl<'a> Restorer<'a> {
         pack: &Id,
         blobs: &PackPlan,
         jobs: &[FileJob],
+        files: &[Option<File>],
         bad_file: &Mutex<Vec<bool>>,
     ) -> Result<()> {
         let name = pack.to_hex();
-        let mut open: HashMap<usize, File> = HashMap::new();
         let list: Vec<&(Location, Targets)> = blobs.values().collect();
-        let mut i = 0;
-        while i < list.len() {
-            // One read covers a run of blobs with small gaps between them.
-            let start = list[i].0.entry.offset;
-            let mut end = start + list[i].0.entry.length as u64;
-            let mut j = i + 1;
-            while j < list.len()
-                && list[j].0.entry.offset <= end + COALESCE_GAP
-                && end - start < (32 << 20)
-            {
-                end = end.max(list[j].0.entry.offset + list[j].0.entry.length as u64);
-                j += 1;
-            }
-            let buf = self
-                .repo
-                .backend()
-                .get_range(FileType::Pack, &name, start, end - start);
-            for (loc, targets) in &list[i..j] {
-                let data = match &buf {
-                    Ok(b) => {
-                        let s = (loc.entry.offset - start) as usize;
-                        pack::open_blob(
-                            self.repo.keys(),
-                            &loc.entry,
-                            &b[s..s + loc.entry.length as usize],
-                        )
-                    }
-                    Err(e) => Err(Error::Backend {
-                        what: "reading pack",
-                        name: name.clone(),
-                        source: io::Error::new(e.kind(), e.to_string()),
-                    }),
-                };
-                let data = match data {
-                    Ok(d) => d,
-                    Err(e) => {
-                        let mut bad = bad_file.lock().unwrap();
-                        for (fi, _) in targets {
-                            if !bad[*fi] {
-                                bad[*fi] = true;
-                                self.fail(format!(
-                                    "{}: blob {} in pack {name}: {e}",
-                                    jobs[*fi].path.display(),
-                                    loc.entry.id
-                                ));
-                            }
+        READ_BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let mut i = 0;
+            while i < list.len() {
+                // One read covers a run of blobs with small gaps between them.
+                let start = list[i].0.entry.offset;
+                let mut end = start + list[i].0.entry.length as u64;
+                let mut j = i + 1;
+                while j < list.len()
+                    && list[j].0.entry.offset <= end + COALESCE_GAP
+                    && end - start < MAX_READ
+                {
+                    end = end.max(list[j].0.entry.offset + list[j].0.entry.length as u64);
+                    j += 1;
+                }
+                let read = self.repo.backend().read_range_into(
+                    FileType::Pack,
+                    &name,
+                    start,
+                    end - start,
+                    &mut buf,
+                );
+                for (loc, targets) in &list[i..j] {
+                    let data = match &read {
+                        Ok(()) => {
+                            let s = (loc.entry.offset - start) as usize;
+                            pack::open_blob(
+                                self.repo.keys(),
+                                &loc.entry,
+                                &buf[s..s + loc.entry.length as usize],
+                            )
                         }
-                        continue;
-                    }
-                };
-                for (fi, off) in targets {
-                    if open.len() >= MAX_OPEN_FILES && !open.contains_key(fi) {
-                        // A pack of small files touches thousands of files: stay well below
-                        // the usual limit of 1024 descriptors, whatever the pack holds.
-                        open.clear();
-                    }
-                    let f = match open.entry(*fi) {
-                        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            match open_for_write(&jobs[*fi].path) {
-                                Ok(f) => v.insert(f),
-                                Err(e) => {
-                                    bad_file.lock().unwrap()[*fi] = true;
-                                    self.fail(format!("{}: {e}", jobs[*fi].path.display()));
-                                    continue;
+                        Err(e) => Err(Error::Backend {
+                            what: "reading pack",
+                            name: name.clone(),
+                            source: io::Error::new(e.kind(), e.to_string()),
+                        }),
+                    };
+                    let data = match data {
+                        Ok(d) => d,
+                        Err(e) => {
+                            let mut bad = bad_file.lock().unwrap();
+                            for (fi, _) in targets {
+                                if !bad[*fi] {
+                                    bad[*fi] = true;
+                                    self.fail(format!(
+                                        "{}: blob {} in pack {name}: {e}",
+                                        jobs[*fi].path.display(),
+                                        loc.entry.id
+                                    ));
                                 }
                             }
+                            continue;
                         }
                     };
-                    if let Err(e) = f.write_all_at(&data, *off) {
-                        bad_file.lock().unwrap()[*fi] = true;
-                        self.fail(format!("{}: {e}", jobs[*fi].path.display()));
+                    for (fi, off) in targets {
+                        let Some(f) = &files[*fi] else { continue };
+                        if let Err(e) = f.write_all_at(&data, *off) {
+                            bad_file.lock().unwrap()[*fi] = true;
+                            self.fail(format!("{}: {e}", jobs[*fi].path.display()));
+                        }
+                        self.progress.add(0, data.len() as u64);
                     }
-                    self.progress.add(0, data.len() as u64);
                 }
+                i = j;
             }
-            i = j;
-        }
+            // An outsized read (one huge blob) is not kept for the rest of the restore.
+            if buf.capacity() > 2 * MAX_READ as usize {
+                *buf = Vec::new();
+            }
+        });
         Ok(())
     }
 }
@@ -483,13 +558,14 @@ pub fn restore(
         progress,
         batch: Vec::new(),
         batch_blobs: 0,
+        batch_files: batch_files(),
         dirs: Vec::new(),
         links_seen: HashMap::new(),
         links: Vec::new(),
         errors: Mutex::new(Vec::new()),
         result: RestoreResult::default(),
     };
-    r.walk(&tree, &root, Path::new("/"), false)?;
+    r.walk(&tree, &root, Path::new("/"), false, true)?;
     r.flush()?;
     for (first, link) in std::mem::take(&mut r.links) {
         let res = clear_path(&link, false).and_then(|_| fs::hard_link(&first, &link));

@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 
 use crate::common::Env;
 
@@ -135,4 +136,62 @@ fn concurrent_commands_share_the_cache_safely() {
             vec![i as u8; 300_000]
         );
     }
+}
+
+/// Restoring over a target that already holds things in the way: each is replaced, and no
+/// write goes through a symlink, also in a selective restore that reaches a directory it did
+/// not create itself.
+#[test]
+fn restore_replaces_what_is_in_the_way_without_following_symlinks() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/x"), b"X").unwrap();
+    fs::write(src.join("f"), b"F").unwrap();
+    fs::write(src.join("g"), b"G").unwrap();
+    std::os::unix::fs::symlink("f", src.join("l")).unwrap();
+    let snap = env.backup(&src, &[]);
+
+    let outside = env.path("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("victim"), b"untouched").unwrap();
+    let prepare = |target: &Path| {
+        let base = target.join(src.strip_prefix("/").unwrap());
+        fs::create_dir_all(&base).unwrap();
+        std::os::unix::fs::symlink(&outside, base.join("d")).unwrap();
+        fs::create_dir_all(base.join("f/sub")).unwrap();
+        std::os::unix::fs::symlink(outside.join("victim"), base.join("g")).unwrap();
+        fs::write(base.join("l"), b"a file where a symlink goes").unwrap();
+        base
+    };
+
+    let t1 = env.path("t1");
+    let base = prepare(&t1);
+    env.ok(&["restore", &snap, "--target", t1.to_str().unwrap()]);
+    assert_eq!(fs::read(base.join("d/x")).unwrap(), b"X");
+    assert!(fs::symlink_metadata(base.join("d")).unwrap().is_dir());
+    assert_eq!(fs::read(base.join("f")).unwrap(), b"F");
+    assert_eq!(fs::read(base.join("g")).unwrap(), b"G");
+    assert!(!fs::symlink_metadata(base.join("g"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read_link(base.join("l")).unwrap(), Path::new("f"));
+
+    let t2 = env.path("t2");
+    let base = prepare(&t2);
+    let include = format!("{}/d/x", src.display());
+    env.ok(&[
+        "restore",
+        &snap,
+        "--target",
+        t2.to_str().unwrap(),
+        "--include",
+        &include,
+    ]);
+    assert_eq!(fs::read(base.join("d/x")).unwrap(), b"X");
+    assert!(fs::symlink_metadata(base.join("d")).unwrap().is_dir());
+
+    assert_eq!(fs::read(outside.join("victim")).unwrap(), b"untouched");
+    assert!(!outside.join("x").exists(), "wrote through a symlink");
 }

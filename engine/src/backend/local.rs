@@ -108,6 +108,32 @@ impl Backend for LocalBackend {
         Ok(buf)
     }
 
+    fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        valid_name(name)?;
+        let mut f = File::open(self.path(t, name))?;
+        f.seek(SeekFrom::Start(offset))?;
+        let len = usize::try_from(len)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "range too long"))?;
+        buf.clear();
+        buf.reserve_exact(len);
+        // read_to_end fills the spare capacity without zeroing it first.
+        f.take(len as u64).read_to_end(buf)?;
+        if buf.len() != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} bytes where {len} were expected", buf.len()),
+            ));
+        }
+        Ok(())
+    }
+
     fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
         let mut out = Vec::new();
         if t == FileType::Config {

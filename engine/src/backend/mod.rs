@@ -72,6 +72,19 @@ pub trait Backend: Send + Sync {
     fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>>;
     /// Reads `len` bytes at `offset`; a short file is `UnexpectedEof`.
     fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>>;
+    /// `get_range` into a buffer the caller keeps between calls (its contents are replaced).
+    /// Backends that can read in place override it, sparing an allocation per read.
+    fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        *buf = self.get_range(t, name, offset, len)?;
+        Ok(())
+    }
     /// Names and sizes of every complete file of type `t`.
     fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>>;
     fn delete(&self, t: FileType, name: &str) -> io::Result<()>;
@@ -94,6 +107,13 @@ pub(crate) mod tests {
         let name = "ab".repeat(32);
         b.put(FileType::Pack, &name, b"0123456789").unwrap();
         assert_eq!(b.get_range(FileType::Pack, &name, 2, 3).unwrap(), b"234");
+        let mut buf = b"old contents".to_vec();
+        b.read_range_into(FileType::Pack, &name, 2, 3, &mut buf)
+            .unwrap();
+        assert_eq!(buf, b"234");
+        assert!(b
+            .read_range_into(FileType::Pack, &name, 8, 5, &mut buf)
+            .is_err());
         assert_eq!(
             b.get_range(FileType::Pack, &name, 8, 5).unwrap_err().kind(),
             io::ErrorKind::UnexpectedEof
