@@ -38,7 +38,7 @@ const BATCH_BLOBS: usize = 65536;
 /// Blobs closer than this in a pack are fetched with one read.
 const COALESCE_GAP: u64 = 256 << 10;
 /// Longest single read from a pack; each worker keeps a buffer this large.
-const MAX_READ: u64 = 8 << 20;
+const MAX_READ: u64 = 4 << 20;
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -130,23 +130,39 @@ fn create_replacing(p: &Path, make: impl Fn() -> io::Result<()>) -> io::Result<(
     }
 }
 
-struct Restorer<'a> {
+/// Writes batches of files: shared by the tree walk (which only queues files) and the thread
+/// that writes them, so walking the next batch overlaps writing this one.
+struct Writer<'a> {
     repo: &'a Repo,
+    chown: bool,
+    verify: bool,
+    progress: &'a Progress,
+    errors: Mutex<Vec<String>>,
+}
+
+/// What one batch wrote.
+#[derive(Default)]
+struct Written {
+    files: u64,
+    bytes: u64,
+    verified: u64,
+}
+
+struct Restorer<'a, 'w> {
+    w: &'w Writer<'a>,
     /// The canonical target directory.
     root: PathBuf,
     includes: Option<GlobSet>,
     excludes: GlobSet,
-    chown: bool,
-    verify: bool,
-    progress: &'a Progress,
     batch: Vec<FileJob>,
     batch_blobs: usize,
     batch_files: usize,
+    /// Full batches go to the writer thread; None once the walk is done.
+    tx: Option<crossbeam_channel::Sender<Vec<FileJob>>>,
     dirs: Vec<(PathBuf, Node)>,
     /// (device, inode) of restored multiply-linked files → where the first one went.
     links_seen: HashMap<(u64, u64), PathBuf>,
     links: Vec<(PathBuf, PathBuf)>,
-    errors: Mutex<Vec<String>>,
     result: RestoreResult,
 }
 
@@ -162,11 +178,17 @@ fn clear_path(p: &Path, want_dir: bool) -> io::Result<()> {
     }
 }
 
-impl<'a> Restorer<'a> {
+impl Writer<'_> {
     fn fail(&self, what: String) {
         tracing::warn!("{what}");
         self.progress.error();
         self.errors.lock().unwrap().push(what);
+    }
+}
+
+impl Restorer<'_, '_> {
+    fn fail(&self, what: String) {
+        self.w.fail(what);
     }
 
     fn selected(&self, snap_path: &Path, inherited: bool) -> (bool, bool) {
@@ -206,7 +228,7 @@ impl<'a> Restorer<'a> {
                 ready = true;
             }
             if n.kind == NodeKind::Dir {
-                let sub = match n.subtree.map(|id| self.repo.load_tree(&id)) {
+                let sub = match n.subtree.map(|id| self.w.repo.load_tree(&id)) {
                     Some(Ok(t)) => t,
                     Some(Err(e)) => {
                         self.fail(format!("{}: directory unreadable: {e}", sp.display()));
@@ -277,7 +299,7 @@ impl<'a> Restorer<'a> {
                     node: n.clone(),
                 });
                 if self.batch.len() >= self.batch_files || self.batch_blobs >= BATCH_BLOBS {
-                    self.flush().map_err(io::Error::other)?;
+                    self.send_batch().map_err(io::Error::other)?;
                 }
                 Ok(())
             }
@@ -286,24 +308,36 @@ impl<'a> Restorer<'a> {
                 let t = std::ffi::OsStr::from_bytes(&t);
                 create_replacing(path, || std::os::unix::fs::symlink(t, path))?;
                 self.result.files += 1;
-                fsmeta::apply_metadata(path, n, self.chown)
+                fsmeta::apply_metadata(path, n, self.w.chown)
             }
             NodeKind::Dir => unreachable!("directories are handled by walk"),
             _ => {
                 create_replacing(path, || fsmeta::make_special(path, n))?;
                 self.result.files += 1;
-                fsmeta::apply_metadata(path, n, self.chown)
+                fsmeta::apply_metadata(path, n, self.w.chown)
             }
         }
     }
 
-    /// Writes the data of every file in the batch, pack by pack, then their metadata.
-    fn flush(&mut self) -> Result<()> {
+    fn send_batch(&mut self) -> Result<()> {
         let jobs = std::mem::take(&mut self.batch);
         self.batch_blobs = 0;
         if jobs.is_empty() {
             return Ok(());
         }
+        // Fails only when the writer stopped on an error, which it reports itself.
+        let stopped = || Error::Invalid("restore writer stopped".into());
+        self.tx
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(jobs)
+            .map_err(|_| stopped())
+    }
+}
+
+impl Writer<'_> {
+    /// Writes the data of every file in the batch, pack by pack, then their metadata.
+    fn flush(&self, jobs: Vec<FileJob>) -> Result<Written> {
         // pack → blob location → where its bytes go (file index, offset in file)
         let mut by_pack: HashMap<Id, PackPlan> = HashMap::new();
         let mut bad_file = vec![false; jobs.len()];
@@ -392,12 +426,13 @@ impl<'a> Restorer<'a> {
                 (job.node.size, verified, true)
             })
             .collect();
+        let mut w = Written::default();
         for (size, verified, created) in results {
-            self.result.files += created as u64;
-            self.result.bytes += size;
-            self.result.verified += verified as u64;
+            w.files += created as u64;
+            w.bytes += size;
+            w.verified += verified as u64;
         }
-        Ok(())
+        Ok(w)
     }
 
     fn restore_pack(
@@ -548,25 +583,54 @@ pub fn restore(
     let tree = repo.load_tree(&snap.snap.tree)?;
     fs::create_dir_all(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
     let root = fs::canonicalize(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
-    let mut r = Restorer {
+    let w = Writer {
         repo,
-        root: root.clone(),
-        includes,
-        excludes: build_excludes(&opts.excludes)?,
         chown: nix::unistd::geteuid().is_root(),
         verify: opts.verify,
         progress,
-        batch: Vec::new(),
-        batch_blobs: 0,
-        batch_files: batch_files(),
-        dirs: Vec::new(),
-        links_seen: HashMap::new(),
-        links: Vec::new(),
         errors: Mutex::new(Vec::new()),
-        result: RestoreResult::default(),
     };
-    r.walk(&tree, &root, Path::new("/"), false, true)?;
-    r.flush()?;
+    let excludes = build_excludes(&opts.excludes)?;
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<FileJob>>(1);
+    let (walked, written) = std::thread::scope(|s| {
+        let writer = s.spawn(|| -> Result<Written> {
+            let mut total = Written::default();
+            for jobs in rx {
+                let b = w.flush(jobs)?;
+                total.files += b.files;
+                total.bytes += b.bytes;
+                total.verified += b.verified;
+            }
+            Ok(total)
+        });
+        let mut r = Restorer {
+            w: &w,
+            root: root.clone(),
+            includes,
+            excludes,
+            batch: Vec::new(),
+            batch_blobs: 0,
+            batch_files: batch_files(),
+            tx: Some(tx),
+            dirs: Vec::new(),
+            links_seen: HashMap::new(),
+            links: Vec::new(),
+            result: RestoreResult::default(),
+        };
+        let walked = r
+            .walk(&tree, &root, Path::new("/"), false, true)
+            .and_then(|()| r.send_batch());
+        // Closing the channel ends the writer.
+        r.tx = None;
+        let written = writer.join().expect("restore writer panicked");
+        (walked.map(|()| r), written)
+    });
+    // The writer's error is the cause when the walk stopped because the writer did.
+    let written = written?;
+    let mut r = walked?;
+    r.result.files += written.files;
+    r.result.bytes += written.bytes;
+    r.result.verified += written.verified;
     for (first, link) in std::mem::take(&mut r.links) {
         let res = clear_path(&link, false).and_then(|_| fs::hard_link(&first, &link));
         match res {
@@ -580,11 +644,12 @@ pub fn restore(
     }
     // Deepest first, so setting a directory's times is not undone by work inside it.
     for (path, n) in std::mem::take(&mut r.dirs).iter().rev() {
-        if let Err(e) = fsmeta::apply_metadata(path, n, r.chown) {
+        if let Err(e) = fsmeta::apply_metadata(path, n, w.chown) {
             r.fail(format!("{}: metadata: {e}", path.display()));
         }
     }
     let mut result = std::mem::take(&mut r.result);
-    result.errors = r.errors.into_inner().unwrap();
+    drop(r);
+    result.errors = w.errors.into_inner().unwrap();
     Ok(result)
 }
