@@ -48,6 +48,19 @@ fn make_sources(root: &Path) -> u64 {
     total
 }
 
+/// 64 MiB of random data in four files: every stage runs, nothing compresses, so the
+/// pipeline's throughput can be held against the bound its stages' own throughputs set.
+fn make_random_sources(root: &Path) -> u64 {
+    for i in 0..4u64 {
+        std::fs::write(
+            root.join(format!("random{i}.bin")),
+            random_bytes(16 * MIB, 40 + i),
+        )
+        .unwrap();
+    }
+    64 * MIB as u64
+}
+
 fn new_repo() -> Repo {
     let backend = Arc::new(MemBackend::default());
     let kdf = KdfParams {
@@ -85,6 +98,25 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+
+    let random_src = tempfile::tempdir().unwrap();
+    let random_total = make_random_sources(random_src.path());
+    let random_opts = BackupOptions {
+        paths: vec![random_src.path().to_path_buf()],
+        ..Default::default()
+    };
+    g.throughput(Throughput::Bytes(random_total));
+    g.bench_function("backup_random_64MiB", |b| {
+        b.iter_batched(
+            new_repo,
+            |repo| {
+                backup(&repo, &random_opts, &Progress::default()).unwrap();
+                repo
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.throughput(Throughput::Bytes(total));
 
     let repo = new_repo();
     backup(&repo, &opts, &Progress::default()).unwrap();
