@@ -94,6 +94,8 @@ struct Sink<'a> {
     dry_run: bool,
     inflight: Mutex<HashSet<Id>>,
     writers: [Mutex<PackWriter>; 2],
+    /// Data pack buffers the uploader is done with, for the next packs to fill.
+    spare: Mutex<Vec<Vec<u8>>>,
     tx: Mutex<Option<Sender<FinishedPack>>>,
     bytes_added: AtomicU64,
     blobs_added: AtomicU64,
@@ -135,7 +137,12 @@ impl<'a> Sink<'a> {
                 } else {
                     self.pack_size + last + trailer
                 };
-                *w = PackWriter::with_capacity(cap);
+                let buf = if ty == BlobType::Data {
+                    self.spare.lock().unwrap().pop()
+                } else {
+                    None
+                };
+                *w = PackWriter::with_buffer(buf.unwrap_or_default(), cap);
             }
             w.add(&sealed);
             if w.len() >= self.pack_size || w.count() >= pack::MAX_PACK_ENTRIES {
@@ -179,6 +186,7 @@ impl<'a> Sink<'a> {
 fn uploader(
     repo: &Repo,
     rx: crossbeam_channel::Receiver<FinishedPack>,
+    spare: &Mutex<Vec<Vec<u8>>>,
 ) -> Result<Vec<PackEntries>> {
     let mut pending = Vec::new();
     for p in rx {
@@ -186,6 +194,13 @@ fn uploader(
         repo.backend()
             .put(FileType::Pack, &name, &p.bytes)
             .map_err(crate::repo::be("writing pack", &name))?;
+        // Two spares cover the packs in flight (one filling, one queued); a tree pack's small
+        // buffer is not worth keeping.
+        let mut spare = spare.lock().unwrap();
+        if spare.len() < 2 && p.bytes.capacity() > 4 << 20 {
+            spare.push(p.bytes);
+        }
+        drop(spare);
         pending.push(PackEntries {
             pack: p.id,
             entries: p.entries,
@@ -700,6 +715,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
             Mutex::new(PackWriter::default()),
             Mutex::new(PackWriter::default()),
         ],
+        spare: Mutex::new(Vec::new()),
         tx: Mutex::new(Some(tx)),
         bytes_added: AtomicU64::new(0),
         blobs_added: AtomicU64::new(0),
@@ -719,7 +735,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     };
 
     let (walked, uploaded) = std::thread::scope(|s| {
-        let up = s.spawn(|| uploader(repo, rx));
+        let up = s.spawn(|| uploader(repo, rx, &sink.spare));
         // Closes the channel however the walk ends, a panic included: otherwise the uploader
         // would wait for more packs forever and the scope would never end.
         struct CloseOnDrop<'s, 'r>(&'s Sink<'r>);

