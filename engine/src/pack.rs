@@ -220,16 +220,8 @@ pub struct FinishedPack {
 
 impl PackWriter {
     pub fn with_capacity(cap: usize) -> Self {
-        Self::with_buffer(Vec::new(), cap)
-    }
-
-    /// Fills `buf` (emptied first) instead of a new allocation: a fresh pack-sized buffer costs
-    /// a page fault and a page clearing per 4 KiB.
-    pub fn with_buffer(mut buf: Vec<u8>, cap: usize) -> Self {
-        buf.clear();
-        buf.reserve_exact(cap);
         PackWriter {
-            buf,
+            buf: Vec::with_capacity(cap),
             entries: Vec::new(),
         }
     }
