@@ -98,13 +98,8 @@ impl Backend for LocalBackend {
     }
 
     fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-        valid_name(name)?;
-        let mut f = File::open(self.path(t, name))?;
-        f.seek(SeekFrom::Start(offset))?;
-        let len = usize::try_from(len)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "range too long"))?;
-        let mut buf = vec![0u8; len];
-        f.read_exact(&mut buf)?;
+        let mut buf = Vec::new();
+        self.read_range_into(t, name, offset, len, &mut buf)?;
         Ok(buf)
     }
 
