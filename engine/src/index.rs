@@ -13,10 +13,9 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::pack::{BlobEntry, BlobType, ENTRY_LEN, MAX_PACK_ENTRIES};
 
-/// Written index files are version 2: the version-1 body, zstd-compressed. Version 1 is still
-/// read.
+/// Written index files are version 2, the body zstd-compressed; version 1 (the body as is) is
+/// still read (`pack::decode_meta`).
 pub const INDEX_VERSION: u8 = 2;
-const INDEX_V1: u8 = 1;
 /// Largest decompressed index file body accepted (about 5 million entries).
 const MAX_INDEX_BODY: usize = 256 << 20;
 /// Index files are split beyond this many blobs so none grows without bound.
@@ -42,32 +41,13 @@ pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
             e.encode_into(&mut body);
         }
     }
-    let mut out = vec![INDEX_VERSION];
-    out.extend_from_slice(&crate::pack::compress_meta(&body));
-    out
+    crate::pack::encode_meta(&body)
 }
 
 pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
     let bad = |d: &str| Error::damaged("index file", "", d.to_string());
-    let Some((&v, rest)) = b.split_first() else {
-        return Err(bad("truncated"));
-    };
-    let owned;
-    let b = match v {
-        INDEX_V1 => rest,
-        INDEX_VERSION => {
-            owned = crate::pack::decompress_meta(rest, MAX_INDEX_BODY)
-                .map_err(|m| bad(&format!("compressed body: {m}")))?;
-            &owned[..]
-        }
-        _ => {
-            return Err(Error::UnsupportedVersion {
-                what: "index file",
-                version: v as u32,
-                supported: INDEX_VERSION as u32,
-            })
-        }
-    };
+    let body = crate::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
+    let b = &body[..];
     let mut r = b;
     let mut take = |n: usize| -> Result<&[u8]> {
         if r.len() < n {
@@ -351,7 +331,7 @@ mod tests {
         extra.push(0);
         assert!(decode_index_file(&extra).is_err());
         // Version 1 (uncompressed body) is still read.
-        let mut v1 = vec![INDEX_V1];
+        let mut v1 = vec![1u8];
         v1.extend_from_slice(&crate::pack::decompress_meta(&b[1..], MAX_INDEX_BODY).unwrap());
         assert_eq!(decode_index_file(&v1).unwrap(), packs);
     }

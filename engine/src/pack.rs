@@ -18,10 +18,11 @@ use crate::id::Id;
 pub const PACK_MAGIC: &[u8; 8] = b"vcdpack1";
 /// Trailer length (4) + magic (8).
 pub const FOOTER_LEN: usize = 12;
-/// Written trailers are version 2: the version-1 body, zstd-compressed. Version 1 (the body
-/// as is) is still read.
-pub const TRAILER_VERSION: u8 = 2;
-const TRAILER_V1: u8 = 1;
+/// Pack trailers and index files share one versioning: version 1 is the body as is, version 2
+/// (written) the body zstd-compressed. Both are read.
+const META_V1: u8 = 1;
+const META_V2: u8 = 2;
+pub const TRAILER_VERSION: u8 = META_V2;
 /// zstd level for metadata (trailers, index files): they are small and written once a pack.
 const META_LEVEL: i32 = 3;
 /// Bytes of one encoded entry: type, flags, id, offset u64, length u32, raw length u32.
@@ -271,9 +272,39 @@ pub fn encode_trailer(entries: &[BlobEntry]) -> Vec<u8> {
     for e in entries {
         e.encode_into(&mut body);
     }
-    let mut out = vec![TRAILER_VERSION];
-    out.extend_from_slice(&compress_meta(&body));
+    encode_meta(&body)
+}
+
+/// A metadata object (trailer, index file) as written: the version byte, the compressed body.
+pub(crate) fn encode_meta(body: &[u8]) -> Vec<u8> {
+    let mut out = vec![META_V2];
+    out.extend_from_slice(&compress_meta(body));
     out
+}
+
+/// The body of a metadata object of either version; `max` bounds a compressed body's size.
+/// `short` is what an empty input is called in the error.
+pub(crate) fn decode_meta<'a>(
+    what: &'static str,
+    b: &'a [u8],
+    max: usize,
+    short: &str,
+) -> Result<std::borrow::Cow<'a, [u8]>> {
+    let bad = |d: &str| Error::damaged(what, "", d.to_string());
+    let Some((&version, rest)) = b.split_first() else {
+        return Err(bad(short));
+    };
+    match version {
+        META_V1 => Ok(rest.into()),
+        META_V2 => decompress_meta(rest, max)
+            .map(Into::into)
+            .map_err(|m| bad(&format!("compressed body: {m}"))),
+        v => Err(Error::UnsupportedVersion {
+            what,
+            version: v as u32,
+            supported: META_V2 as u32,
+        }),
+    }
 }
 
 /// Compresses a metadata body (trailer, index file). Entries are mostly random ids, but
@@ -301,25 +332,12 @@ pub(crate) fn decompress_meta(b: &[u8], max: usize) -> std::result::Result<Vec<u
 /// must lie inside.
 pub fn decode_trailer(b: &[u8], data_len: u64) -> Result<Vec<BlobEntry>> {
     let bad = |d: &str| Error::damaged("pack trailer", "", d.to_string());
-    let Some((&version, rest)) = b.split_first() else {
-        return Err(bad("too short"));
-    };
-    let owned;
-    let body = match version {
-        TRAILER_V1 => rest,
-        TRAILER_VERSION => {
-            owned = decompress_meta(rest, 4 + MAX_PACK_ENTRIES * ENTRY_LEN)
-                .map_err(|m| bad(&format!("compressed body: {m}")))?;
-            &owned[..]
-        }
-        v => {
-            return Err(Error::UnsupportedVersion {
-                what: "pack trailer",
-                version: v as u32,
-                supported: TRAILER_VERSION as u32,
-            })
-        }
-    };
+    let body = decode_meta(
+        "pack trailer",
+        b,
+        4 + MAX_PACK_ENTRIES * ENTRY_LEN,
+        "too short",
+    )?;
     if body.len() < 4 {
         return Err(bad("too short"));
     }
@@ -427,7 +445,7 @@ mod tests {
         );
         assert!(decode_footer(b"\0\0\0\0vcdpack2", 100).is_err());
         // Version 1 (uncompressed body) is still read; a truncated compressed body is not.
-        let mut v1 = vec![TRAILER_V1];
+        let mut v1 = vec![META_V1];
         v1.extend_from_slice(&decompress_meta(&t[1..], 1 << 20).unwrap());
         assert_eq!(decode_trailer(&v1, 131).unwrap(), vec![e]);
         for n in 1..t.len() {
