@@ -6,7 +6,7 @@
 //! entries. A pack's name is the unkeyed BLAKE3 of its bytes. Everything here is pure: bytes in,
 //! bytes out; the backup's packer and the backend do the I/O.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
 
@@ -114,18 +114,18 @@ pub struct SealedBlob {
 
 /// Compresses (when that makes it smaller) and seals one chunk. `level` 0 disables zstd.
 pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> SealedBlob {
-    let compressed = if level != 0 {
-        compress(data, level)
-    } else {
-        None
-    };
-    let plain = compressed.as_deref().unwrap_or(data);
+    let mut bytes = Vec::new();
+    let compressed = with_compressed(data, level, |plain| {
+        keys.data
+            .seal_into(aad::BLOB, plain.unwrap_or(data), &mut bytes);
+        plain.is_some()
+    });
     SealedBlob {
         ty,
         id,
-        compressed: compressed.is_some(),
+        compressed,
         raw_length: data.len() as u32,
-        bytes: keys.data.seal(aad::BLOB, plain),
+        bytes,
     }
 }
 
@@ -135,24 +135,47 @@ thread_local! {
     // keeps one per direction.
     static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    static COMPRESS_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-/// `data` compressed at `level`, or None when that would not make it smaller: the output buffer
-/// is one byte short of the input, so zstd gives up instead of producing a useless frame.
-fn compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
-    if data.len() < 2 {
-        return None;
+/// Calls `f` with `data` compressed at `level`, or with None when that would not make it
+/// smaller (or `level` is 0). The compressed bytes live in a per-thread buffer of zstd's
+/// `compressBound` size: with less room zstd cannot take its single-pass path and works
+/// about three times as long on data that does not compress, which is exactly the data
+/// that ends up stored raw.
+fn with_compressed<R>(data: &[u8], level: i32, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    if level == 0 || data.len() < 2 {
+        return f(None);
     }
-    COMPRESSOR.with(|c| {
+    let out = COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.as_ref().is_none_or(|(l, _)| *l != level) {
             *c = Some((level, zstd::bulk::Compressor::new(level).ok()?));
         }
         let (_, z) = c.as_mut()?;
-        let mut out = Vec::with_capacity(data.len() - 1);
-        z.compress_to_buffer(data, &mut out).ok()?;
-        Some(out)
-    })
+        let mut out = COMPRESS_BUF.take();
+        out.clear();
+        out.reserve(zstd::zstd_safe::compress_bound(data.len()));
+        match z.compress_to_buffer(data, &mut out) {
+            Ok(_) => Some(out),
+            Err(_) => {
+                COMPRESS_BUF.set(out);
+                None
+            }
+        }
+    });
+    match out {
+        Some(out) if out.len() < data.len() => {
+            let r = f(Some(&out));
+            COMPRESS_BUF.set(out);
+            r
+        }
+        Some(out) => {
+            COMPRESS_BUF.set(out);
+            f(None)
+        }
+        None => f(None),
+    }
 }
 
 fn decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
