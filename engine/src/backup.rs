@@ -1,9 +1,11 @@
 //! Backup: walk the sources, chunk and store what is new, write trees bottom-up, then the
-//! snapshot. Owns the packer (`Sink`): blobs are deduplicated against the index and the set
-//! of blobs added in this run, compressed and sealed on the rayon pool, gathered into one pack
-//! per blob type, and handed to a single uploader thread that writes packs and, every
-//! `INDEX_EVERY` packs, an index file naming them. The channel to the uploader is bounded,
-//! which is what bounds memory: when storage is slow, workers wait instead of piling up packs.
+//! snapshot. Owns the write path: blobs are deduplicated against the index and the set of
+//! blobs added in this run (`Sink`), compressed and sealed on the rayon pool, and sent to the
+//! packer thread, which streams them into one open pack per blob type straight into the
+//! backend (a pack is never held in memory). The committer thread makes each complete pack
+//! durable under its name and, every `INDEX_EVERY` packs, writes an index file naming them.
+//! Both channels are bounded, which is what bounds memory: when storage is slow, workers
+//! wait instead of piling up blobs.
 //!
 //! Commit order (see lib.rs): packs → index files → snapshot.
 
@@ -18,17 +20,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crossbeam_channel::{bounded, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
-use crate::backend::FileType;
+use crate::backend::{FileType, PutStream};
 use crate::chunker::{Chunker, StreamChunker};
 use crate::error::{Error, Result};
 use crate::fsmeta::{self, Names};
 use crate::id::Id;
 use crate::index::PackEntries;
-use crate::pack::{self, BlobType, FinishedPack, PackWriter};
+use crate::pack::{self, BlobType, PackStream, SealedBlob};
 use crate::progress::Progress;
 use crate::repo::Repo;
 use crate::snapshot::{BackupType, Snapshot, SnapshotRef, Summary, SNAPSHOT_VERSION};
@@ -87,15 +89,13 @@ pub fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
     b.build().map_err(|e| Error::Invalid(e.to_string()))
 }
 
-/// Deduplicates, seals and packs blobs; one per backup.
+/// Deduplicates and seals blobs, and hands them to the packer; one per backup.
 struct Sink<'a> {
     repo: &'a Repo,
     level: i32,
-    pack_size: usize,
     dry_run: bool,
     inflight: Mutex<HashSet<Id>>,
-    writers: [Mutex<PackWriter>; 2],
-    tx: Mutex<Option<Sender<FinishedPack>>>,
+    tx: Mutex<Option<Sender<SealedBlob>>>,
     bytes_added: AtomicU64,
     blobs_added: AtomicU64,
 }
@@ -124,73 +124,65 @@ impl<'a> Sink<'a> {
         if self.dry_run {
             return Ok(id);
         }
-        let full = {
-            let mut w = self.writers[ty as usize].lock().unwrap();
-            if w.is_empty() {
-                // Room for the last blob that crosses the target and the trailer, so the
-                // buffer never reallocates (a realloc would double it).
-                let last = self.repo.config().chunker.max_size as usize + crate::crypto::OVERHEAD;
-                let trailer = self.pack_size / 1024 + 4096;
-                let cap = if ty == BlobType::Tree {
-                    1 << 20
-                } else {
-                    self.pack_size + last + trailer
-                };
-                *w = PackWriter::with_capacity(cap);
-            }
-            w.add(&sealed);
-            if w.len() >= self.pack_size || w.count() >= pack::MAX_PACK_ENTRIES {
-                Some(std::mem::take(&mut *w))
-            } else {
-                None
-            }
-        };
-        if let Some(w) = full {
-            self.send(w)?;
+        let tx = self.tx.lock().unwrap().clone();
+        match tx {
+            Some(tx) => tx
+                .send(sealed)
+                .map_err(|_| Error::Invalid("pack writer stopped".into()))?,
+            None => return Err(Error::Invalid("pack writer stopped".into())),
         }
         Ok(id)
     }
 
-    fn send(&self, w: PackWriter) -> Result<()> {
-        let p = w.finish(&self.repo.keys().data);
-        let tx = self.tx.lock().unwrap().clone();
-        match tx {
-            Some(tx) => tx
-                .send(p)
-                .map_err(|_| Error::Invalid("pack uploader stopped".into())),
-            None => Err(Error::Invalid("pack uploader stopped".into())),
-        }
-    }
-
-    /// Sends the partly filled packs and closes the channel.
-    fn finish(&self) -> Result<()> {
-        for w in &self.writers {
-            let w = std::mem::take(&mut *w.lock().unwrap());
-            if !w.is_empty() {
-                self.send(w)?;
-            }
-        }
-        self.tx.lock().unwrap().take();
-        Ok(())
+    /// Closes the channel: the packer then finishes its partly filled packs.
+    fn finish(&self) {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
-/// Writes packs as they come and an index file every `INDEX_EVERY` packs; returns the entries
-/// not yet in an index file when the channel closes.
-fn uploader(
-    repo: &Repo,
-    rx: crossbeam_channel::Receiver<FinishedPack>,
-) -> Result<Vec<PackEntries>> {
+/// A pack whose bytes are all written but not yet committed under its name.
+type Written<'r> = (Id, Box<dyn PutStream + 'r>, Vec<pack::BlobEntry>);
+
+/// Streams sealed blobs into packs (one open pack per blob type) and hands each complete one
+/// to the committer. Runs on its own thread, so the workers never wait for a write.
+fn packer<'r>(repo: &'r Repo, rx: Receiver<SealedBlob>, done: Sender<Written<'r>>) -> Result<()> {
+    let pack_size = repo.config().pack_size as u64;
+    let mut open: [Option<PackStream<Box<dyn PutStream + 'r>>>; 2] = [None, None];
+    let werr = || crate::repo::be("writing pack", "(new)");
+    let close = |p: PackStream<Box<dyn PutStream + 'r>>| -> Result<()> {
+        let w = p.finish(&repo.keys().data).map_err(werr())?;
+        done.send(w)
+            .map_err(|_| Error::Invalid("pack committer stopped".into()))
+    };
+    for b in rx {
+        let slot = &mut open[b.ty as usize];
+        let p = match slot {
+            Some(p) => p,
+            None => slot.insert(PackStream::new(
+                repo.backend().put_stream(FileType::Pack).map_err(werr())?,
+            )),
+        };
+        p.add(&b).map_err(werr())?;
+        if p.len() >= pack_size || p.count() >= pack::MAX_PACK_ENTRIES {
+            close(slot.take().expect("just written"))?;
+        }
+    }
+    for p in open.into_iter().flatten() {
+        close(p)?;
+    }
+    Ok(())
+}
+
+/// Commits packs (fsync and rename, overlapping the next pack's writing) and writes an index
+/// file every `INDEX_EVERY` packs; returns the entries not yet in an index file when the
+/// channel closes. Only committed packs reach an index file.
+fn committer(repo: &Repo, rx: Receiver<Written<'_>>) -> Result<Vec<PackEntries>> {
     let mut pending = Vec::new();
-    for p in rx {
-        let name = p.id.to_hex();
-        repo.backend()
-            .put(FileType::Pack, &name, &p.bytes)
+    for (id, out, entries) in rx {
+        let name = id.to_hex();
+        out.commit(&name)
             .map_err(crate::repo::be("writing pack", &name))?;
-        pending.push(PackEntries {
-            pack: p.id,
-            entries: p.entries,
-        });
+        pending.push(PackEntries { pack: id, entries });
         if pending.len() >= INDEX_EVERY {
             repo.save_index(&pending)?;
             pending.clear();
@@ -690,21 +682,14 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         None => None,
     };
 
-    // A rendezvous: a full pack waits for the uploader instead of queueing, one pack buffer
-    // fewer in memory. On the 1.63 GiB benchmark (tmpfs) it was as fast as a queue of one
-    // (run-to-run spread ±8%). Reusing pack buffers instead of fresh ones saved page faults
-    // but kept every buffer fully resident (85-97 MiB peak RSS), so fresh ones it is.
-    let (tx, rx) = bounded::<FinishedPack>(0);
+    // A few sealed blobs in flight keep the packer busy while the workers seal more; a whole
+    // pack is never in memory.
+    let (tx, rx) = bounded::<SealedBlob>(4);
     let sink = Sink {
         repo,
         level: repo.config().compression,
-        pack_size: repo.config().pack_size as usize,
         dry_run: opts.dry_run,
         inflight: Mutex::new(HashSet::new()),
-        writers: [
-            Mutex::new(PackWriter::default()),
-            Mutex::new(PackWriter::default()),
-        ],
         tx: Mutex::new(Some(tx)),
         bytes_added: AtomicU64::new(0),
         blobs_added: AtomicU64::new(0),
@@ -723,15 +708,17 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         warnings: Mutex::new(Vec::new()),
     };
 
-    let (walked, uploaded) = std::thread::scope(|s| {
-        let up = s.spawn(|| uploader(repo, rx));
-        // Closes the channel however the walk ends, a panic included: otherwise the uploader
-        // would wait for more packs forever and the scope would never end.
+    let (walked, packed, committed) = std::thread::scope(|s| {
+        // One pack being committed while the next is written.
+        let (done_tx, done_rx) = bounded(1);
+        let packing = s.spawn(|| packer(repo, rx, done_tx));
+        let committing = s.spawn(|| committer(repo, done_rx));
+        // Closes the channel however the walk ends, a panic included: otherwise the packer
+        // would wait for more blobs forever and the scope would never end.
         struct CloseOnDrop<'s, 'r>(&'s Sink<'r>);
         impl Drop for CloseOnDrop<'_, '_> {
             fn drop(&mut self) {
-                let mut tx = self.0.tx.lock().unwrap_or_else(|p| p.into_inner());
-                tx.take();
+                self.0.finish();
             }
         }
         let close = CloseOnDrop(&sink);
@@ -746,15 +733,23 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
                 Source::Virtual(..) => walker.source(&src, prev_root.as_ref())?,
             };
             let id = walker.store_tree(&root)?;
-            sink.finish()?;
+            sink.finish();
             Ok::<_, Error>(id)
         })();
         drop(close);
-        let uploaded = up.join().expect("uploader thread panicked");
-        (walked, uploaded)
+        let packed = packing.join().expect("packer thread panicked");
+        let committed = committing.join().expect("committer thread panicked");
+        (walked, packed, committed)
     });
-    // An upload failure (disk full, say) explains a walk failure ("uploader stopped"): report it first.
-    let pending = uploaded?;
+    // A write failure (disk full, say) explains the failures downstream of it ("committer
+    // stopped", "pack writer stopped"): report the committer's first, then the packer's.
+    let pending = committed?;
+    if let Err(e) = packed {
+        if !pending.is_empty() {
+            let _ = repo.save_index(&pending);
+        }
+        return Err(e);
+    }
     // Index what was stored even when the walk failed (interrupted, say): the packs are
     // written, and the next backup then deduplicates against them instead of storing them again.
     if !pending.is_empty() {

@@ -229,41 +229,44 @@ pub fn check_blob_id(k: &ChunkIdKey, id: Id, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Builds one pack in memory. No I/O and no encryption of blobs (they arrive sealed).
-#[derive(Default)]
-pub struct PackWriter {
-    buf: Vec<u8>,
+/// Writes one pack to `out` as its blobs arrive and hashes its bytes on the way, so a pack is
+/// never held whole in memory: a backup streams each pack into the backend. Blobs arrive
+/// sealed; this adds the sealed trailer and names the pack.
+pub struct PackStream<W> {
+    out: W,
+    hasher: blake3::Hasher,
+    len: u64,
     entries: Vec<BlobEntry>,
 }
 
-pub struct FinishedPack {
-    pub id: Id,
-    pub bytes: Vec<u8>,
-    pub entries: Vec<BlobEntry>,
-}
-
-impl PackWriter {
-    pub fn with_capacity(cap: usize) -> Self {
-        PackWriter {
-            buf: Vec::with_capacity(cap),
+impl<W: std::io::Write> PackStream<W> {
+    pub fn new(out: W) -> Self {
+        PackStream {
+            out,
+            hasher: blake3::Hasher::new(),
+            len: 0,
             entries: Vec::new(),
         }
     }
 
-    pub fn add(&mut self, b: &SealedBlob) {
+    pub fn add(&mut self, b: &SealedBlob) -> std::io::Result<()> {
+        self.out.write_all(&b.bytes)?;
+        self.hasher.update(&b.bytes);
         self.entries.push(BlobEntry {
             ty: b.ty,
             compressed: b.compressed,
             id: b.id,
-            offset: self.buf.len() as u64,
+            offset: self.len,
             length: b.bytes.len() as u32,
             raw_length: b.raw_length,
         });
-        self.buf.extend_from_slice(&b.bytes);
+        self.len += b.bytes.len() as u64;
+        Ok(())
     }
 
-    pub fn len(&self) -> usize {
-        self.buf.len()
+    /// Bytes of blobs written so far.
+    pub fn len(&self) -> u64 {
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
@@ -274,18 +277,64 @@ impl PackWriter {
         self.entries.len()
     }
 
-    pub fn finish(mut self, key: &DataKey) -> FinishedPack {
+    /// Writes the trailer; returns the pack's id (the hash of all its bytes, as
+    /// `Id::of_file` would give), the writer, and the entries.
+    pub fn finish(mut self, key: &DataKey) -> std::io::Result<(Id, W, Vec<BlobEntry>)> {
         let plain = encode_trailer(&self.entries);
-        let before = self.buf.len();
-        key.seal_into(aad::PACK_TRAILER, &plain, &mut self.buf);
-        let sealed_len = (self.buf.len() - before) as u32;
-        self.buf.extend_from_slice(&sealed_len.to_le_bytes());
-        self.buf.extend_from_slice(PACK_MAGIC);
-        FinishedPack {
-            id: Id::of_file(&self.buf),
-            bytes: self.buf,
-            entries: self.entries,
-        }
+        let mut tail = Vec::with_capacity(plain.len() + OVERHEAD + 4 + PACK_MAGIC.len());
+        key.seal_into(aad::PACK_TRAILER, &plain, &mut tail);
+        let sealed_len = tail.len() as u32;
+        tail.extend_from_slice(&sealed_len.to_le_bytes());
+        tail.extend_from_slice(PACK_MAGIC);
+        self.out.write_all(&tail)?;
+        self.hasher.update(&tail);
+        Ok((
+            Id(*self.hasher.finalize().as_bytes()),
+            self.out,
+            self.entries,
+        ))
+    }
+}
+
+/// Builds one pack in memory (tests, benchmarks, fuzz seeds): a `PackStream` into a `Vec`.
+pub struct PackWriter(PackStream<Vec<u8>>);
+
+impl Default for PackWriter {
+    fn default() -> Self {
+        PackWriter::with_capacity(0)
+    }
+}
+
+pub struct FinishedPack {
+    pub id: Id,
+    pub bytes: Vec<u8>,
+    pub entries: Vec<BlobEntry>,
+}
+
+impl PackWriter {
+    pub fn with_capacity(cap: usize) -> Self {
+        PackWriter(PackStream::new(Vec::with_capacity(cap)))
+    }
+
+    pub fn add(&mut self, b: &SealedBlob) {
+        self.0.add(b).expect("writing to a Vec cannot fail");
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len() as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.count()
+    }
+
+    pub fn finish(self, key: &DataKey) -> FinishedPack {
+        let (id, bytes, entries) = self.0.finish(key).expect("writing to a Vec cannot fail");
+        FinishedPack { id, bytes, entries }
     }
 }
 

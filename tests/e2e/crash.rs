@@ -236,11 +236,13 @@ fn record(e: &Env, src: &Path, snaps: &mut Vec<(String, PathBuf)>, id: Option<St
     snaps.push((id, copy));
 }
 
-/// Number of pack files (complete ones: `put` renames them into place).
+/// Number of pack files (complete ones: they are renamed into place from `.tmp` files, which
+/// sit in `data/` while written).
 fn packs(e: &Env) -> usize {
     let data = e.repo().join("data");
     std::fs::read_dir(data)
         .unwrap()
+        .filter(|d| d.as_ref().unwrap().file_type().unwrap().is_dir())
         .map(|d| {
             std::fs::read_dir(d.unwrap().path())
                 .unwrap()

@@ -2,13 +2,15 @@
 //! and `data/XX/` where XX is the first two hex digits of the pack name (keeps directories
 //! small). Every `put` writes a temp file beside its destination, fsyncs it, renames it into
 //! place and fsyncs the directory, so a crash leaves either the old state or the new one.
-//! Temp files start with `.tmp` and are never listed.
+//! A `put_stream` does the same with its temp file in the type's directory (`data/` for
+//! packs), since its name, and so its subdirectory, is known only at the end. Temp files start
+//! with `.tmp` and are never listed.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Backend, FileType};
+use super::{Backend, FileType, PutStream};
 
 pub struct LocalBackend {
     root: PathBuf,
@@ -28,6 +30,45 @@ impl LocalBackend {
             }
             _ => self.root.join(t.dir()).join(name),
         }
+    }
+
+    /// Where a streamed file of type `t` is written before it has a name: the type's own
+    /// directory (for packs `data/`, one rename away from `data/XX/`), so the rename never
+    /// crosses a filesystem.
+    fn stream_dir(&self, t: FileType) -> PathBuf {
+        match t {
+            FileType::Config => self.root.clone(),
+            _ => self.root.join(t.dir()),
+        }
+    }
+}
+
+struct LocalPut<'a> {
+    backend: &'a LocalBackend,
+    t: FileType,
+    tmp: tempfile::NamedTempFile,
+}
+
+impl Write for LocalPut<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.tmp.write(b)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+impl PutStream for LocalPut<'_> {
+    fn commit(self: Box<Self>, name: &str) -> io::Result<()> {
+        valid_name(name)?;
+        let dest = self.backend.path(self.t, name);
+        let dir = dest.parent().expect("object paths have a parent");
+        if !dir.is_dir() {
+            fs::create_dir_all(dir)?;
+        }
+        self.tmp.as_file().sync_all()?;
+        self.tmp.persist(&dest).map_err(|e| e.error)?;
+        fsync_dir(dir)
     }
 }
 
@@ -90,6 +131,18 @@ impl Backend for LocalBackend {
         tmp.as_file().sync_all()?;
         tmp.persist(&dest).map_err(|e| e.error)?;
         fsync_dir(dir)
+    }
+
+    fn put_stream(&self, t: FileType) -> io::Result<Box<dyn PutStream + '_>> {
+        let dir = self.stream_dir(t);
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir)?;
+        }
+        Ok(Box::new(LocalPut {
+            backend: self,
+            t,
+            tmp: tempfile::Builder::new().prefix(".tmp").tempfile_in(dir)?,
+        }))
     }
 
     fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>> {

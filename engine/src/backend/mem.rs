@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::RwLock;
 
-use super::{Backend, FileType};
+use super::{Backend, FileType, PutStream};
 
 #[derive(Default)]
 pub struct MemBackend {
@@ -41,6 +41,13 @@ impl Backend for MemBackend {
             .unwrap()
             .insert(key(t, name), data.to_vec());
         Ok(())
+    }
+    fn put_stream(&self, t: FileType) -> io::Result<Box<dyn PutStream + '_>> {
+        Ok(Box::new(MemPut {
+            backend: self,
+            t,
+            buf: Vec::new(),
+        }))
     }
     fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>> {
         self.files
@@ -79,5 +86,29 @@ impl Backend for MemBackend {
             .remove(&key(t, name))
             .map(|_| ())
             .ok_or_else(|| not_found(name))
+    }
+}
+
+struct MemPut<'a> {
+    backend: &'a MemBackend,
+    t: FileType,
+    buf: Vec<u8>,
+}
+
+impl io::Write for MemPut<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl PutStream for MemPut<'_> {
+    fn commit(self: Box<Self>, name: &str) -> io::Result<()> {
+        let MemPut { backend, t, buf } = *self;
+        backend.files.write().unwrap().insert(key(t, name), buf);
+        Ok(())
     }
 }

@@ -85,9 +85,20 @@ pub trait Backend: Send + Sync {
         *buf = self.get_range(t, name, offset, len)?;
         Ok(())
     }
+    /// Starts a file of type `t` to be written piece by piece and named when complete: a pack
+    /// is named by the hash of its bytes, known only after the last one, and streaming it
+    /// spares holding all of it in memory.
+    fn put_stream(&self, t: FileType) -> io::Result<Box<dyn PutStream + '_>>;
     /// Names and sizes of every complete file of type `t`.
     fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>>;
     fn delete(&self, t: FileType, name: &str) -> io::Result<()>;
+}
+
+/// A file being written by `Backend::put_stream`. Until `commit` it is invisible to `list`
+/// and `get`; dropped uncommitted, it leaves nothing behind.
+pub trait PutStream: io::Write + Send {
+    /// Makes the file durable and visible as `name`, with the same guarantees as `put`.
+    fn commit(self: Box<Self>, name: &str) -> io::Result<()>;
 }
 
 pub type DynBackend = Arc<dyn Backend>;
@@ -98,6 +109,7 @@ pub(crate) mod tests {
 
     /// The behaviour every backend must show.
     pub fn conformance(b: &dyn Backend) {
+        use std::io::Write;
         assert!(!b.exists().unwrap());
         b.create().unwrap();
         b.put(FileType::Config, "config", b"cfg").unwrap();
@@ -132,6 +144,21 @@ pub(crate) mod tests {
             io::ErrorKind::NotFound
         );
         assert!(b.list(FileType::Pack).unwrap().is_empty());
+
+        // A streamed file is invisible until committed, and nothing once dropped uncommitted.
+        let mut w = b.put_stream(FileType::Pack).unwrap();
+        w.write_all(b"stream").unwrap();
+        w.write_all(b"ed").unwrap();
+        assert!(b.list(FileType::Pack).unwrap().is_empty());
+        w.commit(&name).unwrap();
+        assert_eq!(b.get(FileType::Pack, &name).unwrap(), b"streamed");
+        assert_eq!(b.list(FileType::Pack).unwrap(), vec![(name.clone(), 8)]);
+        let mut w = b.put_stream(FileType::Pack).unwrap();
+        w.write_all(b"abandoned").unwrap();
+        drop(w);
+        assert_eq!(b.list(FileType::Pack).unwrap(), vec![(name.clone(), 8)]);
+        b.delete(FileType::Pack, &name).unwrap();
+
         for t in FileType::ALL {
             if t != FileType::Config {
                 b.put(t, "0011", b"x").unwrap();
@@ -149,5 +176,12 @@ pub(crate) mod tests {
     fn local_backend_conforms() {
         let d = tempfile::tempdir().unwrap();
         conformance(&LocalBackend::new(d.path().join("repo")));
+        // The abandoned stream's temp file went with it.
+        let left: Vec<_> = std::fs::read_dir(d.path().join("repo/data"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }
