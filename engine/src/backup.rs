@@ -3,7 +3,8 @@
 //! blobs added in this run (`Sink`), compressed and sealed on the rayon pool, and sent to the
 //! packer thread, which streams them into one open pack per blob type straight into the
 //! backend (a pack is never held in memory). The committer thread makes each complete pack
-//! durable under its name and, every `INDEX_EVERY` packs, writes an index file naming them.
+//! durable under its name and, every `INDEX_EVERY` packs or `INDEX_EVERY_ENTRIES` blobs,
+//! writes an index file naming them.
 //! Both channels are bounded, which is what bounds memory: when storage is slow, workers
 //! wait instead of piling up blobs.
 //!
@@ -38,6 +39,9 @@ use crate::tree::{Extent, Node, NodeKind, Tree};
 
 /// Packs written between two index files: a crash loses the dedup of at most this many.
 const INDEX_EVERY: usize = 64;
+/// ... or after this many blobs: packs of small files hold thousands each, and the entries
+/// waiting for an index file, and the in-run set of their ids, are held in memory.
+const INDEX_EVERY_ENTRIES: usize = 100_000;
 /// Files up to this size are read whole; larger ones are streamed through a window.
 const SMALL_FILE: u64 = 1 << 20;
 /// The streaming window: twice the largest chunk, at least; one per thread reading a large
@@ -174,18 +178,35 @@ fn packer<'r>(repo: &'r Repo, rx: Receiver<SealedBlob>, done: Sender<Written<'r>
 }
 
 /// Commits packs (fsync and rename, overlapping the next pack's writing) and writes an index
-/// file every `INDEX_EVERY` packs; returns the entries not yet in an index file when the
-/// channel closes. Only committed packs reach an index file.
-fn committer(repo: &Repo, rx: Receiver<Written<'_>>) -> Result<Vec<PackEntries>> {
-    let mut pending = Vec::new();
+/// file every `INDEX_EVERY` packs or `INDEX_EVERY_ENTRIES` blobs, whichever comes first;
+/// returns the entries not yet in an index file when the channel closes. Only committed packs
+/// reach an index file. Once indexed, blobs leave the in-run set `inflight` (the index answers
+/// for them now), so neither grows with the size of the backup.
+fn committer(
+    repo: &Repo,
+    rx: Receiver<Written<'_>>,
+    inflight: &Mutex<HashSet<Id>>,
+) -> Result<Vec<PackEntries>> {
+    let mut pending: Vec<PackEntries> = Vec::new();
+    let mut entries_pending = 0;
     for (id, out, entries) in rx {
         let name = id.to_hex();
         out.commit(&name)
             .map_err(crate::repo::be("writing pack", &name))?;
+        entries_pending += entries.len();
         pending.push(PackEntries { pack: id, entries });
-        if pending.len() >= INDEX_EVERY {
+        if pending.len() >= INDEX_EVERY || entries_pending >= INDEX_EVERY_ENTRIES {
             repo.save_index(&pending)?;
+            // After the index has them, so a worker that misses them in the set finds them
+            // there. One that looked in the index just before may store a blob again: a
+            // harmless duplicate (FORMAT.md §7).
+            let mut set = inflight.lock().unwrap();
+            for e in pending.iter().flat_map(|p| &p.entries) {
+                set.remove(&e.id);
+            }
+            drop(set);
             pending.clear();
+            entries_pending = 0;
         }
     }
     Ok(pending)
@@ -712,7 +733,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         // One pack being committed while the next is written.
         let (done_tx, done_rx) = bounded(1);
         let packing = s.spawn(|| packer(repo, rx, done_tx));
-        let committing = s.spawn(|| committer(repo, done_rx));
+        let committing = s.spawn(|| committer(repo, done_rx, &sink.inflight));
         // Closes the channel however the walk ends, a panic included: otherwise the packer
         // would wait for more blobs forever and the scope would never end.
         struct CloseOnDrop<'s, 'r>(&'s Sink<'r>);
