@@ -42,6 +42,11 @@ const INDEX_EVERY: usize = 64;
 /// ... or after this many blobs: packs of small files hold thousands each, and the entries
 /// waiting for an index file, and the in-run set of their ids, are held in memory.
 const INDEX_EVERY_ENTRIES: usize = 100_000;
+/// Sealed blobs go to the packer in batches of this many bytes or blobs.
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BLOBS: usize = 1024;
+/// The packer's write buffer: blobs below it are gathered, larger ones written directly.
+const WRITE_BUF: usize = 64 << 10;
 /// Files up to this size are read whole; larger ones are streamed through a window.
 const SMALL_FILE: u64 = 1 << 20;
 /// The streaming window: twice the largest chunk, at least; one per thread reading a large
@@ -99,7 +104,10 @@ struct Sink<'a> {
     level: i32,
     dry_run: bool,
     inflight: Mutex<HashSet<Id>>,
-    tx: Mutex<Option<Sender<SealedBlob>>>,
+    /// Blobs sealed but not yet sent, per blob type, and their bytes: the packer gets them in
+    /// batches, so small files do not cost a channel round trip (and a thread wake-up) each.
+    batches: [Mutex<(Vec<SealedBlob>, usize)>; 2],
+    tx: Mutex<Option<Sender<Vec<SealedBlob>>>>,
     bytes_added: AtomicU64,
     blobs_added: AtomicU64,
 }
@@ -128,18 +136,46 @@ impl<'a> Sink<'a> {
         if self.dry_run {
             return Ok(id);
         }
-        let tx = self.tx.lock().unwrap().clone();
-        match tx {
-            Some(tx) => tx
-                .send(sealed)
-                .map_err(|_| Error::Invalid("pack writer stopped".into()))?,
-            None => return Err(Error::Invalid("pack writer stopped".into())),
+        let full = {
+            let mut b = self.batches[ty as usize].lock().unwrap();
+            b.1 += sealed.bytes.len();
+            b.0.push(sealed);
+            if b.1 >= BATCH_BYTES || b.0.len() >= BATCH_BLOBS {
+                Some(std::mem::take(&mut *b).0)
+            } else {
+                None
+            }
+        };
+        if let Some(batch) = full {
+            self.send(batch)?;
         }
         Ok(id)
     }
 
-    /// Closes the channel: the packer then finishes its partly filled packs.
-    fn finish(&self) {
+    fn send(&self, batch: Vec<SealedBlob>) -> Result<()> {
+        let tx = self.tx.lock().unwrap().clone();
+        match tx {
+            Some(tx) => tx
+                .send(batch)
+                .map_err(|_| Error::Invalid("pack writer stopped".into())),
+            None => Err(Error::Invalid("pack writer stopped".into())),
+        }
+    }
+
+    /// Sends what is batched and closes the channel: the packer then finishes its packs.
+    fn finish(&self) -> Result<()> {
+        for b in &self.batches {
+            let batch = std::mem::take(&mut *b.lock().unwrap()).0;
+            if !batch.is_empty() {
+                self.send(batch)?;
+            }
+        }
+        self.close();
+        Ok(())
+    }
+
+    /// Closes the channel without sending the batches: blobs in them are simply not stored.
+    fn close(&self) {
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
@@ -148,23 +184,31 @@ impl<'a> Sink<'a> {
 type Written<'r> = (Id, Box<dyn PutStream + 'r>, Vec<pack::BlobEntry>);
 
 /// Streams sealed blobs into packs (one open pack per blob type) and hands each complete one
-/// to the committer. Runs on its own thread, so the workers never wait for a write.
-fn packer<'r>(repo: &'r Repo, rx: Receiver<SealedBlob>, done: Sender<Written<'r>>) -> Result<()> {
+/// to the committer. Runs on its own thread, so the workers never wait for a write. Blobs
+/// smaller than the write buffer are gathered into one write; larger ones go straight through.
+fn packer<'r>(
+    repo: &'r Repo,
+    rx: Receiver<Vec<SealedBlob>>,
+    done: Sender<Written<'r>>,
+) -> Result<()> {
+    type Out<'r> = std::io::BufWriter<Box<dyn PutStream + 'r>>;
     let pack_size = repo.config().pack_size as u64;
-    let mut open: [Option<PackStream<Box<dyn PutStream + 'r>>>; 2] = [None, None];
+    let mut open: [Option<PackStream<Out<'r>>>; 2] = [None, None];
     let werr = || crate::repo::be("writing pack", "(new)");
-    let close = |p: PackStream<Box<dyn PutStream + 'r>>| -> Result<()> {
-        let w = p.finish(&repo.keys().data).map_err(werr())?;
-        done.send(w)
+    let close = |p: PackStream<Out<'r>>| -> Result<()> {
+        let (id, out, entries) = p.finish(&repo.keys().data).map_err(werr())?;
+        let out = out.into_inner().map_err(|e| werr()(e.into_error()))?;
+        done.send((id, out, entries))
             .map_err(|_| Error::Invalid("pack committer stopped".into()))
     };
-    for b in rx {
+    for b in rx.into_iter().flatten() {
         let slot = &mut open[b.ty as usize];
         let p = match slot {
             Some(p) => p,
-            None => slot.insert(PackStream::new(
+            None => slot.insert(PackStream::new(std::io::BufWriter::with_capacity(
+                WRITE_BUF,
                 repo.backend().put_stream(FileType::Pack).map_err(werr())?,
-            )),
+            ))),
         };
         p.add(&b).map_err(werr())?;
         if p.len() >= pack_size || p.count() >= pack::MAX_PACK_ENTRIES {
@@ -703,14 +747,15 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         None => None,
     };
 
-    // A few sealed blobs in flight keep the packer busy while the workers seal more; a whole
-    // pack is never in memory.
-    let (tx, rx) = bounded::<SealedBlob>(4);
+    // A few batches in flight keep the packer busy while the workers seal more: at most some
+    // megabytes of sealed blobs, never a whole pack.
+    let (tx, rx) = bounded::<Vec<SealedBlob>>(4);
     let sink = Sink {
         repo,
         level: repo.config().compression,
         dry_run: opts.dry_run,
         inflight: Mutex::new(HashSet::new()),
+        batches: Default::default(),
         tx: Mutex::new(Some(tx)),
         bytes_added: AtomicU64::new(0),
         blobs_added: AtomicU64::new(0),
@@ -739,7 +784,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         struct CloseOnDrop<'s, 'r>(&'s Sink<'r>);
         impl Drop for CloseOnDrop<'_, '_> {
             fn drop(&mut self) {
-                self.0.finish();
+                self.0.close();
             }
         }
         let close = CloseOnDrop(&sink);
@@ -754,7 +799,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
                 Source::Virtual(..) => walker.source(&src, prev_root.as_ref())?,
             };
             let id = walker.store_tree(&root)?;
-            sink.finish();
+            sink.finish()?;
             Ok::<_, Error>(id)
         })();
         drop(close);
