@@ -11,11 +11,11 @@ use std::path::Path;
 use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
 use crate::id::Id;
-use crate::pack::{BlobEntry, BlobType, ENTRY_LEN, MAX_PACK_ENTRIES};
+use crate::pack::{decode_entries, BlobEntry, BlobType, MetaReader, ENTRY_LEN, MAX_PACK_ENTRIES};
 
-/// Written index files are version 2, the body zstd-compressed; version 1 (the body as is) is
-/// still read (`pack::decode_meta`).
-pub const INDEX_VERSION: u8 = 2;
+/// Written index files are version 3 (zstd-compressed, entries in columns); versions 1 and 2
+/// (entries in rows, the body as is or compressed) are still read (`pack::decode_meta`).
+pub const INDEX_VERSION: u8 = 3;
 /// Largest decompressed index file body accepted (about 5 million entries).
 const MAX_INDEX_BODY: usize = 256 << 20;
 /// Index files are split beyond this many blobs so none grows without bound.
@@ -28,25 +28,43 @@ pub struct PackEntries {
     pub entries: Vec<BlobEntry>,
 }
 
-/// Encodes an index file's plaintext: version, pack count, then per pack its id, entry count
-/// and entries (same 50-byte layout as a pack trailer).
+/// Encodes an index file's plaintext: the version, then (compressed) the pack count and per
+/// pack its id and its entries in the columns of `pack::encode_entries`.
 pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
     let n: usize = packs.iter().map(|p| p.entries.len()).sum();
     let mut body = Vec::with_capacity(4 + packs.len() * 36 + n * ENTRY_LEN);
-    body.extend_from_slice(&(packs.len() as u32).to_le_bytes());
+    crate::pack::put_varint(&mut body, packs.len() as u128);
     for p in packs {
         body.extend_from_slice(&p.pack.0);
-        body.extend_from_slice(&(p.entries.len() as u32).to_le_bytes());
-        for e in &p.entries {
-            e.encode_into(&mut body);
-        }
+        crate::pack::encode_entries(&p.entries, &mut body);
     }
     crate::pack::encode_meta(&body)
 }
 
 pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
     let bad = |d: &str| Error::damaged("index file", "", d.to_string());
-    let body = crate::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
+    let (version, body) = crate::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
+    if version == crate::pack::META_V3 {
+        let mut r = MetaReader(&body);
+        let npacks = r
+            .varint()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| bad("truncated"))?;
+        // Each pack needs at least 33 bytes: a hostile count cannot make us allocate.
+        let mut packs = Vec::with_capacity(npacks.min(body.len() / 33));
+        for _ in 0..npacks {
+            let pack = r
+                .take(32)
+                .and_then(Id::from_slice)
+                .ok_or_else(|| bad("truncated"))?;
+            let entries = decode_entries(&mut r).ok_or_else(|| bad("invalid entries"))?;
+            packs.push(PackEntries { pack, entries });
+        }
+        if !r.is_empty() {
+            return Err(bad("trailing bytes"));
+        }
+        return Ok(packs);
+    }
     let b = &body[..];
     let mut r = b;
     let mut take = |n: usize| -> Result<&[u8]> {
@@ -330,10 +348,22 @@ mod tests {
         let mut extra = b.clone();
         extra.push(0);
         assert!(decode_index_file(&extra).is_err());
-        // Version 1 (uncompressed body) is still read.
+        assert_eq!(b[0], INDEX_VERSION);
+        // Versions 1 and 2 (entries in rows; the body as is, or compressed) are still read.
+        let mut rows = (packs.len() as u32).to_le_bytes().to_vec();
+        for p in &packs {
+            rows.extend_from_slice(&p.pack.0);
+            rows.extend_from_slice(&(p.entries.len() as u32).to_le_bytes());
+            for e in &p.entries {
+                e.encode_into(&mut rows);
+            }
+        }
         let mut v1 = vec![1u8];
-        v1.extend_from_slice(&crate::pack::decompress_meta(&b[1..], MAX_INDEX_BODY).unwrap());
+        v1.extend_from_slice(&rows);
         assert_eq!(decode_index_file(&v1).unwrap(), packs);
+        let mut v2 = vec![2u8];
+        v2.extend_from_slice(&crate::pack::compress_meta(&rows));
+        assert_eq!(decode_index_file(&v2).unwrap(), packs);
     }
 
     #[test]
