@@ -810,12 +810,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     // A write failure (disk full, say) explains the failures downstream of it ("committer
     // stopped", "pack writer stopped"): report the committer's first, then the packer's.
     let pending = committed?;
-    if let Err(e) = packed {
-        if !pending.is_empty() {
-            let _ = repo.save_index(&pending);
-        }
-        return Err(e);
-    }
+    let walked = packed.and(walked);
     // Index what was stored even when the walk failed (interrupted, say): the packs are
     // written, and the next backup then deduplicates against them instead of storing them again.
     if !pending.is_empty() {

@@ -149,35 +149,25 @@ fn with_compressed<R>(data: &[u8], level: i32, f: impl FnOnce(Option<&[u8]>) -> 
     if level == 0 || data.len() < 2 {
         return f(None);
     }
-    let out = COMPRESSOR.with(|c| {
+    let mut out = COMPRESS_BUF.take();
+    out.clear();
+    out.reserve(zstd::zstd_safe::compress_bound(data.len()));
+    let shrank = COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.as_ref().is_none_or(|(l, _)| *l != level) {
             *c = Some((level, zstd::bulk::Compressor::new(level).ok()?));
         }
         let (_, z) = c.as_mut()?;
-        let mut out = COMPRESS_BUF.take();
-        out.clear();
-        out.reserve(zstd::zstd_safe::compress_bound(data.len()));
-        match z.compress_to_buffer(data, &mut out) {
-            Ok(_) => Some(out),
-            Err(_) => {
-                COMPRESS_BUF.set(out);
-                None
-            }
-        }
+        z.compress_to_buffer(data, &mut out).ok()?;
+        Some(out.len() < data.len())
     });
-    match out {
-        Some(out) if out.len() < data.len() => {
-            let r = f(Some(&out));
-            COMPRESS_BUF.set(out);
-            r
-        }
-        Some(out) => {
-            COMPRESS_BUF.set(out);
-            f(None)
-        }
-        None => f(None),
-    }
+    let r = f(if shrank == Some(true) {
+        Some(&out)
+    } else {
+        None
+    });
+    COMPRESS_BUF.set(out);
+    r
 }
 
 fn decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {

@@ -62,14 +62,23 @@ impl PutStream for LocalPut<'_> {
     fn commit(self: Box<Self>, name: &str) -> io::Result<()> {
         valid_name(name)?;
         let dest = self.backend.path(self.t, name);
-        let dir = dest.parent().expect("object paths have a parent");
-        if !dir.is_dir() {
-            fs::create_dir_all(dir)?;
-        }
-        self.tmp.as_file().sync_all()?;
-        self.tmp.persist(&dest).map_err(|e| e.error)?;
-        fsync_dir(dir)
+        ensure_dir(dest.parent().expect("object paths have a parent"))?;
+        persist(self.tmp, &dest)
     }
+}
+
+/// Makes a written temp file durable under `dest`: fsync it, rename it, fsync the directory.
+fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<()> {
+    tmp.as_file().sync_all()?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    fsync_dir(dest.parent().expect("object paths have a parent"))
+}
+
+fn ensure_dir(dir: &Path) -> io::Result<()> {
+    if !dir.is_dir() {
+        fs::create_dir_all(dir)?;
+    }
+    Ok(())
 }
 
 fn valid_name(name: &str) -> io::Result<()> {
@@ -123,21 +132,15 @@ impl Backend for LocalBackend {
         valid_name(name)?;
         let dest = self.path(t, name);
         let dir = dest.parent().expect("object paths have a parent");
-        if !dir.is_dir() {
-            fs::create_dir_all(dir)?;
-        }
+        ensure_dir(dir)?;
         let mut tmp = tempfile::Builder::new().prefix(".tmp").tempfile_in(dir)?;
         tmp.write_all(data)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&dest).map_err(|e| e.error)?;
-        fsync_dir(dir)
+        persist(tmp, &dest)
     }
 
     fn put_stream(&self, t: FileType) -> io::Result<Box<dyn PutStream + '_>> {
         let dir = self.stream_dir(t);
-        if !dir.is_dir() {
-            fs::create_dir_all(&dir)?;
-        }
+        ensure_dir(&dir)?;
         Ok(Box::new(LocalPut {
             backend: self,
             t,
