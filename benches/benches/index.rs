@@ -124,6 +124,9 @@ fn fill(n: usize, label: &str) -> (tempfile::TempDir, Index, Vec<Id>) {
     // On disk under target/, like the real cache, not in a tmpfs /tmp.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let ix = Index::open(&dir.path().join("index.sled")).unwrap();
+    // Builds the (empty) lookup table now, as a backup's first lookup does, so the inserts
+    // below also go into it.
+    assert_eq!(ix.len().unwrap(), 0);
     let mut r = StdRng::seed_from_u64(n as u64);
     let every = n.div_ceil(SAMPLE);
     let mut sample = Vec::with_capacity(SAMPLE);

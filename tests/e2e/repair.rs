@@ -131,3 +131,47 @@ fn repair_not_needed_to_restore_without_cache() {
     ]);
     compare(&snaps[1].1, &target.join(src.strip_prefix("/").unwrap()));
 }
+
+/// A backup reuses an unchanged file's chunk list without looking each chunk up when the local
+/// index vouches for the parent snapshot. Once the index no longer has some of the parent's
+/// blobs (a data pack lost, `repair index` rebuilt the index without it), that must stop: the
+/// files whose chunks are gone are read again, and the new snapshot restores.
+#[test]
+fn a_parent_whose_blobs_left_the_index_is_not_trusted() {
+    let env = Env::new();
+    let src = env.path("src");
+    gen::generate_with(&src, 31, &Spec::small());
+    let first = env.backup_json(&src, &[]);
+    let files = first["summary"]["files_new"].as_u64().unwrap();
+    assert!(files > 10, "{first:#}");
+    let again = env.backup_json(&src, &[]);
+    assert_eq!(again["summary"]["files_unchanged"], files, "{again:#}");
+    assert_eq!(again["summary"]["bytes_read"], 0, "{again:#}");
+
+    // The largest pack holds data (trees go to packs of their own, and are small).
+    let mut packs = Vec::new();
+    let mut stack = vec![env.repo().join("data")];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                packs.push((e.metadata().unwrap().len(), e.path()));
+            }
+        }
+    }
+    packs.sort();
+    fs::remove_file(&packs.last().unwrap().1).unwrap();
+    env.ok(&["repair", "index"]);
+
+    let after = env.backup_json(&src, &[]);
+    let unchanged = after["summary"]["files_unchanged"].as_u64().unwrap();
+    assert!(unchanged < files, "files were trusted: {after:#}");
+    assert!(
+        after["summary"]["bytes_read"].as_u64().unwrap() > 0,
+        "{after:#}"
+    );
+    let r = env.restore(after["id"].as_str().unwrap(), &src, "r");
+    compare(&src, &r);
+}
