@@ -41,7 +41,7 @@ use crate::tree::{Extent, Node, NodeKind, Tree};
 const INDEX_EVERY: usize = 64;
 /// ... or after this many blobs: packs of small files hold thousands each, and the entries
 /// waiting for an index file, and the in-run set of their ids, are held in memory.
-const INDEX_EVERY_ENTRIES: usize = 100_000;
+const INDEX_EVERY_ENTRIES: usize = 50_000;
 /// Sealed blobs go to the packer in batches of this many bytes or blobs.
 const BATCH_BYTES: usize = 1 << 20;
 const BATCH_BLOBS: usize = 1024;
@@ -249,6 +249,14 @@ fn committer(
                 set.remove(&e.id);
             }
             drop(set);
+            // The entries, the index file's buffers and the set's ids were freed across
+            // several threads' malloc arenas; glibc keeps such memory unless asked, and a
+            // million-file backup then peaked ~5 MiB higher.
+            #[cfg(target_env = "gnu")]
+            // SAFETY: no arguments but a size hint; only returns free memory to the system.
+            unsafe {
+                libc::malloc_trim(0);
+            }
             pending.clear();
             entries_pending = 0;
         }

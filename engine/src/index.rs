@@ -225,15 +225,12 @@ impl Index {
         }
         let mut guard = self.table.write().unwrap();
         if guard.is_none() {
-            let mut t = Table::default();
-            for kv in self.packs.iter() {
+            let t = Table::build(self.packs.iter().map(|kv| {
                 let (k, v) = kv?;
                 let pack =
                     Id::from_slice(&k).ok_or_else(|| Error::Index("corrupt pack key".into()))?;
-                let entries = decode_record(&pack, &v)?;
-                t.add(pack, &entries);
-            }
-            t.merge();
+                Ok((pack, decode_record(&pack, &v)?))
+            }))?;
             *guard = Some(t);
         }
         Ok(f(guard.as_ref().expect("just built")))
@@ -401,22 +398,50 @@ fn decode_record(pack: &Id, v: &[u8]) -> Result<Vec<BlobEntry>> {
     }
 }
 
+/// One table slot: a blob id's 8-byte prefix (high and low halves) and a pack number. Three
+/// u32s rather than (u64, u32), which pads to 16 bytes: 12 bytes a blob. Arrays compare
+/// element by element, so slots sort by prefix, then pack.
+type Slot = [u32; 3];
+
+fn slot(p: u64, no: u32) -> Slot {
+    [(p >> 32) as u32, p as u32, no]
+}
+
+fn slot_prefix(s: &Slot) -> u64 {
+    (s[0] as u64) << 32 | s[1] as u64
+}
+
 /// Blob id prefixes → pack numbers: `base` sorted, and what was added since its last merge in
 /// `extra` (a hash map, so an insert costs the same however small its pack) with the rare
 /// second pack for a prefix (a blob stored twice, or two ids sharing 8 bytes) in `extra_dups`.
 #[derive(Default)]
 struct Table {
-    base: Vec<(u64, u32)>,
+    base: Vec<Slot>,
     extra: HashMap<u64, u32>,
-    extra_dups: Vec<(u64, u32)>,
+    extra_dups: Vec<Slot>,
     packs: Vec<Id>,
     numbers: HashMap<Id, u32>,
 }
 
 impl Table {
-    /// Adds a pack's entries; returns its number when it was already known.
-    fn add(&mut self, pack: Id, entries: &[BlobEntry]) -> Option<u32> {
-        let (no, known) = match self.numbers.get(&pack) {
+    /// Builds the table from every pack's entries at once: one sort, no merges.
+    fn build(packs: impl Iterator<Item = Result<(Id, Vec<BlobEntry>)>>) -> Result<Table> {
+        let mut t = Table::default();
+        for r in packs {
+            let (pack, entries) = r?;
+            let (no, _) = t.number(pack);
+            t.base
+                .extend(entries.iter().map(|e| slot(prefix(&e.id), no)));
+        }
+        t.base.sort_unstable();
+        t.base.dedup();
+        t.base.shrink_to_fit();
+        Ok(t)
+    }
+
+    /// The pack's number, and whether it was known before.
+    fn number(&mut self, pack: Id) -> (u32, bool) {
+        match self.numbers.get(&pack) {
             Some(&no) => (no, true),
             None => {
                 let no = self.packs.len() as u32;
@@ -424,7 +449,12 @@ impl Table {
                 self.numbers.insert(pack, no);
                 (no, false)
             }
-        };
+        }
+    }
+
+    /// Adds a pack's entries; returns its number when it was already known.
+    fn add(&mut self, pack: Id, entries: &[BlobEntry]) -> Option<u32> {
+        let (no, known) = self.number(pack);
         for e in entries {
             let p = prefix(&e.id);
             match self.extra.entry(p) {
@@ -433,7 +463,7 @@ impl Table {
                 }
                 std::collections::hash_map::Entry::Occupied(o) => {
                     if *o.get() != no {
-                        self.extra_dups.push((p, no));
+                        self.extra_dups.push(slot(p, no));
                     }
                 }
             }
@@ -452,50 +482,55 @@ impl Table {
         if self.extra.is_empty() {
             return;
         }
-        let mut add: Vec<(u64, u32)> = self.extra.drain().collect();
+        let mut add: Vec<Slot> = self.extra.drain().map(|(p, no)| slot(p, no)).collect();
         add.append(&mut self.extra_dups);
         add.sort_unstable();
-        self.base = merge_sorted(std::mem::take(&mut self.base), add);
+        merge_into(&mut self.base, &add);
+        // The map keeps its buckets after a drain: give them back, or the table holds a
+        // map's worth of empty slots for good.
+        self.extra.shrink_to_fit();
     }
 
     /// The packs whose entries have an id with this prefix.
     fn candidates(&self, p: u64) -> Vec<u32> {
-        let start = self.base.partition_point(|e| e.0 < p);
+        let start = self.base.partition_point(|e| slot_prefix(e) < p);
         let mut out: Vec<u32> = self.base[start..]
             .iter()
-            .take_while(|e| e.0 == p)
-            .map(|e| e.1)
+            .take_while(|e| slot_prefix(e) == p)
+            .map(|e| e[2])
             .collect();
         if let Some(&no) = self.extra.get(&p) {
             out.push(no);
-            out.extend(self.extra_dups.iter().filter(|e| e.0 == p).map(|e| e.1));
+            out.extend(
+                self.extra_dups
+                    .iter()
+                    .filter(|e| slot_prefix(e) == p)
+                    .map(|e| e[2]),
+            );
         }
         out
     }
 }
 
-/// Merges two sorted runs into one, without duplicates.
-fn merge_sorted(a: Vec<(u64, u32)>, b: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
-    if a.is_empty() {
-        let mut b = b;
-        b.dedup();
-        return b;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] <= b[j] {
-            out.push(a[i]);
-            i += 1;
+/// Merges sorted `add` into sorted `base` in place (from the back, so the table is never held
+/// twice), without duplicates.
+fn merge_into(base: &mut Vec<Slot>, add: &[Slot]) {
+    let (n, m) = (base.len(), add.len());
+    base.resize(n + m, [0; 3]);
+    let (mut i, mut j) = (n, m);
+    for k in (0..n + m).rev() {
+        if j == 0 {
+            break;
+        }
+        if i > 0 && base[i - 1] > add[j - 1] {
+            base[k] = base[i - 1];
+            i -= 1;
         } else {
-            out.push(b[j]);
-            j += 1;
+            base[k] = add[j - 1];
+            j -= 1;
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out.dedup();
-    out
+    base.dedup();
 }
 
 /// Decoded entries of recently used packs. Restores and mounts read blob after blob from the
@@ -681,22 +716,34 @@ mod tests {
 
     #[test]
     fn merging_sorted_runs() {
+        let mut base = vec![[0, 1, 0], [0, 3, 0], [0, 3, 1]];
+        merge_into(&mut base, &[[0, 2, 5], [0, 3, 0], [1, 0, 9]]);
         assert_eq!(
-            merge_sorted(vec![(1, 0), (3, 0), (3, 1)], vec![(2, 5), (3, 0), (9, 9)]),
-            vec![(1, 0), (2, 5), (3, 0), (3, 1), (9, 9)]
+            base,
+            vec![[0, 1, 0], [0, 2, 5], [0, 3, 0], [0, 3, 1], [1, 0, 9]]
         );
-        assert_eq!(merge_sorted(vec![], vec![(1, 1), (1, 1)]), vec![(1, 1)]);
-        let mut t = Table::default();
-        // Enough to force merges of `extra` into `base`.
-        for k in 0..40u8 {
-            let entries: Vec<BlobEntry> = (0..4096u32)
+        let mut empty = vec![];
+        merge_into(&mut empty, &[[0, 1, 1], [0, 1, 1]]);
+        assert_eq!(empty, vec![[0, 1, 1]]);
+        assert_eq!(slot_prefix(&slot(u64::MAX - 5, 7)), u64::MAX - 5);
+        assert!(
+            slot(1 << 32, 0) > slot(u32::MAX as u64, 9),
+            "slots sort by prefix first"
+        );
+
+        let pack_of = |k: u8| -> Vec<BlobEntry> {
+            (0..4096u32)
                 .map(|i| {
                     let mut id = [k; 32];
                     id[..4].copy_from_slice(&i.to_be_bytes());
                     with_id(entry(1), Id(id))
                 })
-                .collect();
-            t.add(Id([k; 32]), &entries);
+                .collect()
+        };
+        let mut t = Table::default();
+        // Enough to force merges of `extra` into `base`.
+        for k in 0..40u8 {
+            t.add(Id([k; 32]), &pack_of(k));
         }
         assert_eq!(t.len(), 40 * 4096);
         t.merge();
@@ -705,6 +752,10 @@ mod tests {
         let mut probe = [7u8; 32];
         probe[..4].copy_from_slice(&100u32.to_be_bytes());
         assert_eq!(t.candidates(prefix(&Id(probe))), vec![7]);
+        // Built at once from the same packs: the same table.
+        let built = Table::build((0..40u8).map(|k| Ok((Id([k; 32]), pack_of(k))))).unwrap();
+        assert_eq!(built.base, t.base);
+        assert_eq!(built.packs, t.packs);
     }
 
     #[test]

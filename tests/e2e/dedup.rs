@@ -136,14 +136,14 @@ fn dedup_one_byte_insert_adds_few_chunks() {
     );
 }
 
-/// More blobs than a backup keeps before it writes an index file (100,000): the in-run set of
+/// More blobs than a backup keeps before it writes an index file (50,000): the in-run set of
 /// stored ids is trimmed as index files are written, and content seen again after that must
 /// still be found (now in the index) and not stored twice.
 #[test]
 fn many_small_files_are_indexed_as_the_backup_goes_and_still_deduplicated() {
     let env = Env::new();
     let src = env.path("src");
-    let unique = 110_000;
+    let unique = 60_000;
     for d in 0..unique / 1000 {
         let dir = src.join(format!("d{d:03}"));
         fs::create_dir_all(&dir).unwrap();
@@ -159,7 +159,7 @@ fn many_small_files_are_indexed_as_the_backup_goes_and_still_deduplicated() {
         fs::write(again.join(format!("f{n:03}")), format!("small file {n}\n")).unwrap();
     }
     let v = env.backup_json(&src, &[]);
-    // Every distinct content once, plus one tree per directory: 110 d…, z-again, and one per
+    // Every distinct content once, plus one tree per directory: 60 d…, z-again, and one per
     // component of the source path from / down.
     let trees = unique / 1000 + 1 + src.components().count();
     assert_eq!(
@@ -173,7 +173,7 @@ fn many_small_files_are_indexed_as_the_backup_goes_and_still_deduplicated() {
         "{index_files} index file(s): expected one written mid-run"
     );
     // Two directories are enough to show the blobs on both sides of the trim are readable;
-    // creating 110,000 files again would double the test's time.
+    // creating 60,000 files again would double the test's time.
     let target = env.path("r");
     let s = src.to_str().unwrap();
     env.ok(&[
@@ -184,18 +184,18 @@ fn many_small_files_are_indexed_as_the_backup_goes_and_still_deduplicated() {
         "--include",
         &format!("{s}/z-again"),
         "--include",
-        &format!("{s}/d109"),
+        &format!("{s}/d059"),
     ]);
     let r = target.join(src.strip_prefix("/").unwrap());
     assert_eq!(fs::read_dir(r.join("z-again")).unwrap().count(), 500);
-    assert_eq!(fs::read_dir(r.join("d109")).unwrap().count(), 1000);
+    assert_eq!(fs::read_dir(r.join("d059")).unwrap().count(), 1000);
     assert_eq!(
         fs::read(r.join("z-again/f499")).unwrap(),
         b"small file 499\n"
     );
     assert_eq!(
-        fs::read(r.join("d109/f999")).unwrap(),
-        b"small file 109999\n"
+        fs::read(r.join("d059/f999")).unwrap(),
+        b"small file 59999\n"
     );
     env.ok(&["check", "--read-data"]);
 }
