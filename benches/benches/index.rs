@@ -1,41 +1,39 @@
-//! The local sled index (`engine::index::Index`): filling it, inserting into it and looking ids
-//! up, at 1M entries; `VCD_BENCH_LARGE=1` adds 10M.
+//! The local index (`engine::index::Index`: a sled record per pack, and a table of id prefixes
+//! in memory): filling it, inserting into it and looking ids up, at 1M entries;
+//! `VCD_BENCH_LARGE=1` adds 10M.
 //!
 //! Per size:
 //! - `index_fill/<n>`: one timed pass inserting n entries into an empty index (64 per pack, so
-//!   one sled batch a pack) plus the final flush, printed on stderr with entries/s, the process's
-//!   peak and current RSS, and the database's size on disk. Criterion would repeat a
-//!   minute-long pass at least 10 times, so this is measured once, outside it.
+//!   one sled record a pack) plus the final flush, printed on stderr with entries/s, the process's
+//!   peak and current RSS, and the database's size on disk. Measured once, outside criterion.
 //! - `index_insert/<n>`: criterion, inserting one more 64-entry pack into the filled index
-//!   (throughput in entries). The index grows while it runs, by ~0.1M entries at most.
+//!   (throughput in entries). The index grows while it runs.
 //! - `index_lookup/hit/<n>` and `index_lookup/miss/<n>`: criterion, one lookup of a random
-//!   present id (drawn from every 10th/100th id inserted) or of a random absent one.
+//!   present id (drawn from every 10th/100th id inserted) or of a random absent one. A random
+//!   hit is the worst case: its pack is almost never among the 16 whose entries are kept
+//!   decoded, so it pays a sled read and a decode of the pack's record. Restores and mounts read
+//!   blob after blob from the same packs.
 //!
-//! Entries are generated pack by pack as they are inserted, so the process's memory is sled's,
-//! not the bench's. Measured 2026-11-25 on the 2-core bench machine (sled 0.34.7,
-//! cache_capacity 16 MiB, ext4 on a virtio disk; `nice -n 19` while other builds kept the load
-//! at 4-6, so these are upper bounds):
+//! Measured 2026-11-26 on the 2-core bench machine (ext4 on a virtio disk):
 //!
-//! | entries | fill | entries/s | insert a 64-entry pack | lookup hit | lookup miss | RSS after fill | on disk |
-//! |---:|---:|---:|---:|---:|---:|---:|---:|
-//! | 1M  | 66 s     | 15,200 | 5.8 ms (11,000/s) | 23 µs | 27 µs  | 90 MiB  | 297 MiB  |
-//! | 10M | 1,098 s  | 9,100  | 8.7 ms (7,400/s)  | 95 µs | 109 µs | 336 MiB | 3.0 GiB  |
+//! | index | entries | fill | insert a 64-entry pack | lookup hit (random pack) | lookup miss | RSS after fill | on disk |
+//! |---|---:|---:|---:|---:|---:|---:|---:|
+//! | a sled key per blob (until 2026-11-26) | 1M | 66 s (15,200/s) | 3.4-5.8 ms | 23-29 µs | 27-34 µs | 90 MiB | 297 MiB |
+//! | a sled key per blob (until 2026-11-26) | 10M | 1,098 s (9,100/s) | 8.7 ms | 95 µs | 109 µs | 336 MiB | 3.0 GiB |
+//! | a sled record per pack + prefix table | 1M | 0.5 s (2.0M/s) | 47 µs | 21 µs | 1.2 µs | 121 MiB | 74 MiB |
+//! | a sled record per pack + prefix table | 10M | 8.3 s (1.2M/s) | 68 µs | 29 µs | 1.4 µs | 329 MiB (peak 363) | 724 MiB |
 //!
-//! Filling 10M slows from 18,400 entries/s over the first million to 7,600/s over the last
-//! (132 s a million), and RSS grows ~27 MiB a million entries (93 MiB at 1M, 336 MiB at 10M),
-//! well past the 16 MiB cache capacity (presumably sled's page table and per-node state).
-//! Lookups go to disk (page cache) once the tree outgrows the cache: 2.3 µs at 100k entries,
-//! 23 µs at 1M, ~100 µs at 10M. Whole-process peak RSS (/usr/bin/time -v): 104 MiB for the
-//! default run, 350 MiB with 10M.
+//! (`VCD_BENCH_LARGE=1` run; a default run just before gave 0.7 s, 82 µs, 23 µs and 1.9 µs at
+//! 1M.) Filling 10M slows only from 2.3M entries/s over the first million to ~1M/s over the
+//! last, and RSS grows ~17 MiB a million entries.
+//! RSS after fill is the whole bench process's (sled's cache and page table, the lookup table,
+//! the bench's sample of ids); for comparison, a backup of a million small files peaks at
+//! 83 MiB in all (`benches/scale`).
+//! A miss is a binary search over the 12-byte slots (~20 cache misses at 1M); a hit adds the
+//! search of the pack's entries, which a random access must first read from sled.
 //!
-//! `Index::insert_pack`'s batch size (64), measured at 1M with a copy of it on plain sled: no
-//! batch, 16, 64, 128 and 256 all take 50-100 s (within this machine's noise) at 86-113 MiB;
-//! 1,024 takes 57 s at 2.3 GiB and 4,096 35 s at 5.2 GiB. Only huge batches are faster, and
-//! their memory rules them out.
-//!
-//! The default run (1M) takes about 1.5 minutes (fill ~70 s + 12 s of criterion); with
-//! `VCD_BENCH_LARGE=1`, 1M then 10M, about 20 minutes:
-//! `VCD_BENCH_LARGE=1 nice -n 19 cargo bench -p vcd-benches --bench index`.
+//! The default run (1M) takes well under a minute; with `VCD_BENCH_LARGE=1`, 1M then 10M:
+//! `VCD_BENCH_LARGE=1 cargo bench -p vcd-benches --bench index`.
 //!
 //! Throughput here is in entries (elements), not bytes: an index entry has no payload.
 
