@@ -871,9 +871,8 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         None
     } else {
         let id = repo.save_snapshot(&snapshot)?;
-        // Only now: every blob the snapshot refers to was found in the index, or stored and
-        // indexed above.
-        // The snapshot is saved: a failure here costs the next backup speed, not data.
+        // Only now is every blob the snapshot refers to known to be indexed (found there, or
+        // stored and indexed above). Failing to mark it costs the next backup speed, not data.
         let marked = repo.index().mark_complete(&id);
         if let Err(e) = marked.and_then(|_| repo.index().flush()) {
             tracing::warn!("local index: {e}");
