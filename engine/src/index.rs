@@ -199,20 +199,30 @@ impl Index {
     fn from_db(db: sled::Db) -> Result<Self> {
         let ix = Index {
             packs: db.open_tree("packs")?,
-            files: db.open_tree("index_files")?,
+            files: db.open_tree("absorbed_files")?,
             meta: db.open_tree("meta")?,
             table: RwLock::new(None),
             cache: Mutex::new(PackCache::default()),
             _lock: None,
             db,
         };
-        // A database of the earlier layout (a key per blob): forget what it absorbed, so the
-        // repository's index files are read again into pack records. Files first: a crash in
-        // between leaves the old tree, and this runs again.
-        if ix.db.tree_names().iter().any(|n| n.as_ref() == b"blobs") {
+        // Trees of the earlier layout (a key per blob, and the absorbed files under another
+        // name): a database that has them was written, or written again, by an older vcd.
+        // Everything is cleared and read again from the repository's index files. The absorbed
+        // files have a new name so that an older vcd opening this database finds none and
+        // rebuilds its own tree rather than trusting an empty one. Cleared first: a crash in
+        // between leaves the old trees, and this runs again.
+        let names = ix.db.tree_names();
+        let old: Vec<&[u8]> = [b"blobs".as_slice(), b"index_files"]
+            .into_iter()
+            .filter(|o| names.iter().any(|n| n.as_ref() == *o))
+            .collect();
+        if !old.is_empty() {
             tracing::info!("local index of an earlier layout; rebuilding it");
             ix.clear()?;
-            ix.db.drop_tree("blobs")?;
+            for o in old {
+                ix.db.drop_tree(o)?;
+            }
             ix.db.flush()?;
         }
         Ok(ix)
@@ -236,11 +246,10 @@ impl Index {
         Ok(f(guard.as_ref().expect("just built")))
     }
 
-    /// The entries of pack number `no`, sorted by blob id.
-    fn pack_entries(&self, no: u32) -> Result<(Id, Arc<Vec<BlobEntry>>)> {
-        let pack = self.with_table(|t| t.packs[no as usize])?;
-        if let Some(e) = self.cache.lock().unwrap().get(no) {
-            return Ok((pack, e));
+    /// The entries of a pack, sorted by blob id.
+    fn pack_entries(&self, pack: Id) -> Result<Arc<Vec<BlobEntry>>> {
+        if let Some(e) = self.cache.lock().unwrap().get(&pack) {
+            return Ok(e);
         }
         let v = self
             .packs
@@ -249,14 +258,14 @@ impl Index {
         let mut entries = decode_record(&pack, &v)?;
         entries.sort_unstable_by_key(|e| e.id);
         let entries = Arc::new(entries);
-        self.cache.lock().unwrap().put(no, entries.clone());
-        Ok((pack, entries))
+        self.cache.lock().unwrap().put(pack, entries.clone());
+        Ok(entries)
     }
 
     pub fn lookup(&self, id: &Id) -> Result<Option<Location>> {
         let packs = self.with_table(|t| t.candidates(prefix(id)))?;
-        for no in packs {
-            let (pack, entries) = self.pack_entries(no)?;
+        for pack in packs {
+            let entries = self.pack_entries(pack)?;
             if let Ok(i) = entries.binary_search_by(|e| e.id.cmp(id)) {
                 return Ok(Some(Location {
                     pack,
@@ -277,9 +286,9 @@ impl Index {
         self.packs.insert(p.pack.0, rec)?;
         // After the record: a lookup that finds the prefix must find the record.
         if let Some(t) = self.table.write().unwrap().as_mut() {
-            if let Some(no) = t.add(p.pack, &p.entries) {
+            if t.add(p.pack, &p.entries) {
                 // The pack was recorded before: its cached entries may be the old ones.
-                self.cache.lock().unwrap().remove(no);
+                self.cache.lock().unwrap().remove(&p.pack);
             }
         }
         Ok(())
@@ -452,8 +461,8 @@ impl Table {
         }
     }
 
-    /// Adds a pack's entries; returns its number when it was already known.
-    fn add(&mut self, pack: Id, entries: &[BlobEntry]) -> Option<u32> {
+    /// Adds a pack's entries; true when the pack was known before.
+    fn add(&mut self, pack: Id, entries: &[BlobEntry]) -> bool {
         let (no, known) = self.number(pack);
         for e in entries {
             let p = prefix(&e.id);
@@ -471,7 +480,7 @@ impl Table {
         if self.extra.len() > (self.base.len() / 8).max(1 << 16) {
             self.merge();
         }
-        known.then_some(no)
+        known
     }
 
     fn len(&self) -> usize {
@@ -492,7 +501,7 @@ impl Table {
     }
 
     /// The packs whose entries have an id with this prefix.
-    fn candidates(&self, p: u64) -> Vec<u32> {
+    fn candidates(&self, p: u64) -> Vec<Id> {
         let start = self.base.partition_point(|e| slot_prefix(e) < p);
         let mut out: Vec<u32> = self.base[start..]
             .iter()
@@ -508,7 +517,7 @@ impl Table {
                     .map(|e| e[2]),
             );
         }
-        out
+        out.into_iter().map(|no| self.packs[no as usize]).collect()
     }
 }
 
@@ -536,32 +545,34 @@ fn merge_into(base: &mut Vec<Slot>, add: &[Slot]) {
 /// Decoded entries of recently used packs. Restores and mounts read blob after blob from the
 /// same few packs, so a handful of them covers the working set.
 #[derive(Default)]
+/// Keyed by pack id, not number: a clear renumbers the packs while a lookup may still hold
+/// a number from before it, and a pack's entries never change.
 struct PackCache {
-    packs: VecDeque<(u32, Arc<Vec<BlobEntry>>)>,
+    packs: VecDeque<(Id, Arc<Vec<BlobEntry>>)>,
 }
 
 /// Packs whose entries are kept decoded (a pack of small blobs holds ~15,000 entries, ~850 KiB).
 const PACK_CACHE: usize = 16;
 
 impl PackCache {
-    fn get(&mut self, no: u32) -> Option<Arc<Vec<BlobEntry>>> {
-        let i = self.packs.iter().position(|p| p.0 == no)?;
+    fn get(&mut self, pack: &Id) -> Option<Arc<Vec<BlobEntry>>> {
+        let i = self.packs.iter().position(|p| p.0 == *pack)?;
         let p = self.packs.remove(i).expect("found");
         let e = p.1.clone();
         self.packs.push_front(p);
         Some(e)
     }
 
-    fn put(&mut self, no: u32, e: Arc<Vec<BlobEntry>>) {
-        self.remove(no);
+    fn put(&mut self, pack: Id, e: Arc<Vec<BlobEntry>>) {
+        self.remove(&pack);
         if self.packs.len() >= PACK_CACHE {
             self.packs.pop_back();
         }
-        self.packs.push_front((no, e));
+        self.packs.push_front((pack, e));
     }
 
-    fn remove(&mut self, no: u32) {
-        self.packs.retain(|p| p.0 != no);
+    fn remove(&mut self, pack: &Id) {
+        self.packs.retain(|p| p.0 != *pack);
     }
 }
 
@@ -701,7 +712,9 @@ mod tests {
             "sync reads every file again"
         );
         assert!(!ix.is_complete(&Id([7; 32])).unwrap());
-        assert!(!ix.db.tree_names().iter().any(|n| n.as_ref() == b"blobs"));
+        for old in [b"blobs".as_slice(), b"index_files"] {
+            assert!(!ix.db.tree_names().iter().any(|n| n.as_ref() == old));
+        }
     }
 
     #[test]
@@ -751,7 +764,7 @@ mod tests {
         assert!(t.base.windows(2).all(|w| w[0] < w[1]));
         let mut probe = [7u8; 32];
         probe[..4].copy_from_slice(&100u32.to_be_bytes());
-        assert_eq!(t.candidates(prefix(&Id(probe))), vec![7]);
+        assert_eq!(t.candidates(prefix(&Id(probe))), vec![Id([7; 32])]);
         // Built at once from the same packs: the same table.
         let built = Table::build((0..40u8).map(|k| Ok((Id([k; 32]), pack_of(k))))).unwrap();
         assert_eq!(built.base, t.base);
