@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
 use crate::id::Id;
-use crate::pack::{decode_entries, BlobEntry, BlobType, MetaReader, ENTRY_LEN, MAX_PACK_ENTRIES};
+use crate::pack::{decode_entries, BlobEntry, MetaReader, ENTRY_LEN};
 
 /// Written index files are version 3 (zstd-compressed, entries in columns); versions 1 and 2
 /// (entries in rows, the body as is or compressed) are still read (`pack::decode_meta`).
@@ -47,54 +47,32 @@ pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
 pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
     let bad = |d: &str| Error::damaged("index file", "", d.to_string());
     let (version, body) = crate::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
-    if version == crate::pack::META_V3 {
-        let mut r = MetaReader(&body);
-        let npacks = r
-            .varint()
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| bad("truncated"))?;
-        // Each pack needs at least 33 bytes: a hostile count cannot make us allocate.
-        let mut packs = Vec::with_capacity(npacks.min(body.len() / 33));
-        for _ in 0..npacks {
-            let pack = r
-                .take(32)
-                .and_then(Id::from_slice)
-                .ok_or_else(|| bad("truncated"))?;
-            let entries = decode_entries(&mut r).ok_or_else(|| bad("invalid entries"))?;
-            packs.push(PackEntries { pack, entries });
-        }
-        if !r.is_empty() {
-            return Err(bad("trailing bytes"));
-        }
-        return Ok(packs);
+    // Version 3 counts in varints and writes entries in columns; 1 and 2 in u32s and rows.
+    let v3 = version == crate::pack::META_V3;
+    let mut r = MetaReader(&body);
+    let npacks = if v3 {
+        r.varint().and_then(|n| usize::try_from(n).ok())
+    } else {
+        r.take(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as usize)
     }
-    let b = &body[..];
-    let mut r = b;
-    let mut take = |n: usize| -> Result<&[u8]> {
-        if r.len() < n {
-            return Err(bad("truncated"));
-        }
-        let (a, rest) = r.split_at(n);
-        r = rest;
-        Ok(a)
-    };
-    let npacks = u32::from_le_bytes(take(4)?.try_into().unwrap()) as usize;
-    // Each pack needs at least 36 bytes: a hostile count cannot make us allocate.
-    let mut packs = Vec::with_capacity(npacks.min(b.len() / 36));
+    .ok_or_else(|| bad("truncated"))?;
+    // Each pack needs at least 33 bytes: a hostile count cannot make us allocate.
+    let mut packs = Vec::with_capacity(npacks.min(body.len() / 33));
     for _ in 0..npacks {
-        let pack = Id::from_slice(take(32)?).unwrap();
-        let n = u32::from_le_bytes(take(4)?.try_into().unwrap()) as usize;
-        if n > MAX_PACK_ENTRIES {
-            return Err(bad("too many entries"));
+        let pack = r
+            .take(32)
+            .and_then(Id::from_slice)
+            .ok_or_else(|| bad("truncated"))?;
+        let entries = if v3 {
+            decode_entries(&mut r)
+        } else {
+            crate::pack::decode_rows(&mut r)
         }
-        let raw = take(n.checked_mul(ENTRY_LEN).ok_or_else(|| bad("overflow"))?)?;
-        let entries = raw
-            .chunks_exact(ENTRY_LEN)
-            .map(|c| BlobEntry::decode(c).ok_or_else(|| bad("invalid entry")))
-            .collect::<Result<Vec<_>>>()?;
+        .ok_or_else(|| bad("invalid entries"))?;
         packs.push(PackEntries { pack, entries });
     }
-    if !take(0)?.is_empty() || !r.is_empty() {
+    if !r.is_empty() {
         return Err(bad("trailing bytes"));
     }
     Ok(packs)
@@ -371,16 +349,6 @@ impl Index {
         })
     }
 
-    pub fn count_type(&self, ty: BlobType) -> Result<usize> {
-        let mut n = 0;
-        for r in self.iter() {
-            if r?.1.entry.ty == ty {
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())
@@ -579,6 +547,7 @@ impl PackCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pack::BlobType;
 
     fn entry(i: u8) -> BlobEntry {
         BlobEntry {
@@ -793,6 +762,7 @@ mod tests {
 #[cfg(test)]
 mod lock_tests {
     use super::*;
+    use crate::pack::BlobType;
 
     #[test]
     fn a_busy_index_is_never_deleted() {

@@ -417,6 +417,19 @@ pub(crate) fn decode_entries(r: &mut MetaReader) -> Option<Vec<BlobEntry>> {
     Some(out)
 }
 
+/// Reads entries in the version 1 and 2 layout: a u32 LE count, then that many `ENTRY_LEN`
+/// rows; None on anything malformed.
+pub(crate) fn decode_rows(r: &mut MetaReader) -> Option<Vec<BlobEntry>> {
+    let n = u32::from_le_bytes(r.take(4)?.try_into().ok()?) as usize;
+    if n > MAX_PACK_ENTRIES {
+        return None;
+    }
+    r.take(n * ENTRY_LEN)?
+        .chunks_exact(ENTRY_LEN)
+        .map(BlobEntry::decode)
+        .collect()
+}
+
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u128) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
@@ -519,26 +532,15 @@ pub fn decode_trailer(b: &[u8], data_len: u64) -> Result<Vec<BlobEntry>> {
         4 + MAX_PACK_ENTRIES * ENTRY_LEN,
         "too short",
     )?;
+    let mut r = MetaReader(&body);
     let entries = if version == META_V3 {
-        let mut r = MetaReader(&body);
-        let entries = decode_entries(&mut r).ok_or_else(|| bad("invalid entries"))?;
-        if !r.is_empty() {
-            return Err(bad("trailing bytes"));
-        }
-        entries
+        decode_entries(&mut r).ok_or_else(|| bad("invalid entries"))?
     } else {
-        if body.len() < 4 {
-            return Err(bad("too short"));
-        }
-        let n = u32::from_le_bytes(body[..4].try_into().unwrap()) as usize;
-        if n > MAX_PACK_ENTRIES || body.len() != 4 + n * ENTRY_LEN {
-            return Err(bad("entry count does not match length"));
-        }
-        body[4..]
-            .chunks_exact(ENTRY_LEN)
-            .map(|c| BlobEntry::decode(c).ok_or_else(|| bad("invalid entry")))
-            .collect::<Result<Vec<_>>>()?
+        decode_rows(&mut r).ok_or_else(|| bad("entry count does not match length"))?
     };
+    if !r.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
     for e in &entries {
         if e.offset
             .checked_add(e.length as u64)
