@@ -65,18 +65,18 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     let snaps = repo.snapshots()?;
 
     // 1. Index files: the repository's own record of where every blob is.
-    let mut packs: HashMap<Id, Vec<BlobEntry>> = HashMap::new();
+    let mut blobs = EntriesBuilder::default();
     for (name, _) in repo.list(FileType::Index)? {
         match repo.read_index_file(&name) {
             Ok(list) => {
                 for p in list {
-                    packs.entry(p.pack).or_default().extend(p.entries);
+                    blobs.add(p.pack, &p.entries);
                 }
             }
             Err(e) => err(format!("index file {name}: {e}")),
         }
     }
-    let blobs = Blobs::new(&packs);
+    let blobs = blobs.build();
 
     // 2. Packs on storage against packs in the index.
     let stored: HashMap<Id, u64> = repo
@@ -85,14 +85,17 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         .filter_map(|(n, s)| Some((n.parse().ok()?, s)))
         .collect();
     rep.packs = stored.len();
-    for pid in packs.keys() {
+    for pid in &blobs.packs {
         if !stored.contains_key(pid) {
             err(format!(
                 "pack {pid}: named by the index but missing from storage"
             ));
         }
     }
-    let mut unref: Vec<&Id> = stored.keys().filter(|p| !packs.contains_key(p)).collect();
+    let mut unref: Vec<&Id> = stored
+        .keys()
+        .filter(|p| !blobs.numbers.contains_key(*p))
+        .collect();
     unref.sort();
     for p in unref {
         rep.warnings.push(format!(
@@ -101,15 +104,18 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     }
 
     // 3. Every indexed pack's trailer agrees with the index.
-    let indexed: Vec<(&Id, &Vec<BlobEntry>)> = packs
-        .iter()
-        .filter(|(p, _)| stored.contains_key(p))
+    let indexed: Vec<u32> = (0..blobs.packs.len() as u32)
+        .filter(|&n| stored.contains_key(&blobs.packs[n as usize]))
         .collect();
-    indexed.par_iter().for_each(|(pid, entries)| {
+    indexed.par_iter().for_each(|&n| {
+        let pid = &blobs.packs[n as usize];
         match repo.read_pack_trailer(&pid.to_hex(), stored[pid]) {
             Ok(t) => {
                 let a: HashSet<_> = t.iter().map(|e| (e.id, e.offset, e.length)).collect();
-                let b: HashSet<_> = entries.iter().map(|e| (e.id, e.offset, e.length)).collect();
+                let b: HashSet<_> = blobs
+                    .of_pack(n)
+                    .map(|e| (e.id, e.offset, e.length))
+                    .collect();
                 if a != b {
                     err(format!("pack {pid}: trailer disagrees with the index"));
                 }
@@ -127,13 +133,9 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         ));
     }
     let load_tree = |id: &Id| -> std::result::Result<Tree, String> {
-        let (pid, e) = blobs
+        let loc = blobs
             .get(id)
             .ok_or_else(|| format!("tree {id} is not in the index"))?;
-        let loc = crate::index::Location {
-            pack: *pid,
-            entry: *e,
-        };
         let b = repo.load_blob_at(&loc).map_err(|e| e.to_string())?;
         Tree::decode(&b).map_err(|e| format!("tree {id}: {e}"))
     };
@@ -175,8 +177,8 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     // 5. Read the data.
     let mut damaged: HashMap<Id, String> = HashMap::new();
     if opts.read_data {
-        let mut todo: Vec<(&Id, &Vec<BlobEntry>)> = indexed.clone();
-        todo.sort_by_key(|(p, _)| **p);
+        let mut todo = indexed.clone();
+        todo.sort_by_key(|&n| blobs.packs[n as usize]);
         if let Some(pct) = opts.subset_percent {
             let n = ((todo.len() as f64) * pct / 100.0).ceil() as usize;
             todo.shuffle(&mut rand::thread_rng());
@@ -185,61 +187,61 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         rep.packs_read = todo.len();
         let bad = Mutex::new(HashMap::new());
         let nblobs = std::sync::atomic::AtomicU64::new(0);
-        todo.par_iter()
-            .try_for_each(|(pid, entries)| -> Result<()> {
-                crate::check_interrupt()?;
-                let name = pid.to_hex();
-                let verify = |bytes: &[u8]| {
-                    if Id::of_file(bytes) != **pid {
-                        err(format!(
-                            "pack {name}: content does not match its name (hash mismatch)"
-                        ));
+        todo.par_iter().try_for_each(|&n| -> Result<()> {
+            crate::check_interrupt()?;
+            let pid = &blobs.packs[n as usize];
+            let name = pid.to_hex();
+            let verify = |bytes: &[u8]| {
+                if Id::of_file(bytes) != *pid {
+                    err(format!(
+                        "pack {name}: content does not match its name (hash mismatch)"
+                    ));
+                }
+                if let Err(e) = pack::parse_pack(&repo.keys().data, bytes) {
+                    err(format!("pack {name}: trailer: {e}"));
+                }
+                for e in blobs.of_pack(n) {
+                    let end = e.offset as usize + e.length as usize;
+                    let r = bytes
+                        .get(e.offset as usize..end)
+                        .ok_or_else(|| "outside the pack".to_string())
+                        .and_then(|s| {
+                            pack::open_blob(repo.keys(), &e, s)
+                                .map(|_| ())
+                                .map_err(|x| x.to_string())
+                        });
+                    nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let Err(x) = r {
+                        err(format!("pack {name}: blob {} ({:?}): {x}", e.id, e.ty));
+                        bad.lock().unwrap().insert(e.id, format!("pack {name}"));
                     }
-                    if let Err(e) = pack::parse_pack(&repo.keys().data, bytes) {
-                        err(format!("pack {name}: trailer: {e}"));
-                    }
-                    for e in entries.iter() {
-                        let end = e.offset as usize + e.length as usize;
-                        let r = bytes
-                            .get(e.offset as usize..end)
-                            .ok_or_else(|| "outside the pack".to_string())
-                            .and_then(|s| {
-                                pack::open_blob(repo.keys(), e, s)
-                                    .map(|_| ())
-                                    .map_err(|x| x.to_string())
-                            });
-                        nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if let Err(x) = r {
-                            err(format!("pack {name}: blob {} ({:?}): {x}", e.id, e.ty));
-                            bad.lock().unwrap().insert(e.id, format!("pack {name}"));
+                }
+                progress.add(1, bytes.len() as u64);
+            };
+            PACK_BUF.with(|b| {
+                // A pack-sized buffer per thread, kept: a fresh one per pack cost a page
+                // fault and a page clearing per 4 KiB read.
+                let mut buf = b.borrow_mut();
+                let size = stored[pid];
+                match repo
+                    .backend()
+                    .read_range_into(FileType::Pack, &name, 0, size, &mut buf)
+                {
+                    Ok(()) => verify(&buf),
+                    Err(e) => {
+                        err(format!("pack {name}: unreadable: {e}"));
+                        let mut b = bad.lock().unwrap();
+                        for e in blobs.of_pack(n) {
+                            b.insert(e.id, format!("pack {name} unreadable"));
                         }
                     }
-                    progress.add(1, bytes.len() as u64);
-                };
-                PACK_BUF.with(|b| {
-                    // A pack-sized buffer per thread, kept: a fresh one per pack cost a page
-                    // fault and a page clearing per 4 KiB read.
-                    let mut buf = b.borrow_mut();
-                    let size = stored[*pid];
-                    match repo
-                        .backend()
-                        .read_range_into(FileType::Pack, &name, 0, size, &mut buf)
-                    {
-                        Ok(()) => verify(&buf),
-                        Err(e) => {
-                            err(format!("pack {name}: unreadable: {e}"));
-                            let mut b = bad.lock().unwrap();
-                            for e in entries.iter() {
-                                b.insert(e.id, format!("pack {name} unreadable"));
-                            }
-                        }
-                    }
-                    if buf.capacity() > KEEP_BUF {
-                        *buf = Vec::new();
-                    }
-                });
-                Ok(())
-            })?;
+                }
+                if buf.capacity() > KEEP_BUF {
+                    *buf = Vec::new();
+                }
+            });
+            Ok(())
+        })?;
         rep.blobs_read = nblobs.into_inner();
         damaged = bad.into_inner().unwrap();
     }
@@ -258,35 +260,125 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     Ok(rep)
 }
 
-/// Every indexed blob by id: a table sorted by id, 24 bytes a blob. A map of copies of the
-/// entries took some 240 bytes a blob, most of check's 460 MiB peak at a million blobs.
-struct Blobs<'a>(Vec<(u64, &'a Id, &'a BlobEntry)>);
+/// Every entry of every index file, 56 bytes a blob: rows sorted by blob id for lookups, and
+/// their numbers in pack order for the steps that go pack by pack. (A map of packs to entry
+/// lists with a sorted table of references took 80 bytes a blob: most of check's memory at a
+/// million blobs.)
+struct Entries {
+    packs: Vec<Id>,
+    numbers: HashMap<Id, u32>,
+    rows: Vec<Row>,
+    by_pack: Vec<u32>,
+    /// Pack n's rows are `by_pack[starts[n]..starts[n + 1]]`.
+    starts: Vec<usize>,
+}
 
-impl<'a> Blobs<'a> {
-    fn new(packs: &'a HashMap<Id, Vec<BlobEntry>>) -> Self {
-        let mut v: Vec<_> = packs
-            .iter()
-            .flat_map(|(p, es)| es.iter().map(move |e| (prefix(&e.id), p, e)))
-            .collect();
-        v.sort_unstable_by_key(|x| x.2.id);
-        Blobs(v)
+/// One entry in 52 bytes: u32 fields, so no padding; the pack number shares a word with the
+/// blob type and compression flag.
+#[derive(Clone, Copy)]
+struct Row {
+    id: [u8; 32],
+    offset: [u32; 2],
+    length: u32,
+    raw_length: u32,
+    pack_kind: u32,
+}
+
+impl Row {
+    fn pack(&self) -> u32 {
+        self.pack_kind >> 2
     }
 
-    /// The pack and entry of blob `id` (any one, if it is stored twice).
-    fn get(&self, id: &Id) -> Option<(&'a Id, &'a BlobEntry)> {
-        let k = prefix(id);
-        let from = self.0.partition_point(|x| x.0 < k);
-        self.0[from..]
-            .iter()
-            .take_while(|x| x.0 == k)
-            .find(|x| x.2.id == *id)
-            .map(|x| (x.1, x.2))
+    fn entry(&self) -> BlobEntry {
+        BlobEntry {
+            ty: if self.pack_kind & 2 != 0 {
+                BlobType::Tree
+            } else {
+                BlobType::Data
+            },
+            compressed: self.pack_kind & 1 != 0,
+            id: Id(self.id),
+            offset: (self.offset[0] as u64) << 32 | self.offset[1] as u64,
+            length: self.length,
+            raw_length: self.raw_length,
+        }
     }
 }
 
-/// The first 8 bytes of an id, big-endian, so that ordering by it agrees with ordering by id.
-fn prefix(id: &Id) -> u64 {
-    u64::from_be_bytes(id.0[..8].try_into().expect("ids are 32 bytes"))
+#[derive(Default)]
+struct EntriesBuilder {
+    packs: Vec<Id>,
+    numbers: HashMap<Id, u32>,
+    rows: Vec<Row>,
+}
+
+impl EntriesBuilder {
+    fn add(&mut self, pack: Id, entries: &[BlobEntry]) {
+        let next = self.packs.len() as u32;
+        let no = *self.numbers.entry(pack).or_insert(next);
+        if no == next {
+            self.packs.push(pack);
+        }
+        // Two bits of the word are the kind; no repository comes near 2^30 packs.
+        assert!(no < 1 << 30, "too many packs");
+        self.rows.extend(entries.iter().map(|e| Row {
+            id: e.id.0,
+            offset: [(e.offset >> 32) as u32, e.offset as u32],
+            length: e.length,
+            raw_length: e.raw_length,
+            pack_kind: no << 2 | ((e.ty == BlobType::Tree) as u32) << 1 | e.compressed as u32,
+        }));
+    }
+
+    fn build(self) -> Entries {
+        let EntriesBuilder {
+            packs,
+            numbers,
+            mut rows,
+        } = self;
+        rows.sort_unstable_by_key(|r| r.id);
+        rows.shrink_to_fit();
+        let mut by_pack: Vec<u32> = (0..rows.len() as u32).collect();
+        by_pack.sort_unstable_by_key(|&i| {
+            let r = &rows[i as usize];
+            (r.pack(), r.offset)
+        });
+        let mut starts = vec![0usize; packs.len() + 1];
+        for r in &rows {
+            starts[r.pack() as usize + 1] += 1;
+        }
+        for n in 1..starts.len() {
+            starts[n] += starts[n - 1];
+        }
+        Entries {
+            packs,
+            numbers,
+            rows,
+            by_pack,
+            starts,
+        }
+    }
+}
+
+impl Entries {
+    /// Where blob `id` is (any one place, if it is stored twice).
+    fn get(&self, id: &Id) -> Option<crate::index::Location> {
+        let from = self.rows.partition_point(|r| r.id < id.0);
+        self.rows
+            .get(from)
+            .filter(|r| r.id == id.0)
+            .map(|r| crate::index::Location {
+                pack: self.packs[r.pack() as usize],
+                entry: r.entry(),
+            })
+    }
+
+    /// Pack number `n`'s entries, by offset.
+    fn of_pack(&self, n: u32) -> impl Iterator<Item = BlobEntry> + '_ {
+        self.by_pack[self.starts[n as usize]..self.starts[n as usize + 1]]
+            .iter()
+            .map(|&i| self.rows[i as usize].entry())
+    }
 }
 
 /// (snapshot, path, blob) for every file or directory in any snapshot that needs a damaged blob.
@@ -294,7 +386,7 @@ fn files_touching(
     repo: &Repo,
     snaps: &[SnapshotRef],
     damaged: &HashMap<Id, String>,
-    blobs: &Blobs,
+    blobs: &Entries,
 ) -> Vec<(Id, String, Id)> {
     let mut out = Vec::new();
     for s in snaps {
@@ -304,16 +396,12 @@ fn files_touching(
                 out.push((s.id, path.clone(), tid));
                 continue;
             }
-            let Some((pid, e)) = blobs.get(&tid) else {
+            let Some(loc) = blobs.get(&tid) else {
                 continue;
             };
-            if e.ty != BlobType::Tree {
+            if loc.entry.ty != BlobType::Tree {
                 continue;
             }
-            let loc = crate::index::Location {
-                pack: *pid,
-                entry: *e,
-            };
             let Ok(t) = repo.load_blob_at(&loc).and_then(|b| Tree::decode(&b)) else {
                 continue;
             };
