@@ -469,7 +469,7 @@ impl Records {
     fn read(&self, pack: &Id, loc: &[u8]) -> Result<Vec<BlobEntry>> {
         let damaged = || {
             Error::Index(format!(
-                "the local index's record for pack {pack} is damaged; `vcd repair index` rebuilds it"
+                "record for pack {pack} is damaged; `vcd repair index` rebuilds the local index"
             ))
         };
         let l = RecordLoc::decode(loc).ok_or_else(damaged)?;
