@@ -73,6 +73,7 @@ fn pack(r: &mut StdRng, count: usize) -> PackEntries {
             let e = BlobEntry {
                 ty: BlobType::Data,
                 compressed: true,
+                compact: true,
                 id: id(r),
                 offset,
                 length,

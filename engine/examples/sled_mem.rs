@@ -25,6 +25,7 @@ fn main() {
             .map(|i| BlobEntry {
                 ty: BlobType::Data,
                 compressed: true,
+                compact: true,
                 id: Id::random(),
                 offset: i as u64 * 1000,
                 length: 1000,

@@ -274,7 +274,7 @@ struct Entries {
 }
 
 /// One entry in 52 bytes: u32 fields, so no padding; the pack number shares a word with the
-/// blob type and compression flag.
+/// blob type and the compression and compact flags.
 #[derive(Clone, Copy)]
 struct Row {
     id: [u8; 32],
@@ -286,7 +286,7 @@ struct Row {
 
 impl Row {
     fn pack(&self) -> u32 {
-        self.pack_kind >> 2
+        self.pack_kind >> 3
     }
 
     fn entry(&self) -> BlobEntry {
@@ -297,6 +297,7 @@ impl Row {
                 BlobType::Data
             },
             compressed: self.pack_kind & 1 != 0,
+            compact: self.pack_kind & 4 != 0,
             id: Id(self.id),
             offset: (self.offset[0] as u64) << 32 | self.offset[1] as u64,
             length: self.length,
@@ -319,14 +320,17 @@ impl EntriesBuilder {
         if no == next {
             self.packs.push(pack);
         }
-        // Two bits of the word are the kind; no repository comes near 2^30 packs.
-        assert!(no < 1 << 30, "too many packs");
+        // Three bits of the word are the kind; no repository comes near 2^29 packs.
+        assert!(no < 1 << 29, "too many packs");
         self.rows.extend(entries.iter().map(|e| Row {
             id: e.id.0,
             offset: [(e.offset >> 32) as u32, e.offset as u32],
             length: e.length,
             raw_length: e.raw_length,
-            pack_kind: no << 2 | ((e.ty == BlobType::Tree) as u32) << 1 | e.compressed as u32,
+            pack_kind: no << 3
+                | (e.compact as u32) << 2
+                | ((e.ty == BlobType::Tree) as u32) << 1
+                | e.compressed as u32,
         }));
     }
 

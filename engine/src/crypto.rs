@@ -19,6 +19,11 @@ pub const NONCE_LEN: usize = 24;
 pub const TAG_LEN: usize = 16;
 /// Bytes a sealed object has beyond its plaintext.
 pub const OVERHEAD: usize = NONCE_LEN + TAG_LEN;
+/// Nonce bytes a compactly sealed object stores: the first 16 of its XChaCha20 nonce, the
+/// other 8 being zero (FORMAT.md §3).
+pub const COMPACT_NONCE_LEN: usize = 16;
+/// Bytes a compactly sealed object has beyond its plaintext.
+pub const COMPACT_OVERHEAD: usize = COMPACT_NONCE_LEN + TAG_LEN;
 
 /// Associated data per object role. NEVER CHANGE: part of the on-disk format.
 pub mod aad {
@@ -102,10 +107,22 @@ impl DataKey {
 
     /// Appends `nonce || ciphertext || tag` of `plaintext` to `out`.
     pub fn seal_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        self.seal_with(NONCE_LEN, aad, plaintext, out)
+    }
+
+    /// Appends `nonce[..16] || ciphertext || tag` of `plaintext` to `out`: the nonce's last 8
+    /// bytes are zero and not stored. Its randomness is the 128 bits HChaCha20 derives the
+    /// subkey from, as many as a random AES-CTR IV has (restic's blobs): nonces first repeat
+    /// after about 2^64 objects under one key. Used for blobs, 8 bytes apiece.
+    pub fn seal_compact_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        self.seal_with(COMPACT_NONCE_LEN, aad, plaintext, out)
+    }
+
+    fn seal_with(&self, stored: usize, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        out.reserve(plaintext.len() + OVERHEAD);
-        out.extend_from_slice(&nonce);
+        rand::rngs::OsRng.fill_bytes(&mut nonce[..stored]);
+        out.reserve(plaintext.len() + stored + TAG_LEN);
+        out.extend_from_slice(&nonce[..stored]);
         let start = out.len();
         out.extend_from_slice(plaintext);
         let tag = self
@@ -123,15 +140,26 @@ impl DataKey {
 
     /// Opens a sealed object; a wrong key, wrong role or any flipped bit is an error.
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, MacError> {
-        if sealed.len() < OVERHEAD {
+        self.open_with(NONCE_LEN, aad, sealed)
+    }
+
+    /// Opens an object sealed by `seal_compact_into`.
+    pub fn open_compact(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, MacError> {
+        self.open_with(COMPACT_NONCE_LEN, aad, sealed)
+    }
+
+    fn open_with(&self, stored: usize, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, MacError> {
+        if sealed.len() < stored + TAG_LEN {
             return Err(MacError);
         }
-        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..stored].copy_from_slice(&sealed[..stored]);
+        let rest = &sealed[stored..];
         let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
         let mut buf = ct.to_vec();
         self.cipher()
             .decrypt_in_place_detached(
-                XNonce::from_slice(nonce),
+                XNonce::from_slice(&nonce),
                 aad,
                 &mut buf,
                 Tag::from_slice(tag),
@@ -231,6 +259,38 @@ mod tests {
         let k2 = MasterKey::generate().derive();
         assert!(k2.data.open(aad::BLOB, &s).is_err());
         assert!(k.data.open(aad::BLOB, &s[..10]).is_err());
+    }
+
+    #[test]
+    fn compact_seal_open_roundtrip_and_tamper() {
+        let k = MasterKey::generate().derive();
+        let mut s = Vec::new();
+        k.data.seal_compact_into(aad::BLOB, b"hello world", &mut s);
+        assert_eq!(s.len(), 11 + COMPACT_OVERHEAD);
+        assert_eq!(k.data.open_compact(aad::BLOB, &s).unwrap(), b"hello world");
+        for i in 0..s.len() {
+            let mut t = s.clone();
+            t[i] ^= 0x40;
+            assert!(k.data.open_compact(aad::BLOB, &t).is_err(), "flip at {i}");
+        }
+        assert!(k.data.open_compact(aad::SNAPSHOT, &s).is_err());
+        // The two layouts never open as each other.
+        assert!(k.data.open(aad::BLOB, &s).is_err());
+        let full = k.data.seal(aad::BLOB, b"hello world");
+        assert!(k.data.open_compact(aad::BLOB, &full).is_err());
+        // It is XChaCha20-Poly1305 with the nonce's last 8 bytes zero.
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..COMPACT_NONCE_LEN].copy_from_slice(&s[..COMPACT_NONCE_LEN]);
+        let mut as_full = nonce.to_vec();
+        as_full.extend_from_slice(&s[COMPACT_NONCE_LEN..]);
+        assert_eq!(k.data.open(aad::BLOB, &as_full).unwrap(), b"hello world");
+        let mut short = Vec::new();
+        k.data.seal_compact_into(aad::BLOB, b"", &mut short);
+        assert!(k
+            .data
+            .open_compact(aad::BLOB, &short[..COMPACT_OVERHEAD - 1])
+            .is_err());
+        assert_eq!(k.data.open_compact(aad::BLOB, &short).unwrap(), b"");
     }
 
     #[test]

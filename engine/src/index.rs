@@ -17,9 +17,10 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::pack::{decode_entries, BlobEntry, MetaReader, ENTRY_LEN};
 
-/// Written index files are version 3 (zstd-compressed, entries in columns); versions 1 and 2
-/// (entries in rows, the body as is or compressed) are still read (`pack::decode_meta`).
-pub const INDEX_VERSION: u8 = 3;
+/// Written index files are version 4 (zstd-compressed, entries in columns, compact blobs);
+/// versions 1 and 2 (entries in rows, the body as is or compressed) and 3 (columns, no compact
+/// blobs) are still read (`pack::decode_meta`).
+pub const INDEX_VERSION: u8 = crate::pack::META_V4;
 /// Largest decompressed index file body accepted (about 5 million entries).
 const MAX_INDEX_BODY: usize = 256 << 20;
 /// Index files are split beyond this many blobs so none grows without bound.
@@ -48,8 +49,8 @@ pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
 pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
     let bad = |d: &str| Error::damaged("index file", "", d.to_string());
     let (version, body) = crate::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
-    // Version 3 counts in varints and writes entries in columns; 1 and 2 in u32s and rows.
-    let v3 = version == crate::pack::META_V3;
+    // Versions 3 and 4 count in varints and write entries in columns; 1 and 2 in u32s and rows.
+    let v3 = version >= crate::pack::META_V3;
     let mut r = MetaReader(&body);
     let npacks = if v3 {
         r.varint().and_then(|n| usize::try_from(n).ok())
@@ -66,7 +67,7 @@ pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
             .and_then(Id::from_slice)
             .ok_or_else(|| bad("truncated"))?;
         let entries = if v3 {
-            decode_entries(&mut r)
+            decode_entries(&mut r, version >= crate::pack::META_V4)
         } else {
             crate::pack::decode_rows(&mut r)
         }
@@ -542,7 +543,7 @@ fn prefix(id: &Id) -> u64 {
 
 fn decode_record(pack: &Id, v: &[u8]) -> Result<Vec<BlobEntry>> {
     let mut r = MetaReader(v);
-    match decode_entries(&mut r) {
+    match decode_entries(&mut r, true) {
         Some(e) if r.is_empty() => Ok(e),
         _ => Err(Error::Index(format!("corrupt record for pack {pack}"))),
     }
@@ -726,6 +727,7 @@ mod tests {
         BlobEntry {
             ty: BlobType::Data,
             compressed: i.is_multiple_of(2),
+            compact: false,
             id: Id([i; 32]),
             offset: i as u64 * 100,
             length: 50,
@@ -772,6 +774,19 @@ mod tests {
         let mut v2 = vec![2u8];
         v2.extend_from_slice(&crate::pack::compress_meta(&rows));
         assert_eq!(decode_index_file(&v2).unwrap(), packs);
+        // Version 4 says which blobs are compact; a version-3 file cannot.
+        let compact = vec![PackEntries {
+            pack: Id([7; 32]),
+            entries: vec![BlobEntry {
+                compact: true,
+                ..entry(3)
+            }],
+        }];
+        let b4 = encode_index_file(&compact);
+        assert_eq!(decode_index_file(&b4).unwrap(), compact);
+        let mut b3 = b4.clone();
+        b3[0] = 3;
+        assert!(decode_index_file(&b3).is_err());
     }
 
     fn with_id(mut e: BlobEntry, id: Id) -> BlobEntry {
@@ -1046,6 +1061,7 @@ mod lock_tests {
             entries: vec![BlobEntry {
                 ty: BlobType::Data,
                 compressed: false,
+                compact: false,
                 id: Id([1; 32]),
                 offset: 0,
                 length: 41,

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{aad, ChunkIdKey, DataKey, Keys, OVERHEAD};
+use crate::crypto::{aad, ChunkIdKey, DataKey, Keys, COMPACT_OVERHEAD, OVERHEAD};
 use crate::error::{Error, Result};
 use crate::id::Id;
 
@@ -19,12 +19,14 @@ pub const PACK_MAGIC: &[u8; 8] = b"vcdpack1";
 /// Trailer length (4) + magic (8).
 pub const FOOTER_LEN: usize = 12;
 /// Pack trailers and index files share one versioning: version 1 is the body as is with entries
-/// in rows (`ENTRY_LEN` bytes each), version 2 the same body zstd-compressed, version 3
-/// (written) a zstd-compressed body with entries in columns (`encode_entries`). All are read.
+/// in rows (`ENTRY_LEN` bytes each), version 2 the same body zstd-compressed, version 3 a
+/// zstd-compressed body with entries in columns (`encode_entries`), version 4 (written) the
+/// same with compact blobs allowed (`BlobEntry::compact`). All are read.
 pub(crate) const META_V1: u8 = 1;
 pub(crate) const META_V2: u8 = 2;
 pub(crate) const META_V3: u8 = 3;
-pub const TRAILER_VERSION: u8 = META_V3;
+pub(crate) const META_V4: u8 = 4;
+pub const TRAILER_VERSION: u8 = META_V4;
 /// zstd level for metadata (trailers, index files): they are small and written once a pack.
 const META_LEVEL: i32 = 3;
 /// Bytes of one encoded entry: type, flags, id, offset u64, length u32, raw length u32.
@@ -64,6 +66,11 @@ impl BlobType {
 pub struct BlobEntry {
     pub ty: BlobType,
     pub compressed: bool,
+    /// Sealed with a 16-byte stored nonce (`DataKey::seal_compact_into`), and when compressed
+    /// a zstd frame without magic number, content size or dictionary id: 12-15 bytes fewer a
+    /// blob. Every blob written since trailer version 4; older ones carry the full 24-byte
+    /// nonce and standard frames.
+    pub compact: bool,
     pub id: Id,
     pub offset: u64,
     /// Sealed length in the pack.
@@ -73,7 +80,18 @@ pub struct BlobEntry {
 }
 
 impl BlobEntry {
+    /// The bytes sealing adds to a blob of this layout.
+    pub fn overhead(&self) -> usize {
+        if self.compact {
+            COMPACT_OVERHEAD
+        } else {
+            OVERHEAD
+        }
+    }
+
+    /// The row of versions 1 and 2, which predate compact blobs (tests and fuzz seeds write it).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
+        debug_assert!(!self.compact, "rows cannot say compact");
         out.push(self.ty.code());
         out.push(if self.compressed { FLAG_ZSTD } else { 0 });
         out.extend_from_slice(&self.id.0);
@@ -93,19 +111,21 @@ impl BlobEntry {
         let e = BlobEntry {
             ty,
             compressed: b[1] & FLAG_ZSTD != 0,
+            compact: false,
             id: Id::from_slice(&b[2..34])?,
             offset: u64::from_le_bytes(b[34..42].try_into().ok()?),
             length: u32::from_le_bytes(b[42..46].try_into().ok()?),
             raw_length: u32::from_le_bytes(b[46..50].try_into().ok()?),
         };
-        if (e.length as usize) < OVERHEAD || e.raw_length > MAX_BLOB_RAW {
+        if (e.length as usize) < e.overhead() || e.raw_length > MAX_BLOB_RAW {
             return None;
         }
         Some(e)
     }
 }
 
-/// A blob ready to go into a pack: sealed bytes plus what the trailer must say about them.
+/// A blob ready to go into a pack: sealed bytes plus what the trailer must say about them
+/// (always compact).
 pub struct SealedBlob {
     pub ty: BlobType,
     pub id: Id,
@@ -119,7 +139,7 @@ pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> 
     let mut bytes = Vec::new();
     let compressed = with_compressed(data, level, |plain| {
         keys.data
-            .seal_into(aad::BLOB, plain.unwrap_or(data), &mut bytes);
+            .seal_compact_into(aad::BLOB, plain.unwrap_or(data), &mut bytes);
         plain.is_some()
     });
     SealedBlob {
@@ -136,7 +156,8 @@ thread_local! {
     // first backup's CPU (allocation, then page faults on every fresh table), so each thread
     // keeps one per direction.
     static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    // Index 0: standard frames (blobs written before trailer version 4); 1: compact frames.
+    static DECOMPRESSOR: RefCell<[Option<zstd::bulk::Decompressor<'static>>; 2]> = const { RefCell::new([None, None]) };
     static COMPRESS_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
@@ -155,7 +176,7 @@ fn with_compressed<R>(data: &[u8], level: i32, f: impl FnOnce(Option<&[u8]>) -> 
     let shrank = COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.as_ref().is_none_or(|(l, _)| *l != level) {
-            *c = Some((level, zstd::bulk::Compressor::new(level).ok()?));
+            *c = Some((level, compact_compressor(level).ok()?));
         }
         let (_, z) = c.as_mut()?;
         z.compress_to_buffer(data, &mut out).ok()?;
@@ -170,13 +191,32 @@ fn with_compressed<R>(data: &[u8], level: i32, f: impl FnOnce(Option<&[u8]>) -> 
     r
 }
 
-fn decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+/// A compressor writing compact frames: no magic number (the entry says the blob is
+/// compressed), no content size (the entry has the raw length), no dictionary id, no checksum
+/// (the blob id is checked after decompression).
+fn compact_compressor(level: i32) -> std::io::Result<zstd::bulk::Compressor<'static>> {
+    use zstd::zstd_safe::{CParameter, FrameFormat};
+    let mut z = zstd::bulk::Compressor::new(level)?;
+    z.set_parameter(CParameter::Format(FrameFormat::Magicless))?;
+    z.set_parameter(CParameter::ContentSizeFlag(false))?;
+    z.set_parameter(CParameter::DictIdFlag(false))?;
+    z.set_parameter(CParameter::ChecksumFlag(false))?;
+    Ok(z)
+}
+
+fn decompress(data: &[u8], capacity: usize, compact: bool) -> std::io::Result<Vec<u8>> {
     DECOMPRESSOR.with(|d| {
         let mut d = d.borrow_mut();
-        if d.is_none() {
-            *d = Some(zstd::bulk::Decompressor::new()?);
+        let slot = &mut d[compact as usize];
+        if slot.is_none() {
+            let mut z = zstd::bulk::Decompressor::new()?;
+            if compact {
+                use zstd::zstd_safe::{DParameter, FrameFormat};
+                z.set_parameter(DParameter::Format(FrameFormat::Magicless))?;
+            }
+            *slot = Some(z);
         }
-        d.as_mut().expect("set above").decompress(data, capacity)
+        slot.as_mut().expect("set above").decompress(data, capacity)
     })
 }
 
@@ -190,12 +230,15 @@ pub fn open_blob(keys: &Keys, e: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
             e.raw_length
         )));
     }
-    let plain = keys
-        .data
-        .open(aad::BLOB, sealed)
-        .map_err(|m| damaged(m.to_string()))?;
+    let plain = if e.compact {
+        keys.data.open_compact(aad::BLOB, sealed)
+    } else {
+        keys.data.open(aad::BLOB, sealed)
+    }
+    .map_err(|m| damaged(m.to_string()))?;
     let data = if e.compressed {
-        decompress(&plain, e.raw_length as usize).map_err(|x| damaged(format!("zstd: {x}")))?
+        decompress(&plain, e.raw_length as usize, e.compact)
+            .map_err(|x| damaged(format!("zstd: {x}")))?
     } else {
         plain
     };
@@ -247,6 +290,7 @@ impl<W: std::io::Write> PackStream<W> {
         self.entries.push(BlobEntry {
             ty: b.ty,
             compressed: b.compressed,
+            compact: true,
             id: b.id,
             offset: self.len,
             length: b.bytes.len() as u32,
@@ -336,8 +380,8 @@ pub fn encode_trailer(entries: &[BlobEntry]) -> Vec<u8> {
     encode_meta(&body)
 }
 
-/// Appends `entries` in the version-3 layout: their count, then one column after another:
-/// a kind byte each (type << 1 | compressed), every id, the sealed lengths, the raw lengths,
+/// Appends `entries` in the version-3/4 layout: their count, then one column after another:
+/// a kind byte each (compact << 2 | type << 1 | compressed; compact only in version 4), every id, the sealed lengths, the raw lengths,
 /// and each offset as its distance from the end of the entry before (zero in a pack written
 /// front to back). Counts, lengths and distances are LEB128 varints (distances zigzag-signed).
 /// Columns compress where rows did not: the random ids sit together and the numbers shrink to
@@ -347,7 +391,7 @@ pub(crate) fn encode_entries(entries: &[BlobEntry], out: &mut Vec<u8>) {
     out.extend(
         entries
             .iter()
-            .map(|e| e.ty.code() << 1 | e.compressed as u8),
+            .map(|e| (e.compact as u8) << 2 | e.ty.code() << 1 | e.compressed as u8),
     );
     for e in entries {
         out.extend_from_slice(&e.id.0);
@@ -373,9 +417,10 @@ pub(crate) fn encode_entries(entries: &[BlobEntry], out: &mut Vec<u8>) {
     }
 }
 
-/// Reads entries written by `encode_entries`; None on anything malformed. Every count is
-/// checked against the bytes actually present before anything is allocated.
-pub(crate) fn decode_entries(r: &mut MetaReader) -> Option<Vec<BlobEntry>> {
+/// Reads entries written by `encode_entries`; None on anything malformed (a compact blob
+/// where `compact` is false: version 3). Every count is checked against the bytes actually
+/// present before anything is allocated.
+pub(crate) fn decode_entries(r: &mut MetaReader, compact: bool) -> Option<Vec<BlobEntry>> {
     let n = usize::try_from(r.varint()?).ok()?;
     if n > MAX_PACK_ENTRIES {
         return None;
@@ -391,15 +436,19 @@ pub(crate) fn decode_entries(r: &mut MetaReader) -> Option<Vec<BlobEntry>> {
     for i in 0..n {
         let raw_length = u32::try_from(r.varint()?).ok()?;
         let kind = kinds[i];
+        if kind >> 3 != 0 || (kind & 4 != 0 && !compact) {
+            return None;
+        }
         let e = BlobEntry {
-            ty: BlobType::from_code(kind >> 1)?,
+            ty: BlobType::from_code(kind >> 1 & 1)?,
             compressed: kind & 1 != 0,
+            compact: kind & 4 != 0,
             id: Id::from_slice(&ids[i * 32..i * 32 + 32])?,
             offset: 0,
             length: lens[i],
             raw_length,
         };
-        if (e.length as usize) < OVERHEAD || e.raw_length > MAX_BLOB_RAW {
+        if (e.length as usize) < e.overhead() || e.raw_length > MAX_BLOB_RAW {
             return None;
         }
         out.push(e);
@@ -471,7 +520,7 @@ impl<'a> MetaReader<'a> {
 
 /// A metadata object (trailer, index file) as written: the version byte, the compressed body.
 pub(crate) fn encode_meta(body: &[u8]) -> Vec<u8> {
-    let mut out = vec![META_V3];
+    let mut out = vec![META_V4];
     out.extend_from_slice(&compress_meta(body));
     out
 }
@@ -490,13 +539,13 @@ pub(crate) fn decode_meta<'a>(
     };
     match version {
         META_V1 => Ok((version, rest.into())),
-        META_V2 | META_V3 => decompress_meta(rest, max)
+        META_V2 | META_V3 | META_V4 => decompress_meta(rest, max)
             .map(|b| (version, b.into()))
             .map_err(|m| bad(&format!("compressed body: {m}"))),
         v => Err(Error::UnsupportedVersion {
             what,
             version: v as u32,
-            supported: META_V3 as u32,
+            supported: META_V4 as u32,
         }),
     }
 }
@@ -515,7 +564,7 @@ pub(crate) fn decompress_meta(b: &[u8], max: usize) -> std::result::Result<Vec<u
         Ok(Some(n)) => return Err(format!("states {n} bytes, more than the maximum {max}")),
         _ => return Err("no valid zstd frame header".into()),
     };
-    let out = decompress(b, size).map_err(|e| format!("zstd: {e}"))?;
+    let out = decompress(b, size, false).map_err(|e| format!("zstd: {e}"))?;
     if out.len() != size {
         return Err("shorter than its frame says".into());
     }
@@ -533,8 +582,8 @@ pub fn decode_trailer(b: &[u8], data_len: u64) -> Result<Vec<BlobEntry>> {
         "too short",
     )?;
     let mut r = MetaReader(&body);
-    let entries = if version == META_V3 {
-        decode_entries(&mut r).ok_or_else(|| bad("invalid entries"))?
+    let entries = if version >= META_V3 {
+        decode_entries(&mut r, version >= META_V4).ok_or_else(|| bad("invalid entries"))?
     } else {
         decode_rows(&mut r).ok_or_else(|| bad("entry count does not match length"))?
     };
@@ -600,8 +649,20 @@ mod tests {
         assert_eq!(p.id, Id::of_file(&p.bytes));
         let entries = parse_pack(&keys.data, &p.bytes).unwrap();
         assert_eq!(entries, p.entries);
+        assert_eq!(
+            p.bytes[p.bytes.len() - FOOTER_LEN - 1..].len(),
+            FOOTER_LEN + 1
+        );
         assert!(entries[0].compressed, "a run of one byte compresses");
         assert!(!entries[1].compressed, "5 bytes do not");
+        assert!(entries.iter().all(|e| e.compact));
+        // 16 nonce bytes and the tag; "short" stored as is.
+        assert_eq!(entries[1].length as usize, 5 + COMPACT_OVERHEAD);
+        let standard = zstd::bulk::compress(&datas[0], 3).unwrap().len();
+        assert!(
+            (entries[0].length as usize) < standard + COMPACT_OVERHEAD,
+            "a compact frame is smaller than a standard one"
+        );
         for (e, d) in entries.iter().zip(&datas) {
             let s = &p.bytes[e.offset as usize..(e.offset + e.length as u64) as usize];
             assert_eq!(&open_blob(&keys, e, s).unwrap(), d);
@@ -618,11 +679,53 @@ mod tests {
         assert!(open_blob(&keys, &wrong, s).unwrap_err().is_damage());
     }
 
+    /// Blobs written before trailer version 4 (a 24-byte nonce, standard zstd frames) open.
+    #[test]
+    fn blobs_of_the_earlier_layout_open() {
+        let keys = MasterKey::generate().derive();
+        let data = vec![3u8; 5000];
+        let id = keys.chunk_id.id(&data);
+        let frame = zstd::bulk::compress(&data, 3).unwrap();
+        for (compressed, plain) in [(true, &frame), (false, &data)] {
+            let sealed = keys.data.seal(aad::BLOB, plain);
+            let e = BlobEntry {
+                ty: BlobType::Data,
+                compressed,
+                compact: false,
+                id,
+                offset: 0,
+                length: sealed.len() as u32,
+                raw_length: data.len() as u32,
+            };
+            assert_eq!(open_blob(&keys, &e, &sealed).unwrap(), data);
+            // Read as the other layout it is damage, not data.
+            let other = BlobEntry { compact: true, ..e };
+            assert!(open_blob(&keys, &other, &sealed).unwrap_err().is_damage());
+        }
+        // And a compact blob read as the earlier layout is damage too.
+        let sb = seal_blob(&keys, BlobType::Data, id, &data, 3);
+        let e = BlobEntry {
+            ty: BlobType::Data,
+            compressed: sb.compressed,
+            compact: false,
+            id,
+            offset: 0,
+            length: sb.bytes.len() as u32,
+            raw_length: data.len() as u32,
+        };
+        assert!(open_blob(&keys, &e, &sb.bytes).unwrap_err().is_damage());
+        assert_eq!(
+            open_blob(&keys, &BlobEntry { compact: true, ..e }, &sb.bytes).unwrap(),
+            data
+        );
+    }
+
     #[test]
     fn entry_columns_roundtrip_any_offsets_and_refuse_garbage() {
         let e = |offset: u64, length: u32, ty: BlobType, compressed: bool| BlobEntry {
             ty,
             compressed,
+            compact: offset.is_multiple_of(2),
             id: Id::random(),
             offset,
             length,
@@ -639,26 +742,47 @@ mod tests {
         let mut body = Vec::new();
         encode_entries(&entries, &mut body);
         let mut r = MetaReader(&body);
-        assert_eq!(decode_entries(&mut r).unwrap(), entries);
+        assert_eq!(decode_entries(&mut r, true).unwrap(), entries);
         assert!(r.is_empty());
+        // Version 3 had no compact blobs: a kind that says compact is refused there.
+        assert!(decode_entries(&mut MetaReader(&body), false).is_none());
+        let plain: Vec<BlobEntry> = entries
+            .iter()
+            .map(|x| BlobEntry {
+                compact: false,
+                ..*x
+            })
+            .collect();
+        let mut v3 = Vec::new();
+        encode_entries(&plain, &mut v3);
+        assert_eq!(decode_entries(&mut MetaReader(&v3), false).unwrap(), plain);
         // Every truncation is refused, and so are a count beyond the bytes present, a varint
         // that never ends, an unknown kind and a sealed length below the AEAD overhead.
         for n in 0..body.len() {
             assert!(
-                decode_entries(&mut MetaReader(&body[..n])).is_none(),
+                decode_entries(&mut MetaReader(&body[..n]), true).is_none(),
                 "cut at {n}"
             );
         }
         let mut hostile = Vec::new();
         put_varint(&mut hostile, MAX_PACK_ENTRIES as u128);
-        assert!(decode_entries(&mut MetaReader(&hostile)).is_none());
-        assert!(decode_entries(&mut MetaReader(&[0xff; 40])).is_none());
-        let mut bad_kind = body.clone();
-        bad_kind[1] = 0x7e;
-        assert!(decode_entries(&mut MetaReader(&bad_kind)).is_none());
+        assert!(decode_entries(&mut MetaReader(&hostile), true).is_none());
+        assert!(decode_entries(&mut MetaReader(&[0xff; 40]), true).is_none());
+        for k in [0x7e, 8, 0xff] {
+            let mut bad_kind = body.clone();
+            bad_kind[1] = k;
+            assert!(
+                decode_entries(&mut MetaReader(&bad_kind), true).is_none(),
+                "{k}"
+            );
+        }
+        // Below the overhead of its layout: 31 bytes cannot be a compact blob, 39 not a full one.
         let mut short = Vec::new();
-        encode_entries(&[e(0, 10, BlobType::Data, false)], &mut short);
-        assert!(decode_entries(&mut MetaReader(&short)).is_none());
+        encode_entries(&[e(0, 31, BlobType::Data, false)], &mut short);
+        assert!(decode_entries(&mut MetaReader(&short), true).is_none());
+        let mut short = Vec::new();
+        encode_entries(&[e(1, 39, BlobType::Data, false)], &mut short);
+        assert!(decode_entries(&mut MetaReader(&short), true).is_none());
     }
 
     #[test]
@@ -668,6 +792,7 @@ mod tests {
         let e = BlobEntry {
             ty: BlobType::Tree,
             compressed: false,
+            compact: false,
             id: Id::random(),
             offset: 90,
             length: 41,
@@ -710,6 +835,7 @@ mod tests {
             let e = BlobEntry {
                 ty: BlobType::Tree,
                 compressed: true,
+                compact: false,
                 id: Id([0; 32]),
                 offset: 0,
                 length: sealed.len() as u32,

@@ -6,7 +6,8 @@
 //!
 //! Input: flags (1), raw_length (u32 LE), corrupt position (u16 LE), corrupt xor (1), payload.
 //! Flags: bit 0 tree blob, bit 1 not compressed, bits 2-3 mode, bit 4 raw_length is the
-//! payload's length, bit 5 the id is not the payload's.
+//! payload's length, bit 5 the id is not the payload's, bit 6 compact (16-byte nonce,
+//! magicless zstd frame) rather than the earlier layout.
 
 #![no_main]
 
@@ -44,25 +45,36 @@ fuzz_target!(|input: &[u8]| {
     } else {
         keys.chunk_id.id(payload)
     };
+    let compact = flags & 64 != 0;
+    let seal = |p: &[u8]| {
+        if compact {
+            let mut v = Vec::new();
+            keys.data.seal_compact_into(aad::BLOB, p, &mut v);
+            v
+        } else {
+            keys.data.seal(aad::BLOB, p)
+        }
+    };
     let sealed = match (flags >> 2) & 3 {
         0 => payload.to_vec(),
-        1 => keys.data.seal(aad::BLOB, payload),
+        1 => seal(payload),
         _ => {
             let sb = seal_blob(keys, ty, id, payload, 1);
             let mut plain = keys
                 .data
-                .open(aad::BLOB, &sb.bytes)
+                .open_compact(aad::BLOB, &sb.bytes)
                 .expect("own seal opens");
             if !plain.is_empty() && head[7] != 0 {
                 let at = u16::from_le_bytes([head[5], head[6]]) as usize % plain.len();
                 plain[at] ^= head[7];
             }
-            keys.data.seal(aad::BLOB, &plain)
+            seal(&plain)
         }
     };
     let e = BlobEntry {
         ty,
         compressed: flags & 2 == 0,
+        compact,
         id,
         offset: 0,
         length: sealed.len() as u32,

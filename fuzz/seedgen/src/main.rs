@@ -116,6 +116,7 @@ fn main() {
             BlobType::Tree
         },
         compressed: i % 3 == 0,
+        compact: i == 2,
         id: Id([i; 32]),
         offset: off,
         length: 60,
@@ -174,16 +175,16 @@ fn main() {
 
     // blob: flags = mode << 2 | bit4 (raw_length = payload length) ...
     let payload = b"abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc".repeat(8);
-    let mut b2 = vec![(2 << 2) | 16, 0, 0, 0, 0, 0, 0, 0];
+    let mut b2 = vec![64 | (2 << 2) | 16, 0, 0, 0, 0, 0, 0, 0];
     b2.extend_from_slice(&payload);
     put(&dir, "blob", "mode2_compressed_exact", &b2);
-    let mut b2x = vec![(2 << 2) | 16, 0, 0, 0, 0, 9, 0, 0x20];
+    let mut b2x = vec![64 | (2 << 2) | 16, 0, 0, 0, 0, 9, 0, 0x20];
     b2x.extend_from_slice(&payload);
     put(&dir, "blob", "mode2_compressed_corrupt", &b2x);
     // mode 1: a real zstd frame as the sealed plaintext, raw_length from the header.
     let sb = seal_blob(&keys, BlobType::Data, Id([0; 32]), &payload, 3);
-    let frame = keys.data.open(aad::BLOB, &sb.bytes).unwrap();
-    let mut b1 = vec![(1 << 2) | 32];
+    let frame = keys.data.open_compact(aad::BLOB, &sb.bytes).unwrap();
+    let mut b1 = vec![64 | (1 << 2) | 32];
     b1.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     b1.extend_from_slice(&[0, 0, 0]);
     b1.extend_from_slice(&frame);
@@ -191,6 +192,12 @@ fn main() {
     let mut b1u = vec![(1 << 2) | 2 | 16, 0, 0, 0, 0, 0, 0, 0];
     b1u.extend_from_slice(b"plain uncompressed blob");
     put(&dir, "blob", "mode1_uncompressed_exact", &b1u);
+    // The earlier layout: a standard frame under a full nonce.
+    let mut b1s = vec![(1 << 2) | 32];
+    b1s.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    b1s.extend_from_slice(&[0, 0, 0]);
+    b1s.extend_from_slice(&zstd::bulk::compress(&payload, 3).unwrap());
+    put(&dir, "blob", "mode1_standard_frame_exact", &b1s);
     eprintln!("seeds written to {}", dir.display());
 }
 
