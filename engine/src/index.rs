@@ -226,26 +226,24 @@ impl Index {
 
     /// After a crash (power loss: the records file is synced before the database is flushed,
     /// but sled may write on its own) the database can name records the file never received.
-    /// The table build would find them; here they cost one pass over sled's small values.
+    /// Every append stores the file's new end in `meta` before the record is named, and sled
+    /// recovers a prefix of its writes (it replays its log in order up to the first gap): a database that names a lost record also holds an end
+    /// beyond the file's. One read here, however many packs; a record damaged some other way
+    /// fails its hash when read.
     fn check_records(&self) -> Result<()> {
         let len = self.records.len()?;
-        let mut beyond = false;
-        for kv in self.packs.iter() {
-            let (_, v) = kv?;
-            match RecordLoc::decode(&v) {
-                Some(l) if l.offset + l.len as u64 <= len => {}
-                _ => {
-                    beyond = true;
-                    break;
-                }
-            }
-        }
-        if beyond {
+        let end = self
+            .meta
+            .get(RECORDS_END)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_le_bytes))
+            .unwrap_or(0);
+        if end > len {
             tracing::info!("local index names records its file lacks; rebuilding it");
             self.clear()?;
         } else if self.packs.is_empty() && len > 0 {
             // Records nobody names (a database removed as unreadable, say): drop them.
             self.records.truncate()?;
+            self.meta.remove(RECORDS_END)?;
         }
         Ok(())
     }
@@ -305,7 +303,7 @@ impl Index {
     pub fn insert_pack(&self, p: &PackEntries) -> Result<()> {
         let mut rec = Vec::with_capacity(8 + p.entries.len() * ENTRY_LEN);
         crate::pack::encode_entries(&p.entries, &mut rec);
-        let loc = self.records.append(&rec)?;
+        let loc = self.records.append(&rec, &self.meta)?;
         self.packs.insert(p.pack.0, loc.encode().as_slice())?;
         // After the record: a lookup that finds the prefix must find the record.
         if let Some(t) = self.table.write().unwrap().as_mut() {
@@ -343,6 +341,7 @@ impl Index {
         self.files.clear()?;
         self.packs.clear()?;
         self.records.truncate()?;
+        self.meta.remove(RECORDS_END)?;
         *self.table.write().unwrap() = None;
         *self.cache.lock().unwrap() = PackCache::default();
         self.meta.remove(b"clearing")?;
@@ -450,7 +449,9 @@ impl Records {
             .len())
     }
 
-    fn append(&self, rec: &[u8]) -> Result<RecordLoc> {
+    /// Appends a record and stores the file's new end under `RECORDS_END` in `meta`: under the
+    /// lock, so the stored end only grows, and before the caller names the record.
+    fn append(&self, rec: &[u8], meta: &sled::Tree) -> Result<RecordLoc> {
         let len = u32::try_from(rec.len())
             .map_err(|_| Error::Index("pack record larger than 4 GiB".into()))?;
         let mut end = self.end.lock().unwrap();
@@ -463,6 +464,7 @@ impl Records {
             hash: Id::of_file(rec),
         };
         *end += rec.len() as u64;
+        meta.insert(RECORDS_END, &end.to_le_bytes())?;
         Ok(loc)
     }
 
@@ -530,6 +532,8 @@ impl RecordLoc {
 }
 
 const COMPLETE: &[u8] = b"complete/";
+/// Key in `meta`: the records file's end after the last append (u64 LE).
+const RECORDS_END: &[u8] = b"records_end";
 
 fn complete_key(snap: &Id) -> Vec<u8> {
     let mut k = COMPLETE.to_vec();
