@@ -1,17 +1,17 @@
-//! The local index (`engine::index::Index`: a sled record per pack, and a table of id prefixes
-//! in memory): filling it, inserting into it and looking ids up, at 1M entries;
+//! The local index (`engine::index::Index`: a record per pack in a file beside the sled
+//! database, which says where each is, and a table of id prefixes in memory): filling it, inserting into it and looking ids up, at 1M entries;
 //! `VCD_BENCH_LARGE=1` adds 10M.
 //!
 //! Per size:
 //! - `index_fill/<n>`: one timed pass inserting n entries into an empty index (64 per pack, so
-//!   one sled record a pack) plus the final flush, printed on stderr with entries/s, the process's
+//!   one record a pack) plus the final flush, printed on stderr with entries/s, the process's
 //!   peak and current RSS, and the database's size on disk. Measured once, outside criterion.
 //! - `index_insert/<n>`: criterion, inserting one more 64-entry pack into the filled index
 //!   (throughput in entries). The index grows while it runs.
 //! - `index_lookup/hit/<n>` and `index_lookup/miss/<n>`: criterion, one lookup of a random
 //!   present id (drawn from every 10th/100th id inserted) or of a random absent one. A random
 //!   hit is the worst case: its pack is almost never among the 16 whose entries are kept
-//!   decoded, so it pays a sled read and a decode of the pack's record. Restores and mounts read
+//!   decoded, so it pays a sled read, a `pread` of the pack's record and its decoding. Restores and mounts read
 //!   blob after blob from the same packs.
 //!
 //! Measured 2026-11-26 on the 2-core bench machine (ext4 on a virtio disk):
@@ -22,15 +22,19 @@
 //! | a sled key per blob (until 2026-11-26) | 10M | 1,098 s (9,100/s) | 8.7 ms | 95 µs | 109 µs | 336 MiB | 3.0 GiB |
 //! | a sled record per pack + prefix table | 1M | 0.5 s (2.0M/s) | 47 µs | 21 µs | 1.2 µs | 121 MiB | 74 MiB |
 //! | a sled record per pack + prefix table | 10M | 8.3 s (1.2M/s) | 68 µs | 29 µs | 1.4 µs | 329 MiB (peak 363) | 724 MiB |
+//! | records file + prefix table (commit 96af792) | 1M | 0.7 s (1.4M/s) | 48 µs | 18 µs | 1.9 µs | 37 MiB | 43 MiB |
+//! | records file + prefix table (commit 96af792) | 10M | 7.1 s (1.4M/s) | 62 µs | 29 µs | 2.4 µs | 235 MiB (peak 268) | 416 MiB |
 //!
 //! (`VCD_BENCH_LARGE=1` run; a default run just before gave 0.7 s, 82 µs, 23 µs and 1.9 µs at
 //! 1M.) Filling 10M slows only from 2.3M entries/s over the first million to ~1M/s over the
 //! last, and RSS grows ~17 MiB a million entries.
 //! RSS after fill is the whole bench process's (sled's cache and page table, the lookup table,
 //! the bench's sample of ids); for comparison, a backup of a million small files peaks at
-//! 83 MiB in all (`benches/scale`).
+//! 54 MiB in all (`benches/scale`). sled kept the records it had read (values of hundreds of
+//! KiB) in its page cache well past its cache setting; in their own file they cost nothing
+//! once decoded (RSS at 1M: 121 → 37 MiB; at 10M: 329 → 235 MiB).
 //! A miss is a binary search over the 12-byte slots (~20 cache misses at 1M); a hit adds the
-//! search of the pack's entries, which a random access must first read from sled.
+//! search of the pack's entries, which a random access must first read from the records file.
 //!
 //! The default run (1M) takes well under a minute; with `VCD_BENCH_LARGE=1`, 1M then 10M:
 //! `VCD_BENCH_LARGE=1 cargo bench -p vcd-benches --bench index`.
