@@ -111,11 +111,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         let pid = &blobs.packs[n as usize];
         match repo.read_pack_trailer(&pid.to_hex(), stored[pid]) {
             Ok(t) => {
-                let a: HashSet<_> = t.iter().map(|e| (e.id, e.offset, e.length)).collect();
-                let b: HashSet<_> = blobs
-                    .of_pack(n)
-                    .map(|e| (e.id, e.offset, e.length))
-                    .collect();
+                // Whole entries: a wrong type, length or flag in the index would pass a check
+                // of ids and offsets and then fail the restore.
+                let a: HashSet<BlobEntry> = t.into_iter().collect();
+                let b: HashSet<BlobEntry> = blobs.of_pack(n).collect();
                 if a != b {
                     err(format!("pack {pid}: trailer disagrees with the index"));
                 }
@@ -285,6 +284,19 @@ struct Row {
 }
 
 impl Row {
+    fn new(no: u32, e: &BlobEntry) -> Row {
+        Row {
+            id: e.id.0,
+            offset: [(e.offset >> 32) as u32, e.offset as u32],
+            length: e.length,
+            raw_length: e.raw_length,
+            pack_kind: no << 3
+                | (e.compact as u32) << 2
+                | ((e.ty == BlobType::Tree) as u32) << 1
+                | e.compressed as u32,
+        }
+    }
+
     fn pack(&self) -> u32 {
         self.pack_kind >> 3
     }
@@ -322,16 +334,7 @@ impl EntriesBuilder {
         }
         // Three bits of the word are the kind; no repository comes near 2^29 packs.
         assert!(no < 1 << 29, "too many packs");
-        self.rows.extend(entries.iter().map(|e| Row {
-            id: e.id.0,
-            offset: [(e.offset >> 32) as u32, e.offset as u32],
-            length: e.length,
-            raw_length: e.raw_length,
-            pack_kind: no << 3
-                | (e.compact as u32) << 2
-                | ((e.ty == BlobType::Tree) as u32) << 1
-                | e.compressed as u32,
-        }));
+        self.rows.extend(entries.iter().map(|e| Row::new(no, e)));
     }
 
     fn build(self) -> Entries {
@@ -420,4 +423,64 @@ fn files_touching(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_every_field_of_every_kind() {
+        assert_eq!(std::mem::size_of::<Row>(), 52);
+        let mut n = 0u64;
+        for ty in [BlobType::Data, BlobType::Tree] {
+            for compressed in [false, true] {
+                for compact in [false, true] {
+                    n += 1;
+                    let e = BlobEntry {
+                        ty,
+                        compressed,
+                        compact,
+                        id: Id([n as u8; 32]),
+                        offset: u64::MAX - n,
+                        length: u32::MAX - n as u32,
+                        raw_length: n as u32,
+                    };
+                    for no in [0, 1, (1 << 29) - 1] {
+                        let r = Row::new(no, &e);
+                        assert_eq!(r.entry(), e);
+                        assert_eq!(r.pack(), no);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn entries_by_id_and_by_pack() {
+        let e = |id: u8, offset: u64| BlobEntry {
+            ty: BlobType::Data,
+            compressed: false,
+            compact: true,
+            id: Id([id; 32]),
+            offset,
+            length: 40,
+            raw_length: 8,
+        };
+        let mut b = EntriesBuilder::default();
+        b.add(Id([1; 32]), &[e(9, 100), e(3, 0)]);
+        b.add(Id([2; 32]), &[e(5, 0)]);
+        // The same pack named again (two index files): its entries add up under one number.
+        b.add(Id([1; 32]), &[e(7, 200)]);
+        let t = b.build();
+        assert_eq!(t.packs, vec![Id([1; 32]), Id([2; 32])]);
+        let of0: Vec<_> = t.of_pack(0).map(|x| (x.id.0[0], x.offset)).collect();
+        assert_eq!(of0, vec![(3, 0), (9, 100), (7, 200)], "by offset");
+        assert_eq!(t.of_pack(1).count(), 1);
+        let l = t.get(&Id([7; 32])).unwrap();
+        assert_eq!((l.pack, l.entry), (Id([1; 32]), e(7, 200)));
+        assert!(t.get(&Id([4; 32])).is_none());
+        assert!(t.get(&Id([0; 32])).is_none());
+        assert!(t.get(&Id([0xff; 32])).is_none());
+    }
 }

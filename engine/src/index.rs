@@ -248,6 +248,23 @@ impl Index {
         Ok(())
     }
 
+    /// A pack's record. One that fails its hash sets the clearing marker, so the next open's
+    /// `sync_index` rebuilds the database from the repository; this run reports the error.
+    fn read_record(&self, pack: &Id, loc: &[u8]) -> Result<Vec<BlobEntry>> {
+        let r = self.records.read(pack, loc);
+        if r.is_err() {
+            if let Err(e) = self
+                .meta
+                .insert(b"clearing", &[])
+                .map(|_| ())
+                .and_then(|()| self.db.flush().map(|_| ()))
+            {
+                tracing::warn!("marking the local index for a rebuild: {e}");
+            }
+        }
+        r
+    }
+
     /// Runs `f` on the lookup table, building it from the pack records on first use.
     fn with_table<R>(&self, f: impl FnOnce(&Table) -> R) -> Result<R> {
         if let Some(t) = &*self.table.read().unwrap() {
@@ -259,7 +276,7 @@ impl Index {
                 let (k, v) = kv?;
                 let pack =
                     Id::from_slice(&k).ok_or_else(|| Error::Index("corrupt pack key".into()))?;
-                Ok((pack, self.records.read(&pack, &v)?))
+                Ok((pack, self.read_record(&pack, &v)?))
             }))?;
             *guard = Some(t);
         }
@@ -275,7 +292,7 @@ impl Index {
             .packs
             .get(pack.0)?
             .ok_or_else(|| Error::Index(format!("no record for pack {pack}")))?;
-        let mut entries = self.records.read(&pack, &v)?;
+        let mut entries = self.read_record(&pack, &v)?;
         entries.sort_unstable_by_key(|e| e.id);
         let entries = Arc::new(entries);
         self.cache.lock().unwrap().put(pack, entries.clone());
@@ -341,6 +358,9 @@ impl Index {
         self.files.clear()?;
         self.packs.clear()?;
         self.records.truncate()?;
+        // Synced before the marker goes: records appended after this clear reuse offsets from
+        // 0, and a file that kept its old bytes through a crash would fail their hashes.
+        self.records.sync()?;
         self.meta.remove(RECORDS_END)?;
         *self.table.write().unwrap() = None;
         *self.cache.lock().unwrap() = PackCache::default();
@@ -381,7 +401,7 @@ impl Index {
             let r = kv.map_err(Error::from).and_then(|(k, v)| {
                 let pack =
                     Id::from_slice(&k).ok_or_else(|| Error::Index("corrupt pack key".into()))?;
-                Ok((pack, self.records.read(&pack, &v)?))
+                Ok((pack, self.read_record(&pack, &v)?))
             });
             let out: Vec<Result<(Id, Location)>> = match r {
                 Ok((pack, entries)) => entries
@@ -472,7 +492,7 @@ impl Records {
     fn read(&self, pack: &Id, loc: &[u8]) -> Result<Vec<BlobEntry>> {
         let damaged = || {
             Error::Index(format!(
-                "record for pack {pack} is damaged; `vcd repair index` rebuilds the local index"
+                "record for pack {pack} is damaged; the local index is rebuilt from the repository on the next run"
             ))
         };
         let l = RecordLoc::decode(loc).ok_or_else(damaged)?;
@@ -969,8 +989,10 @@ mod tests {
         std::fs::write(&rec, &bytes).unwrap();
         let ix = Index::open(&path).unwrap();
         let e = ix.lookup(&Id([1; 32])).unwrap_err().to_string();
-        assert!(e.contains("damaged") && e.contains("repair index"), "{e}");
-        // A clear (what `repair index` does) empties the file and starts over.
+        assert!(e.contains("damaged") && e.contains("rebuilt"), "{e}");
+        // Marked, so the next open's sync clears and rebuilds it.
+        assert!(ix.is_incomplete().unwrap());
+        // A clear (what that sync does) empties the file and starts over.
         ix.clear().unwrap();
         assert_eq!(std::fs::metadata(&rec).unwrap().len(), 0);
         ix.insert_pack(&p1).unwrap();

@@ -62,7 +62,7 @@ impl BlobType {
 }
 
 /// Where a blob sits inside a pack, and how to turn it back into plaintext.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlobEntry {
     pub ty: BlobType,
     pub compressed: bool,
@@ -124,12 +124,13 @@ impl BlobEntry {
     }
 }
 
-/// A blob ready to go into a pack: sealed bytes plus what the trailer must say about them
-/// (always compact).
+/// A blob ready to go into a pack: sealed bytes plus what the trailer must say about them.
 pub struct SealedBlob {
     pub ty: BlobType,
     pub id: Id,
     pub compressed: bool,
+    /// How the bytes were sealed (`BlobEntry::compact`); `seal_blob` always seals compactly.
+    pub compact: bool,
     pub raw_length: u32,
     pub bytes: Vec<u8>,
 }
@@ -146,6 +147,7 @@ pub fn seal_blob(keys: &Keys, ty: BlobType, id: Id, data: &[u8], level: i32) -> 
         ty,
         id,
         compressed,
+        compact: true,
         raw_length: data.len() as u32,
         bytes,
     }
@@ -290,7 +292,7 @@ impl<W: std::io::Write> PackStream<W> {
         self.entries.push(BlobEntry {
             ty: b.ty,
             compressed: b.compressed,
-            compact: true,
+            compact: b.compact,
             id: b.id,
             offset: self.len,
             length: b.bytes.len() as u32,
@@ -649,10 +651,8 @@ mod tests {
         assert_eq!(p.id, Id::of_file(&p.bytes));
         let entries = parse_pack(&keys.data, &p.bytes).unwrap();
         assert_eq!(entries, p.entries);
-        assert_eq!(
-            p.bytes[p.bytes.len() - FOOTER_LEN - 1..].len(),
-            FOOTER_LEN + 1
-        );
+        assert_eq!(encode_trailer(&entries)[0], META_V4);
+        assert_eq!(TRAILER_VERSION, META_V4);
         assert!(entries[0].compressed, "a run of one byte compresses");
         assert!(!entries[1].compressed, "5 bytes do not");
         assert!(entries.iter().all(|e| e.compact));
@@ -783,6 +783,14 @@ mod tests {
         let mut short = Vec::new();
         encode_entries(&[e(1, 39, BlobType::Data, false)], &mut short);
         assert!(decode_entries(&mut MetaReader(&short), true).is_none());
+        // And the smallest of each (an empty blob) is accepted.
+        let smallest = vec![
+            e(0, 32, BlobType::Data, false),
+            e(1, 40, BlobType::Tree, true),
+        ];
+        let mut b = Vec::new();
+        encode_entries(&smallest, &mut b);
+        assert_eq!(decode_entries(&mut MetaReader(&b), true).unwrap(), smallest);
     }
 
     #[test]
@@ -800,6 +808,20 @@ mod tests {
         };
         let t = encode_trailer(&[e]);
         assert!(decode_trailer(&t, 131).is_ok());
+        // Version 3 (no compact blobs) is read; a compact entry in it is not, nor version 5.
+        let mut v3 = t.clone();
+        v3[0] = META_V3;
+        assert_eq!(decode_trailer(&v3, 131).unwrap(), vec![e]);
+        let mut c3 = encode_trailer(&[BlobEntry { compact: true, ..e }]);
+        assert!(decode_trailer(&c3, 131).unwrap()[0].compact);
+        c3[0] = META_V3;
+        assert!(decode_trailer(&c3, 131).is_err());
+        let mut v5 = t.clone();
+        v5[0] = 5;
+        assert!(matches!(
+            decode_trailer(&v5, 131),
+            Err(Error::UnsupportedVersion { version: 5, .. })
+        ));
         assert!(
             decode_trailer(&t, 130).is_err(),
             "entry past the data region"

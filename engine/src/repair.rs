@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::backend::FileType;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::index::PackEntries;
 use crate::repo::Repo;
@@ -44,6 +44,9 @@ pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
                         known.insert(p.pack, p.entries);
                     }
                 }
+                // Written by a newer vcd: rebuilding without it would drop its packs from the
+                // index and then delete the file. Stop before changing anything.
+                Err(e @ Error::UnsupportedVersion { .. }) => return Err(e),
                 Err(e) => tracing::warn!("index file {name}: {e}; its packs will be read instead"),
             }
         }
@@ -60,14 +63,18 @@ pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
         .iter()
         .filter(|(p, _)| !known.contains_key(p))
         .collect();
-    let read: Vec<std::result::Result<PackEntries, String>> = todo
+    let read: Vec<Result<std::result::Result<PackEntries, String>>> = todo
         .par_iter()
-        .map(|(p, size)| {
-            repo.read_pack_trailer(&p.to_hex(), *size)
-                .map(|entries| PackEntries { pack: *p, entries })
-                .map_err(|e| format!("pack {p}: {e}"))
-        })
+        .map(
+            |(p, size)| match repo.read_pack_trailer(&p.to_hex(), *size) {
+                Ok(entries) => Ok(Ok(PackEntries { pack: *p, entries })),
+                // A pack of a newer format is not damage: leaving it out would lose its blobs.
+                Err(e @ Error::UnsupportedVersion { .. }) => Err(e),
+                Err(e) => Ok(Err(format!("pack {p}: {e}"))),
+            },
+        )
         .collect();
+    let read = read.into_iter().collect::<Result<Vec<_>>>()?;
     let mut all: Vec<PackEntries> = known
         .into_iter()
         .filter(|(p, _)| stored_set.contains(p))

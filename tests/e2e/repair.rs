@@ -175,3 +175,46 @@ fn a_parent_whose_blobs_left_the_index_is_not_trusted() {
     let r = env.restore(after["id"].as_str().unwrap(), &src, "r");
     compare(&src, &r);
 }
+
+/// An index file (or pack) of a format newer than this vcd reads is not damage: `repair index`
+/// stops before it changes anything, rather than leaving its packs out and deleting the file.
+#[test]
+fn repair_index_refuses_to_drop_an_index_file_of_a_newer_format() {
+    use engine::crypto::aad;
+    let env = Env::new();
+    let src = env.path("src");
+    gen::generate_with(&src, 41, &Spec::small());
+    let snap = env.backup(&src, &[]);
+    let dir = env.repo().join("index");
+    let files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let repo = {
+        let backend = std::sync::Arc::new(engine::backend::LocalBackend::new(env.repo()));
+        engine::Repo::open(backend, crate::common::PASSWORD.as_bytes(), None).unwrap()
+    };
+    let key = &repo.keys().data;
+    let orig = fs::read(&files[0]).unwrap();
+    let mut plain = key.open(aad::INDEX, &orig).unwrap();
+    plain[0] = 99;
+    let sealed = key.seal(aad::INDEX, &plain);
+    let newer = dir.join(engine::id::Id::of_file(&sealed).to_hex());
+    fs::write(&newer, &sealed).unwrap();
+    fs::remove_file(&files[0]).unwrap();
+
+    let (_, err) = env.code(1, &["repair", "index"]);
+    assert!(err.contains("version 99"), "{err}");
+    assert!(newer.exists(), "the newer index file was deleted");
+    assert_eq!(
+        count_files(&dir),
+        1,
+        "repair wrote index files before stopping"
+    );
+    // Put back as it was, the repository is whole.
+    fs::write(&files[0], &orig).unwrap();
+    fs::remove_file(&newer).unwrap();
+    let r = env.restore(&snap, &src, "r");
+    compare(&src, &r);
+}
