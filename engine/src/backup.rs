@@ -205,10 +205,13 @@ fn packer<'r>(
         let slot = &mut open[b.ty as usize];
         let p = match slot {
             Some(p) => p,
-            None => slot.insert(PackStream::new(std::io::BufWriter::with_capacity(
-                WRITE_BUF,
-                repo.backend().put_stream(FileType::Pack).map_err(werr())?,
-            ))),
+            None => {
+                repo.upgrade()?;
+                slot.insert(PackStream::new(std::io::BufWriter::with_capacity(
+                    WRITE_BUF,
+                    repo.backend().put_stream(FileType::Pack).map_err(werr())?,
+                )))
+            }
         };
         p.add(&b).map_err(werr())?;
         if p.len() >= pack_size || p.count() >= pack::MAX_PACK_ENTRIES {

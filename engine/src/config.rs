@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::id::Id;
 
-/// The repository format this vcd writes and the newest it reads.
-pub const REPO_VERSION: u32 = 1;
+/// The repository format this vcd writes and the newest it reads. Version 2: packs and index
+/// files may hold compact blobs (trailer and index file version 4). A version-1 repository is
+/// read as is and raised to 2 by the first command that writes a pack or an index file
+/// (`Repo::upgrade`), so an older vcd refuses it instead of misjudging version-4 objects.
+pub const REPO_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChunkerParams {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::backend::{Backend, DynBackend, FileType};
-use crate::config::Config;
+use crate::config::{Config, REPO_VERSION};
 use crate::crypto::{aad, KdfParams, Keys, MasterKey};
 use crate::error::{Error, Result};
 use crate::id::Id;
@@ -27,6 +27,8 @@ pub struct Repo {
     key_id: Id,
     index: Index,
     index_path: Option<PathBuf>,
+    /// Set once the stored config says REPO_VERSION (see `upgrade`).
+    current: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) fn be<'a>(
@@ -92,6 +94,7 @@ impl Repo {
             Some(p) => Index::open(p)?,
             None => Index::temporary()?,
         };
+        let current = std::sync::atomic::AtomicBool::new(config.version >= REPO_VERSION);
         let repo = Repo {
             backend,
             keys,
@@ -100,9 +103,35 @@ impl Repo {
             key_id,
             index,
             index_path,
+            current,
         };
         repo.sync_index()?;
         Ok(repo)
+    }
+
+    /// Raises a repository of an earlier format version to this one before its first new
+    /// pack or index file, which may hold what the earlier version cannot describe. The config
+    /// is rewritten atomically with every other field unchanged; racing writers write the same.
+    pub fn upgrade(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.current.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut c = self.config.clone();
+        c.version = REPO_VERSION;
+        let sealed = self.keys.data.seal(
+            aad::CONFIG,
+            &serde_json::to_vec_pretty(&c).expect("config serialises"),
+        );
+        self.backend
+            .put(FileType::Config, "config", &sealed)
+            .map_err(be("writing", "config"))?;
+        tracing::info!(
+            "repository format raised from version {} to {REPO_VERSION}",
+            self.config.version
+        );
+        self.current.store(true, Ordering::Release);
+        Ok(())
     }
 
     pub fn backend(&self) -> &dyn Backend {
@@ -233,6 +262,7 @@ impl Repo {
                 n += packs[end].entries.len();
                 end += 1;
             }
+            self.upgrade()?;
             let (id, bytes) = index::seal_index_file(&self.keys.data, &packs[start..end]);
             self.backend
                 .put(FileType::Index, &id.to_hex(), &bytes)

@@ -339,3 +339,50 @@ fn backup_while_an_exclusive_lock_is_held_exits_11() {
     let got = e.restore(&snap, &src, "restore");
     fx::assert_same_tree(&src, &got, &[]);
 }
+
+/// The stored config's format version, read with the repository's key.
+fn config_version(e: &Env) -> (serde_json::Value, engine::crypto::Keys) {
+    let repo = open(e);
+    let keys = repo.keys().clone();
+    let raw = std::fs::read(e.repo().join("config")).unwrap();
+    let plain = keys.data.open(engine::crypto::aad::CONFIG, &raw).unwrap();
+    (serde_json::from_slice(&plain).unwrap(), keys)
+}
+
+/// A repository of format version 1 is read as is, raised to the current version by the first
+/// backup (so an older vcd refuses it rather than misjudge what this one writes), and a
+/// repository of a newer version is refused with a message naming it.
+#[test]
+fn repository_versions_are_upgraded_on_write_and_newer_ones_refused() {
+    use engine::crypto::aad;
+    let e = Env::new();
+    let src = small_source(&e, 77);
+    let (mut cfg, keys) = config_version(&e);
+    assert_eq!(cfg["version"], engine::config::REPO_VERSION);
+    assert_eq!(engine::config::REPO_VERSION, 2);
+    let write = |cfg: &serde_json::Value| {
+        let sealed = keys
+            .data
+            .seal(aad::CONFIG, &serde_json::to_vec(cfg).unwrap());
+        std::fs::write(e.repo().join("config"), sealed).unwrap();
+    };
+    cfg["version"] = 1.into();
+    write(&cfg);
+    // Reading leaves it alone.
+    e.ok(&["snapshots"]);
+    assert_eq!(config_version(&e).0["version"], 1);
+    let snap = e.backup(&src, &[]);
+    let (after, _) = config_version(&e);
+    assert_eq!(after["version"], 2, "{after}");
+    // Nothing else in the config changed.
+    let mut expect = cfg.clone();
+    expect["version"] = 2.into();
+    assert_eq!(after, expect);
+    let r = e.restore(&snap, &src, "r");
+    fx::assert_same_tree(&src, &r, &[]);
+
+    cfg["version"] = 3.into();
+    write(&cfg);
+    let (_, err) = e.code(1, &["snapshots"]);
+    assert!(err.contains("version 3"), "{err}");
+}
