@@ -273,7 +273,7 @@ struct Entries {
 }
 
 /// One entry in 52 bytes: u32 fields, so no padding; the pack number shares a word with the
-/// blob type and the compression and compact flags.
+/// entry's kind byte (`BlobEntry::kind`, 3 bits).
 #[derive(Clone, Copy)]
 struct Row {
     id: [u8; 32],
@@ -290,10 +290,7 @@ impl Row {
             offset: [(e.offset >> 32) as u32, e.offset as u32],
             length: e.length,
             raw_length: e.raw_length,
-            pack_kind: no << 3
-                | (e.compact as u32) << 2
-                | ((e.ty == BlobType::Tree) as u32) << 1
-                | e.compressed as u32,
+            pack_kind: no << 3 | e.kind() as u32,
         }
     }
 
@@ -302,14 +299,12 @@ impl Row {
     }
 
     fn entry(&self) -> BlobEntry {
+        let (ty, compressed, compact) =
+            BlobEntry::parse_kind((self.pack_kind & 7) as u8).expect("three bits are a kind");
         BlobEntry {
-            ty: if self.pack_kind & 2 != 0 {
-                BlobType::Tree
-            } else {
-                BlobType::Data
-            },
-            compressed: self.pack_kind & 1 != 0,
-            compact: self.pack_kind & 4 != 0,
+            ty,
+            compressed,
+            compact,
             id: Id(self.id),
             offset: (self.offset[0] as u64) << 32 | self.offset[1] as u64,
             length: self.length,

@@ -231,7 +231,7 @@ impl Index {
     /// beyond the file's. One read here, however many packs; a record damaged some other way
     /// fails its hash when read.
     fn check_records(&self) -> Result<()> {
-        let len = self.records.len()?;
+        let len = self.records.end();
         let end = self
             .meta
             .get(RECORDS_END)?
@@ -253,16 +253,18 @@ impl Index {
     fn read_record(&self, pack: &Id, loc: &[u8]) -> Result<Vec<BlobEntry>> {
         let r = self.records.read(pack, loc);
         if r.is_err() {
-            if let Err(e) = self
-                .meta
-                .insert(b"clearing", &[])
-                .map(|_| ())
-                .and_then(|()| self.db.flush().map(|_| ()))
-            {
+            if let Err(e) = self.mark_clearing() {
                 tracing::warn!("marking the local index for a rebuild: {e}");
             }
         }
         r
+    }
+
+    /// Sets the marker that makes the next `sync_index` clear and rebuild the database.
+    fn mark_clearing(&self) -> Result<()> {
+        self.meta.insert(CLEARING, &[])?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Runs `f` on the lookup table, building it from the pack records on first use.
@@ -349,8 +351,7 @@ impl Index {
     /// Empties the database. sled clears key by key, so a marker makes an interrupted clear
     /// visible: `sync_index` then clears again instead of trusting a half-emptied table.
     pub fn clear(&self) -> Result<()> {
-        self.meta.insert(b"clearing", &[])?;
-        self.db.flush()?;
+        self.mark_clearing()?;
         // Snapshot marks first: they vouch for entries about to be removed.
         for k in self.meta.scan_prefix(COMPLETE).keys() {
             self.meta.remove(k?)?;
@@ -364,14 +365,14 @@ impl Index {
         self.meta.remove(RECORDS_END)?;
         *self.table.write().unwrap() = None;
         *self.cache.lock().unwrap() = PackCache::default();
-        self.meta.remove(b"clearing")?;
+        self.meta.remove(CLEARING)?;
         self.db.flush()?;
         Ok(())
     }
 
     /// True when a clear was interrupted.
     pub fn is_incomplete(&self) -> Result<bool> {
-        Ok(self.meta.contains_key(b"clearing")?)
+        Ok(self.meta.contains_key(CLEARING)?)
     }
 
     /// Records that every blob snapshot `snap` refers to is in this database: a backup whose
@@ -461,12 +462,9 @@ impl Records {
         })
     }
 
-    fn len(&self) -> Result<u64> {
-        Ok(self
-            .file
-            .metadata()
-            .map_err(|e| Error::io(&self.path, e))?
-            .len())
+    /// Where the next record goes: the file's length, as opened and appended to since.
+    fn end(&self) -> u64 {
+        *self.end.lock().unwrap()
     }
 
     /// Appends a record and stores the file's new end under `RECORDS_END` in `meta`: under the
@@ -554,6 +552,8 @@ impl RecordLoc {
 const COMPLETE: &[u8] = b"complete/";
 /// Key in `meta`: the records file's end after the last append (u64 LE).
 const RECORDS_END: &[u8] = b"records_end";
+/// Key in `meta` while a clear runs, or after a damaged record was read.
+const CLEARING: &[u8] = b"clearing";
 
 fn complete_key(snap: &Id) -> Vec<u8> {
     let mut k = COMPLETE.to_vec();
@@ -937,15 +937,22 @@ mod tests {
         )
     }
 
+    /// An index at `path` holding `two_packs`, not yet flushed.
+    fn with_two_packs(path: &Path) -> Index {
+        let (p1, p2) = two_packs();
+        let ix = Index::open(path).unwrap();
+        ix.insert_pack(&p1).unwrap();
+        ix.insert_pack(&p2).unwrap();
+        ix
+    }
+
     #[test]
     fn records_the_file_lost_make_the_index_rebuild() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("index.sled");
-        let (p1, p2) = two_packs();
+        let (_, p2) = two_packs();
         {
-            let ix = Index::open(&path).unwrap();
-            ix.insert_pack(&p1).unwrap();
-            ix.insert_pack(&p2).unwrap();
+            let ix = with_two_packs(&path);
             ix.mark_file("f1").unwrap();
             ix.mark_complete(&Id([7; 32])).unwrap();
             ix.flush().unwrap();
@@ -976,13 +983,8 @@ mod tests {
     fn a_damaged_record_is_an_error_not_a_wrong_answer() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("index.sled");
-        let (p1, p2) = two_packs();
-        {
-            let ix = Index::open(&path).unwrap();
-            ix.insert_pack(&p1).unwrap();
-            ix.insert_pack(&p2).unwrap();
-            ix.flush().unwrap();
-        }
+        let (p1, _) = two_packs();
+        with_two_packs(&path).flush().unwrap();
         let rec = path.with_extension("records");
         let mut bytes = std::fs::read(&rec).unwrap();
         bytes[0] ^= 1;
@@ -1119,7 +1121,7 @@ mod clear_tests {
         let ix = Index::temporary().unwrap();
         ix.mark_file("old").unwrap();
         // What a kill in the middle of `clear` leaves: the marker, and some entries.
-        ix.meta.insert(b"clearing", &[]).unwrap();
+        ix.meta.insert(CLEARING, &[]).unwrap();
         assert!(ix.is_incomplete().unwrap());
         ix.clear().unwrap();
         assert!(!ix.is_incomplete().unwrap());

@@ -89,6 +89,23 @@ impl BlobEntry {
         }
     }
 
+    /// The kind byte of the column layout: compact << 2 | type << 1 | compressed.
+    pub(crate) fn kind(&self) -> u8 {
+        (self.compact as u8) << 2 | self.ty.code() << 1 | self.compressed as u8
+    }
+
+    /// (type, compressed, compact) of a kind byte; None when a bit beyond those three is set.
+    pub(crate) fn parse_kind(kind: u8) -> Option<(BlobType, bool, bool)> {
+        if kind >> 3 != 0 {
+            return None;
+        }
+        Some((
+            BlobType::from_code(kind >> 1 & 1)?,
+            kind & 1 != 0,
+            kind & 4 != 0,
+        ))
+    }
+
     /// The row of versions 1 and 2, which predate compact blobs (tests and fuzz seeds write it).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         debug_assert!(!self.compact, "rows cannot say compact");
@@ -390,11 +407,7 @@ pub fn encode_trailer(entries: &[BlobEntry]) -> Vec<u8> {
 /// a byte or two, some 15% off a trailer or index file of small files.
 pub(crate) fn encode_entries(entries: &[BlobEntry], out: &mut Vec<u8>) {
     put_varint(out, entries.len() as u128);
-    out.extend(
-        entries
-            .iter()
-            .map(|e| (e.compact as u8) << 2 | e.ty.code() << 1 | e.compressed as u8),
-    );
+    out.extend(entries.iter().map(BlobEntry::kind));
     for e in entries {
         out.extend_from_slice(&e.id.0);
     }
@@ -437,14 +450,14 @@ pub(crate) fn decode_entries(r: &mut MetaReader, compact: bool) -> Option<Vec<Bl
     let mut next = 0u64;
     for i in 0..n {
         let raw_length = u32::try_from(r.varint()?).ok()?;
-        let kind = kinds[i];
-        if kind >> 3 != 0 || (kind & 4 != 0 && !compact) {
+        let (ty, compressed, is_compact) = BlobEntry::parse_kind(kinds[i])?;
+        if is_compact && !compact {
             return None;
         }
         let e = BlobEntry {
-            ty: BlobType::from_code(kind >> 1 & 1)?,
-            compressed: kind & 1 != 0,
-            compact: kind & 4 != 0,
+            ty,
+            compressed,
+            compact: is_compact,
             id: Id::from_slice(&ids[i * 32..i * 32 + 32])?,
             offset: 0,
             length: lens[i],

@@ -63,10 +63,7 @@ impl Repo {
         let master = MasterKey::generate();
         let keys = master.derive();
         let key_id = key::store(backend.as_ref(), &KeyFile::create(&master, password, kdf)?)?;
-        let sealed = keys.data.seal(
-            aad::CONFIG,
-            &serde_json::to_vec_pretty(&config).expect("config serialises"),
-        );
+        let sealed = seal_config(&keys, &config);
         // The config goes last: its presence is what marks a repository as initialised.
         backend
             .put(FileType::Config, "config", &sealed)
@@ -119,10 +116,7 @@ impl Repo {
         }
         let mut c = self.config.clone();
         c.version = REPO_VERSION;
-        let sealed = self.keys.data.seal(
-            aad::CONFIG,
-            &serde_json::to_vec_pretty(&c).expect("config serialises"),
-        );
+        let sealed = seal_config(&self.keys, &c);
         self.backend
             .put(FileType::Config, "config", &sealed)
             .map_err(be("writing", "config"))?;
@@ -379,6 +373,13 @@ impl Repo {
             .map_err(|m| Error::damaged("pack", name, format!("trailer: {m}")))?;
         pack::decode_trailer(&plain, tstart).map_err(|e| rename_damage(e, name))
     }
+}
+
+fn seal_config(keys: &Keys, config: &Config) -> Vec<u8> {
+    keys.data.seal(
+        aad::CONFIG,
+        &serde_json::to_vec_pretty(config).expect("config serialises"),
+    )
 }
 
 fn rename_damage(e: Error, name: &str) -> Error {

@@ -48,6 +48,12 @@ impl Env {
         self.path("cache")
     }
 
+    /// The repository opened through the engine, as a library user would (no local cache).
+    pub fn open_repo(&self) -> engine::Repo {
+        let backend = std::sync::Arc::new(engine::backend::LocalBackend::new(self.repo()));
+        engine::Repo::open(backend, PASSWORD.as_bytes(), None).unwrap()
+    }
+
     /// A `vcd` command with the repository, password file and cache set.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(vcd_bin());

@@ -4,20 +4,14 @@
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use engine::index::Location;
 use engine::tree::{Node, NodeKind};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::common::{Env, PASSWORD};
+use crate::common::Env;
 use crate::crash::fx;
-
-fn open(e: &Env) -> engine::Repo {
-    let backend = Arc::new(engine::backend::LocalBackend::new(e.repo()));
-    engine::Repo::open(backend, PASSWORD.as_bytes(), None).unwrap()
-}
 
 /// The node of `path` (absolute, as backed up) in snapshot `snap`.
 fn node_at(repo: &engine::Repo, snap: &str, path: &Path) -> Node {
@@ -80,7 +74,7 @@ fn flipped_byte_in_a_data_blob_is_caught_by_check_and_restore() {
     // Where the victim's first chunk lives, found through the snapshot and the index.
     let victim = src.join("victim.bin");
     let loc: Location = {
-        let repo = open(&e);
+        let repo = e.open_repo();
         let n = node_at(&repo, &snap, &victim);
         let id = n.data_ids().next().expect("the victim has data");
         repo.lookup(&id).unwrap()
@@ -132,7 +126,7 @@ fn flipped_bytes_in_trailer_index_and_snapshot_are_reported_by_check() {
 
     // A pack trailer: the sealed bytes before the 12-byte footer.
     let data_pack = {
-        let repo = open(&e);
+        let repo = e.open_repo();
         let n = node_at(&repo, &snap, &src.join("big0.bin"));
         let id = n.data_ids().next().unwrap();
         repo.lookup(&id).unwrap().pack.to_hex()

@@ -5,7 +5,6 @@
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 use engine::backend::FileType;
 use engine::index::PackEntries;
@@ -18,11 +17,6 @@ use rand::SeedableRng;
 
 use crate::common::{Env, PASSWORD};
 use crate::crash::fx;
-
-fn open(e: &Env) -> engine::Repo {
-    let backend = Arc::new(engine::backend::LocalBackend::new(e.repo()));
-    engine::Repo::open(backend, PASSWORD.as_bytes(), None).unwrap()
-}
 
 fn small_source(e: &Env, seed: u64) -> PathBuf {
     let src = e.path("src");
@@ -269,7 +263,7 @@ fn tree_entry_named_dot_dot_slash_is_refused_by_restore() {
     let e = Env::new();
     let payload = b"written outside the restore target".to_vec();
     let (top, nested) = {
-        let repo = open(&e);
+        let repo = e.open_repo();
         let data = store(&repo, BlobType::Data, std::slice::from_ref(&payload))[0];
         let evil = file_node(b"../x", data, payload.len());
         // Snapshot 1: `../x` at the top. Snapshot 2: `../x` inside directory `d`, beside a
@@ -312,7 +306,7 @@ fn tree_entry_named_dot_dot_slash_is_refused_by_restore() {
 fn backup_while_an_exclusive_lock_is_held_exits_11() {
     let e = Env::new();
     let src = small_source(&e, 0xe11);
-    let repo = open(&e);
+    let repo = e.open_repo();
     let guard = engine::lock::acquire(&repo, true).unwrap();
     let (_, err) = e.code(11, &["backup", src.to_str().unwrap()]);
     assert!(
@@ -342,7 +336,7 @@ fn backup_while_an_exclusive_lock_is_held_exits_11() {
 
 /// The stored config's format version, read with the repository's key.
 fn config_version(e: &Env) -> (serde_json::Value, engine::crypto::Keys) {
-    let repo = open(e);
+    let repo = e.open_repo();
     let keys = repo.keys().clone();
     let raw = std::fs::read(e.repo().join("config")).unwrap();
     let plain = keys.data.open(engine::crypto::aad::CONFIG, &raw).unwrap();

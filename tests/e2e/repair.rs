@@ -191,10 +191,7 @@ fn repair_index_refuses_to_drop_an_index_file_of_a_newer_format() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    let repo = {
-        let backend = std::sync::Arc::new(engine::backend::LocalBackend::new(env.repo()));
-        engine::Repo::open(backend, crate::common::PASSWORD.as_bytes(), None).unwrap()
-    };
+    let repo = env.open_repo();
     let key = &repo.keys().data;
     let orig = fs::read(&files[0]).unwrap();
     let mut plain = key.open(aad::INDEX, &orig).unwrap();
