@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::{random_bytes, text_bytes, MIB};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use engine::chunker::Chunker;
-use engine::config::ChunkerParams;
+use engine::format::chunker::Chunker;
+use engine::format::config::ChunkerParams;
 
 fn bench(c: &mut Criterion) {
     let chunker = Chunker::new(ChunkerParams::DEFAULT, 0x5eed_1234_abcd_0042);

@@ -1,4 +1,4 @@
-//! The local index (`engine::index::Index`: a record per pack in a file beside the sled
+//! The local index (`engine::cache::Index`: a record per pack in a file beside the sled
 //! database, which says where each is, and a table of id prefixes in memory): filling it, inserting into it and looking ids up, at 1M entries;
 //! `VCD_BENCH_LARGE=1` adds 10M.
 //!
@@ -50,8 +50,8 @@ use criterion::{
     black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode,
     Throughput,
 };
-use engine::index::{Index, PackEntries};
-use engine::pack::{BlobEntry, BlobType};
+use engine::cache::{Index, PackEntries};
+use engine::format::pack::{BlobEntry, BlobType};
 use engine::Id;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};

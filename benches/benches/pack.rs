@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{random_bytes, text_bytes, KIB, MIB};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use engine::crypto::MasterKey;
-use engine::pack::{seal_blob, BlobType, PackWriter};
+use engine::format::pack::{seal_blob, BlobType, PackWriter};
 
 const PACK: usize = 16 * MIB;
 const CHUNK: usize = 512 * KIB;

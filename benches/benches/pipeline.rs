@@ -10,11 +10,11 @@ use std::time::Duration;
 use common::{random_bytes, text_bytes, KIB, MIB};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use engine::backend::mem::MemBackend;
-use engine::backup::{backup, BackupOptions};
-use engine::config::Config;
 use engine::crypto::KdfParams;
-use engine::progress::Progress;
-use engine::restore::{restore, RestoreOptions};
+use engine::format::config::Config;
+use engine::ops::backup::{backup, BackupOptions};
+use engine::ops::progress::Progress;
+use engine::ops::restore::{restore, RestoreOptions};
 use engine::Repo;
 
 const PASSWORD: &[u8] = b"bench";

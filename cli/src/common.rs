@@ -79,7 +79,7 @@ pub fn install_signal_handler() {
         count += 1;
         engine::interrupt();
         if count > 1 {
-            engine::lock::release_all();
+            engine::repo::lock::release_all();
             std::process::exit(130);
         }
     });

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::progress::Progress;
+use engine::ops::progress::Progress;
 
 use crate::common::human_bytes;
 

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use engine::chunker::Chunker;
-use engine::config::ChunkerParams;
+use engine::format::chunker::Chunker;
+use engine::format::config::ChunkerParams;
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {

@@ -1,8 +1,8 @@
 //! Peak memory of the local index (sled) while inserting N blob entries, in batches or one by
 //! one: `cargo run --release -p vcd-engine --example sled_mem -- N batch|single`.
+use engine::cache::{Index, PackEntries};
+use engine::format::pack::{BlobEntry, BlobType};
 use engine::id::Id;
-use engine::index::{Index, PackEntries};
-use engine::pack::{BlobEntry, BlobType};
 
 fn hwm() -> String {
     std::fs::read_to_string("/proc/self/status")

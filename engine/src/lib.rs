@@ -15,26 +15,16 @@
 //! warnings through `tracing`, and failures through `error::Error`.
 
 pub mod backend;
-pub mod backup;
-pub mod check;
-pub mod chunker;
-pub mod config;
+pub mod cache;
 pub mod crypto;
 pub mod error;
-pub mod fsmeta;
+pub mod format;
+pub mod host;
 pub mod id;
-pub mod index;
-pub mod key;
-pub mod lock;
-pub mod pack;
-pub mod progress;
-pub mod reader;
-pub mod repair;
+pub mod ops;
+pub mod policy;
 pub mod repo;
-pub mod restore;
-pub mod snapshot;
-pub mod tree;
-pub mod util;
+pub mod vfs;
 
 pub use error::{Error, ErrorKind, Result};
 pub use id::Id;

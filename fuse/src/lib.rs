@@ -1,5 +1,5 @@
 //! A read-only FUSE filesystem over a vcd repository's snapshots, built on the engine's read
-//! path (`engine::reader`): no second reader of the repository format lives here. This crate
+//! path (`engine::vfs::reader`): no second reader of the repository format lives here. This crate
 //! owns the inode table, the directory layout of the mount, and the mapping of engine errors to
 //! errno (not found → ENOENT, damage or I/O → EIO with a log line naming the file).
 //!
@@ -23,9 +23,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engine::backend::FileType as RepoFile;
-use engine::reader::{BlobCache, FileMap};
-use engine::snapshot::SnapshotRef;
-use engine::tree::{Node, NodeKind, Tree};
+use engine::format::snapshot::SnapshotRef;
+use engine::format::tree::{Node, NodeKind, Tree};
+use engine::vfs::reader::{BlobCache, FileMap};
 use engine::{Id, Repo};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
@@ -390,8 +390,8 @@ impl SnapshotFs {
                     .content
                     .iter()
                     .map(|e| match e {
-                        engine::tree::Extent::Data { len, .. } => *len as u64,
-                        engine::tree::Extent::Hole { .. } => 0,
+                        engine::format::tree::Extent::Data { len, .. } => *len as u64,
+                        engine::format::tree::Extent::Hole { .. } => 0,
                     })
                     .sum();
                 FileAttr {
@@ -467,7 +467,7 @@ impl SnapshotFs {
                 tags.dedup();
                 Ok(tags
                     .into_iter()
-                    .filter(|t| engine::tree::check_name(t.as_bytes()).is_ok())
+                    .filter(|t| engine::format::tree::check_name(t.as_bytes()).is_ok())
                     .map(|t| (t.clone().into_bytes(), Kind::Group(Group::Tag(t))))
                     .collect())
             }
@@ -478,7 +478,7 @@ impl SnapshotFs {
                 hosts.dedup();
                 Ok(hosts
                     .into_iter()
-                    .filter(|h| engine::tree::check_name(h.as_bytes()).is_ok())
+                    .filter(|h| engine::format::tree::check_name(h.as_bytes()).is_ok())
                     .map(|h| (h.clone().into_bytes(), Kind::Group(Group::Host(h))))
                     .collect())
             }
@@ -549,7 +549,7 @@ impl SnapshotFs {
         }
     }
 
-    fn xattrs(&self, ino: u64) -> Vec<engine::tree::Xattr> {
+    fn xattrs(&self, ino: u64) -> Vec<engine::format::tree::Xattr> {
         match self.kind(ino) {
             Some(Kind::Node(_, n)) => n.xattrs.clone(),
             _ => vec![],

@@ -7,8 +7,8 @@
 
 use std::io;
 
-use engine::chunker::{Chunker, StreamChunker};
-use engine::config::ChunkerParams;
+use engine::format::chunker::{Chunker, StreamChunker};
+use engine::format::config::ChunkerParams;
 use libfuzzer_sys::fuzz_target;
 
 /// Returns reads of varying sizes (1..=`1 + 4 * step`), so window refills land anywhere.

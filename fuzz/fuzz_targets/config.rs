@@ -2,7 +2,7 @@
 
 #![no_main]
 
-use engine::config::Config;
+use engine::format::config::Config;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

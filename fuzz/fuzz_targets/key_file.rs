@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use engine::key::KeyFile;
+use engine::repo::keys::KeyFile;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

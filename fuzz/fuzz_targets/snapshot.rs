@@ -2,7 +2,7 @@
 
 #![no_main]
 
-use engine::snapshot::Snapshot;
+use engine::format::snapshot::Snapshot;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -2,7 +2,7 @@
 
 #![no_main]
 
-use engine::tree::Tree;
+use engine::format::tree::Tree;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

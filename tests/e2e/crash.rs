@@ -320,7 +320,7 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
         )
         .unwrap();
         let now = chrono::Utc::now();
-        for (name, info) in engine::lock::list_locks(&repo).unwrap() {
+        for (name, info) in engine::repo::lock::list_locks(&repo).unwrap() {
             let info = info.unwrap_or_else(|| panic!("lock {name} unreadable"));
             assert!(
                 info.is_stale(now),
@@ -329,7 +329,7 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
         }
         // Not even an exclusive lock is blocked by it.
         drop(
-            engine::lock::acquire(&repo, true)
+            engine::repo::lock::acquire(&repo, true)
                 .expect("a dead process's lock blocked an exclusive lock"),
         );
     }

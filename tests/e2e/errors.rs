@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use engine::backend::FileType;
-use engine::index::PackEntries;
-use engine::pack::{seal_blob, BlobType, PackWriter};
-use engine::snapshot::{BackupType, Snapshot, Summary, SNAPSHOT_VERSION};
-use engine::tree::{Extent, Node, NodeKind, Tree};
+use engine::cache::PackEntries;
+use engine::format::pack::{seal_blob, BlobType, PackWriter};
+use engine::format::snapshot::{BackupType, Snapshot, Summary, SNAPSHOT_VERSION};
+use engine::format::tree::{Extent, Node, NodeKind, Tree};
 use engine::Id;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -307,7 +307,7 @@ fn backup_while_an_exclusive_lock_is_held_exits_11() {
     let e = Env::new();
     let src = small_source(&e, 0xe11);
     let repo = e.open_repo();
-    let guard = engine::lock::acquire(&repo, true).unwrap();
+    let guard = engine::repo::lock::acquire(&repo, true).unwrap();
     let (_, err) = e.code(11, &["backup", src.to_str().unwrap()]);
     assert!(
         err.contains("repository is locked") && err.contains("exclusive lock"),
@@ -352,8 +352,8 @@ fn repository_versions_are_upgraded_on_write_and_newer_ones_refused() {
     let e = Env::new();
     let src = small_source(&e, 77);
     let (mut cfg, keys) = config_version(&e);
-    assert_eq!(cfg["version"], engine::config::REPO_VERSION);
-    assert_eq!(engine::config::REPO_VERSION, 2);
+    assert_eq!(cfg["version"], engine::format::config::REPO_VERSION);
+    assert_eq!(engine::format::config::REPO_VERSION, 2);
     let write = |cfg: &serde_json::Value| {
         let sealed = keys
             .data

@@ -2,9 +2,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use engine::backup::{self, BackupOptions};
-use engine::progress::Progress;
-use engine::snapshot::BackupType;
+use engine::format::snapshot::BackupType;
+use engine::ops::backup::{self, BackupOptions};
+use engine::ops::progress::Progress;
 
 use crate::common::{self, human_bytes, GlobalOpts, Incomplete};
 use crate::out;
@@ -60,7 +60,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         );
     }
     let repo = common::open(g)?;
-    let _lock = engine::lock::acquire(&repo, false)?;
+    let _lock = engine::repo::lock::acquire(&repo, false)?;
     let progress = Arc::new(Progress::default());
     let quiet = g.quiet || a.json;
     if !quiet {

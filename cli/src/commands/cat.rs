@@ -14,7 +14,7 @@ pub struct Args {
     id: Option<String>,
 }
 
-fn entry_json(e: &engine::pack::BlobEntry) -> serde_json::Value {
+fn entry_json(e: &engine::format::pack::BlobEntry) -> serde_json::Value {
     serde_json::json!({
         "id": e.id.to_hex(), "type": format!("{:?}", e.ty).to_lowercase(), "compressed": e.compressed,
         "offset": e.offset, "length": e.length, "raw_length": e.raw_length,
@@ -31,7 +31,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         "config" => serde_json::to_value(repo.config())?,
         "key" => {
             let id = need_id()?;
-            let keys = engine::key::list(repo.backend())?;
+            let keys = engine::repo::keys::list(repo.backend())?;
             let Some((_, k)) = keys.iter().find(|(i, _)| i.to_hex().starts_with(&id)) else {
                 bail!("no key {id}");
             };
@@ -39,7 +39,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         }
         "snapshot" => {
             let snaps = repo.snapshots()?;
-            let s = engine::snapshot::select(&snaps, &need_id()?)?;
+            let s = engine::format::snapshot::select(&snaps, &need_id()?)?;
             let mut v = serde_json::to_value(&s.snap)?;
             v["id"] = s.id.to_hex().into();
             v

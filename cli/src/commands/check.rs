@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use engine::check::{self, CheckOptions};
-use engine::progress::Progress;
+use engine::ops::check::{self, CheckOptions};
+use engine::ops::progress::Progress;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
@@ -33,7 +33,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         }
     };
     let repo = common::open(g)?;
-    let _lock = engine::lock::acquire(&repo, false)?;
+    let _lock = engine::repo::lock::acquire(&repo, false)?;
     let progress = Arc::new(Progress::default());
     let display = Display::start("check", Arc::clone(&progress), g.quiet);
     let r = check::check(

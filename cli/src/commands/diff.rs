@@ -1,5 +1,5 @@
 use anyhow::Result;
-use engine::tree::{Node, Tree};
+use engine::format::tree::{Node, Tree};
 use engine::Repo;
 
 use crate::common::{self, GlobalOpts};
@@ -93,8 +93,8 @@ fn diff(repo: &Repo, a: &Tree, b: &Tree, prefix: &str, c: &mut Counts) -> Result
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let snaps = repo.snapshots()?;
-    let s1 = engine::snapshot::select(&snaps, &a.from)?;
-    let s2 = engine::snapshot::select(&snaps, &a.to)?;
+    let s1 = engine::format::snapshot::select(&snaps, &a.from)?;
+    let s2 = engine::format::snapshot::select(&snaps, &a.to)?;
     let mut c = Counts::default();
     diff(
         &repo,

@@ -1,6 +1,6 @@
 use anyhow::Result;
-use engine::config::Config;
 use engine::crypto::KdfParams;
+use engine::format::config::Config;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use engine::crypto::KdfParams;
-use engine::key::{self, KeyFile};
+use engine::repo::keys::{self, KeyFile};
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
@@ -51,7 +51,7 @@ fn new_password(a: &NewPw) -> Result<String> {
 fn add_key(repo: &engine::Repo, n: &NewPw) -> Result<engine::Id> {
     let pw = new_password(n)?;
     let k = KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?;
-    Ok(key::store(repo.backend(), &k)?)
+    Ok(keys::store(repo.backend(), &k)?)
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
@@ -59,7 +59,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     match a.what {
         What::List => {
             out!("{:<8}  {:<19}  {:<10}  host", "id", "created (UTC)", "user");
-            for (id, k) in key::list(repo.backend())? {
+            for (id, k) in keys::list(repo.backend())? {
                 let cur = if id == repo.key_id() { "*" } else { " " };
                 out!(
                     "{cur}{:<7}  {:<19}  {:<10}  {}",
@@ -86,7 +86,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             );
         }
         What::Remove { id } => {
-            let keys = key::list(repo.backend())?;
+            let keys = keys::list(repo.backend())?;
             let hits: Vec<_> = keys
                 .iter()
                 .filter(|(i, _)| i.to_hex().starts_with(&id.to_lowercase()))

@@ -1,5 +1,5 @@
 use anyhow::{bail, Result};
-use engine::tree::{Node, NodeKind, Tree};
+use engine::format::tree::{Node, NodeKind, Tree};
 use engine::Repo;
 
 use crate::common::{self, GlobalOpts};
@@ -72,7 +72,7 @@ fn walk(repo: &Repo, t: &Tree, prefix: &str, long: bool) -> Result<()> {
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let snaps = repo.snapshots()?;
-    let s = engine::snapshot::select(&snaps, &a.snapshot)?;
+    let s = engine::format::snapshot::select(&snaps, &a.snapshot)?;
     let mut tree = repo.load_tree(&s.snap.tree)?;
     let mut prefix = String::new();
     for comp in a

@@ -91,7 +91,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         return daemonize(&mp);
     }
     let repo = Arc::new(common::open(g)?);
-    let _lock = engine::lock::acquire(&repo, false)?;
+    let _lock = engine::repo::lock::acquire(&repo, false)?;
     let opts = vcdfuse::MountOptions {
         cache_bytes: a.cache_size << 20,
         tags: a.tags,

@@ -22,8 +22,8 @@ enum What {
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let What::Index { read_all_packs } = a.what;
     let repo = common::open(g)?;
-    let _lock = engine::lock::acquire(&repo, true)?;
-    let r = engine::repair::repair_index(&repo, read_all_packs)?;
+    let _lock = engine::repo::lock::acquire(&repo, true)?;
+    let r = engine::ops::repair::repair_index(&repo, read_all_packs)?;
     for u in &r.unreadable {
         eprintln!("warning: {u}");
     }

@@ -2,8 +2,8 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 use engine::backend::FileType;
-use engine::pack::BlobType;
-use engine::tree::NodeKind;
+use engine::format::pack::BlobType;
+use engine::format::tree::NodeKind;
 
 use crate::common::{self, human_bytes, GlobalOpts};
 use crate::out;

@@ -12,7 +12,7 @@ pub struct Args {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
-    let n = engine::lock::unlock(&repo, a.remove_all)?;
+    let n = engine::repo::lock::unlock(&repo, a.remove_all)?;
     if !g.quiet {
         out!("removed {n} lock(s)");
     }

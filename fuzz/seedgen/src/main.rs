@@ -6,14 +6,14 @@
 use std::fs;
 use std::path::Path;
 
-use engine::config::Config;
+use engine::format::config::Config;
 use engine::crypto::{aad, KdfParams, MasterKey};
 use engine::id::Id;
-use engine::index::{encode_index_file, PackEntries};
-use engine::key::KeyFile;
-use engine::pack::{encode_trailer, seal_blob, BlobEntry, BlobType, PackWriter};
-use engine::snapshot::{BackupType, Snapshot, Summary};
-use engine::tree::{Extent, Node, NodeKind, Timestamp, Tree, Xattr};
+use engine::cache::{encode_index_file, PackEntries};
+use engine::repo::keys::KeyFile;
+use engine::format::pack::{encode_trailer, seal_blob, BlobEntry, BlobType, PackWriter};
+use engine::format::snapshot::{BackupType, Snapshot, Summary};
+use engine::format::tree::{Extent, Node, NodeKind, Timestamp, Tree, Xattr};
 
 fn put(dir: &Path, target: &str, name: &str, b: &[u8]) {
     let d = dir.join(target);

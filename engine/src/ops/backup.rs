@@ -26,16 +26,16 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
 use crate::backend::{FileType, PutStream};
-use crate::chunker::{Chunker, StreamChunker};
+use crate::cache::PackEntries;
 use crate::error::{Error, Result};
-use crate::fsmeta::{self, Names};
+use crate::format::chunker::{Chunker, StreamChunker};
+use crate::format::pack::{self, BlobType, PackStream, SealedBlob};
+use crate::format::snapshot::{BackupType, Snapshot, SnapshotRef, Summary, SNAPSHOT_VERSION};
+use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::Id;
-use crate::index::PackEntries;
-use crate::pack::{self, BlobType, PackStream, SealedBlob};
-use crate::progress::Progress;
+use crate::ops::fsmeta::{self, Names};
+use crate::ops::progress::Progress;
 use crate::repo::Repo;
-use crate::snapshot::{BackupType, Snapshot, SnapshotRef, Summary, SNAPSHOT_VERSION};
-use crate::tree::{Extent, Node, NodeKind, Tree};
 
 /// Packs written between two index files: a crash loses the dedup of at most this many.
 const INDEX_EVERY: usize = 64;
@@ -748,11 +748,11 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    let host = opts.host.clone().unwrap_or_else(crate::util::hostname);
+    let host = opts.host.clone().unwrap_or_else(crate::host::hostname);
 
     let snaps = repo.snapshots()?;
     let parent = match opts.parent {
-        Some(id) => Some(crate::snapshot::select(&snaps, &id.to_hex())?),
+        Some(id) => Some(crate::format::snapshot::select(&snaps, &id.to_hex())?),
         None => find_parent(&snaps, &host, &paths),
     };
     let prev_root = match parent {
@@ -859,7 +859,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         version: SNAPSHOT_VERSION,
         time,
         host,
-        user: crate::util::username(),
+        user: crate::host::username(),
         paths,
         tags: opts.tags.clone(),
         category: opts.category.clone(),

@@ -10,7 +10,7 @@ use std::io;
 
 use fastcdc::v2020::{FastCDC, Normalization};
 
-use crate::config::ChunkerParams;
+use crate::format::config::ChunkerParams;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Chunker {

@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
+use crate::format::pack::{decode_entries, BlobEntry, MetaReader, ENTRY_LEN};
 use crate::id::Id;
-use crate::pack::{decode_entries, BlobEntry, MetaReader, ENTRY_LEN};
 
 /// Written index files are version 4 (zstd-compressed, entries in columns, compact blobs);
 /// versions 1 and 2 (entries in rows, the body as is or compressed) and 3 (columns, no compact
 /// blobs) are still read (`pack::decode_meta`).
-pub const INDEX_VERSION: u8 = crate::pack::META_V4;
+pub const INDEX_VERSION: u8 = crate::format::pack::META_V4;
 /// Largest decompressed index file body accepted (about 5 million entries).
 const MAX_INDEX_BODY: usize = 256 << 20;
 /// Index files are split beyond this many blobs so none grows without bound.
@@ -38,19 +38,20 @@ pub struct PackEntries {
 pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
     let n: usize = packs.iter().map(|p| p.entries.len()).sum();
     let mut body = Vec::with_capacity(4 + packs.len() * 36 + n * ENTRY_LEN);
-    crate::pack::put_varint(&mut body, packs.len() as u128);
+    crate::format::pack::put_varint(&mut body, packs.len() as u128);
     for p in packs {
         body.extend_from_slice(&p.pack.0);
-        crate::pack::encode_entries(&p.entries, &mut body);
+        crate::format::pack::encode_entries(&p.entries, &mut body);
     }
-    crate::pack::encode_meta(&body)
+    crate::format::pack::encode_meta(&body)
 }
 
 pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
     let bad = |d: &str| Error::damaged("index file", "", d.to_string());
-    let (version, body) = crate::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
+    let (version, body) =
+        crate::format::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
     // Versions 3 and 4 count in varints and write entries in columns; 1 and 2 in u32s and rows.
-    let v3 = version >= crate::pack::META_V3;
+    let v3 = version >= crate::format::pack::META_V3;
     let mut r = MetaReader(&body);
     let npacks = if v3 {
         r.varint().and_then(|n| usize::try_from(n).ok())
@@ -67,9 +68,9 @@ pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
             .and_then(Id::from_slice)
             .ok_or_else(|| bad("truncated"))?;
         let entries = if v3 {
-            decode_entries(&mut r, version >= crate::pack::META_V4)
+            decode_entries(&mut r, version >= crate::format::pack::META_V4)
         } else {
-            crate::pack::decode_rows(&mut r)
+            crate::format::pack::decode_rows(&mut r)
         }
         .ok_or_else(|| bad("invalid entries"))?;
         packs.push(PackEntries { pack, entries });
@@ -321,7 +322,7 @@ impl Index {
 
     pub fn insert_pack(&self, p: &PackEntries) -> Result<()> {
         let mut rec = Vec::with_capacity(8 + p.entries.len() * ENTRY_LEN);
-        crate::pack::encode_entries(&p.entries, &mut rec);
+        crate::format::pack::encode_entries(&p.entries, &mut rec);
         let loc = self.records.append(&rec, &self.meta)?;
         self.packs.insert(p.pack.0, loc.encode().as_slice())?;
         // After the record: a lookup that finds the prefix must find the record.
@@ -745,7 +746,7 @@ impl PackCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pack::BlobType;
+    use crate::format::pack::BlobType;
 
     fn entry(i: u8) -> BlobEntry {
         BlobEntry {
@@ -796,7 +797,7 @@ mod tests {
         v1.extend_from_slice(&rows);
         assert_eq!(decode_index_file(&v1).unwrap(), packs);
         let mut v2 = vec![2u8];
-        v2.extend_from_slice(&crate::pack::compress_meta(&rows));
+        v2.extend_from_slice(&crate::format::pack::compress_meta(&rows));
         assert_eq!(decode_index_file(&v2).unwrap(), packs);
         // Version 4 says which blobs are compact; a version-3 file cannot.
         let compact = vec![PackEntries {
@@ -905,7 +906,7 @@ mod tests {
         {
             let db = sled::Config::new().path(&path).open().unwrap();
             let mut rec = Vec::new();
-            crate::pack::encode_entries(&[entry(1)], &mut rec);
+            crate::format::pack::encode_entries(&[entry(1)], &mut rec);
             db.open_tree("packs")
                 .unwrap()
                 .insert([9u8; 32], rec)
@@ -1077,7 +1078,7 @@ mod tests {
 #[cfg(test)]
 mod lock_tests {
     use super::*;
-    use crate::pack::BlobType;
+    use crate::format::pack::BlobType;
 
     #[test]
     fn a_busy_index_is_never_deleted() {

@@ -20,16 +20,16 @@ use globset::GlobSet;
 use rayon::prelude::*;
 
 use crate::backend::FileType;
-use crate::backup::build_excludes;
+use crate::cache::Location;
 use crate::error::{Error, Result};
-use crate::fsmeta;
+use crate::format::pack;
+use crate::format::snapshot::SnapshotRef;
+use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::Id;
-use crate::index::Location;
-use crate::pack;
-use crate::progress::Progress;
+use crate::ops::backup::build_excludes;
+use crate::ops::fsmeta;
+use crate::ops::progress::Progress;
 use crate::repo::Repo;
-use crate::snapshot::SnapshotRef;
-use crate::tree::{Extent, Node, NodeKind, Tree};
 
 /// A batch is executed once it holds this many files (fewer when the descriptor limit is low:
 /// every file of a batch stays open from creation to metadata) or data blobs.

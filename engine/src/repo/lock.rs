@@ -32,7 +32,7 @@ impl LockInfo {
         if now - self.time > STALE_AFTER {
             return true;
         }
-        if self.host == crate::util::hostname() {
+        if self.host == crate::host::hostname() {
             let pid = nix::unistd::Pid::from_raw(self.pid as i32);
             // ESRCH: no such process. EPERM means it exists but is not ours: alive.
             return matches!(
@@ -148,8 +148,8 @@ pub fn acquire(repo: &Repo, exclusive: bool) -> Result<LockGuard> {
     let key = repo.keys().data.clone();
     let info = LockInfo {
         time: chrono::Utc::now(),
-        host: crate::util::hostname(),
-        user: crate::util::username(),
+        host: crate::host::hostname(),
+        user: crate::host::username(),
         pid: std::process::id(),
         exclusive,
     };

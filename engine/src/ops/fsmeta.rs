@@ -12,7 +12,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Mutex;
 
-use crate::tree::{Node, NodeKind, Timestamp, Xattr};
+use crate::format::tree::{Node, NodeKind, Timestamp, Xattr};
 
 pub fn kind_of(m: &Metadata) -> NodeKind {
     let ft = m.file_type();

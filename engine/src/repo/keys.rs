@@ -30,8 +30,8 @@ impl KeyFile {
         Ok(KeyFile {
             version: KEY_VERSION,
             created: chrono::Utc::now(),
-            host: crate::util::hostname(),
-            user: crate::util::username(),
+            host: crate::host::hostname(),
+            user: crate::host::username(),
             master: kek.seal(aad::MASTER_KEY, master.as_bytes()),
             kdf,
         })

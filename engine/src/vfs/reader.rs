@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
+use crate::format::tree::{Extent, Node};
 use crate::id::Id;
 use crate::repo::Repo;
-use crate::tree::{Extent, Node};
 
 /// Plaintext chunks by id, bounded by total bytes.
 pub struct BlobCache {
@@ -218,7 +218,7 @@ impl FileMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::NodeKind;
+    use crate::format::tree::NodeKind;
 
     #[test]
     fn extent_lookup_by_offset() {

@@ -9,15 +9,18 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::backend::{Backend, DynBackend, FileType};
-use crate::config::{Config, REPO_VERSION};
+use crate::cache::{self, Index, Location, PackEntries};
 use crate::crypto::{aad, KdfParams, Keys, MasterKey};
 use crate::error::{Error, Result};
+use crate::format::config::{Config, REPO_VERSION};
 use crate::id::Id;
-use crate::index::{self, Index, Location, PackEntries};
-use crate::key::{self, KeyFile};
-use crate::pack::{self, BlobEntry, FOOTER_LEN};
-use crate::snapshot::{Snapshot, SnapshotRef};
-use crate::tree::Tree;
+pub mod keys;
+pub mod lock;
+
+use crate::format::pack::{self, BlobEntry, FOOTER_LEN};
+use crate::format::snapshot::{Snapshot, SnapshotRef};
+use crate::format::tree::Tree;
+use keys::KeyFile;
 
 pub struct Repo {
     backend: DynBackend,
@@ -62,7 +65,7 @@ impl Repo {
         backend.create().map_err(be("creating repository", ""))?;
         let master = MasterKey::generate();
         let keys = master.derive();
-        let key_id = key::store(backend.as_ref(), &KeyFile::create(&master, password, kdf)?)?;
+        let key_id = keys::store(backend.as_ref(), &KeyFile::create(&master, password, kdf)?)?;
         let sealed = seal_config(&keys, &config);
         // The config goes last: its presence is what marks a repository as initialised.
         backend
@@ -76,7 +79,7 @@ impl Repo {
         if !backend.exists().map_err(be("probing", "config"))? {
             return Err(Error::RepoNotFound(backend.location()));
         }
-        let (master, key_id) = key::open(backend.as_ref(), password)?;
+        let (master, key_id) = keys::open(backend.as_ref(), password)?;
         let keys = master.derive();
         let raw = backend
             .get(FileType::Config, "config")
@@ -237,7 +240,7 @@ impl Repo {
 
     pub fn read_index_file(&self, name: &str) -> Result<Vec<PackEntries>> {
         let p = self.read_sealed(FileType::Index, name, aad::INDEX)?;
-        index::decode_index_file(&p).map_err(|e| match e {
+        cache::decode_index_file(&p).map_err(|e| match e {
             Error::Damaged { detail, .. } => Error::damaged("index file", name, detail),
             e => e,
         })
@@ -251,13 +254,13 @@ impl Repo {
             let mut end = start;
             let mut n = 0;
             while end < packs.len()
-                && (end == start || n + packs[end].entries.len() <= index::MAX_INDEX_FILE_ENTRIES)
+                && (end == start || n + packs[end].entries.len() <= cache::MAX_INDEX_FILE_ENTRIES)
             {
                 n += packs[end].entries.len();
                 end += 1;
             }
             self.upgrade()?;
-            let (id, bytes) = index::seal_index_file(&self.keys.data, &packs[start..end]);
+            let (id, bytes) = cache::seal_index_file(&self.keys.data, &packs[start..end]);
             self.backend
                 .put(FileType::Index, &id.to_hex(), &bytes)
                 .map_err(be("writing index", &id.to_hex()))?;

@@ -13,12 +13,12 @@ use rayon::prelude::*;
 
 use crate::backend::FileType;
 use crate::error::Result;
+use crate::format::pack::{self, BlobEntry, BlobType};
+use crate::format::snapshot::SnapshotRef;
+use crate::format::tree::{NodeKind, Tree};
 use crate::id::Id;
-use crate::pack::{self, BlobEntry, BlobType};
-use crate::progress::Progress;
+use crate::ops::progress::Progress;
 use crate::repo::Repo;
-use crate::snapshot::SnapshotRef;
-use crate::tree::{NodeKind, Tree};
 
 /// Largest read buffer a thread keeps between packs (packs are 16 MiB by default).
 const KEEP_BUF: usize = 64 << 20;
@@ -364,12 +364,12 @@ impl EntriesBuilder {
 
 impl Entries {
     /// Where blob `id` is (any one place, if it is stored twice).
-    fn get(&self, id: &Id) -> Option<crate::index::Location> {
+    fn get(&self, id: &Id) -> Option<crate::cache::Location> {
         let from = self.rows.partition_point(|r| r.id < id.0);
         self.rows
             .get(from)
             .filter(|r| r.id == id.0)
-            .map(|r| crate::index::Location {
+            .map(|r| crate::cache::Location {
                 pack: self.packs[r.pack() as usize],
                 entry: r.entry(),
             })

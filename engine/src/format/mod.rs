@@ -1,0 +1,8 @@
+//! Pure codecs of every repository object: bytes in, structs out, and back. Nothing here does
+//! I/O or holds keys beyond what a call is given; FORMAT.md is the contract these implement.
+
+pub mod chunker;
+pub mod config;
+pub mod pack;
+pub mod snapshot;
+pub mod tree;

@@ -1,0 +1,9 @@
+//! Operations a user runs: backup, restore, check, repair. Each is written against `Repo`'s
+//! seams and the pure layers below; the filesystem edge (`fsmeta`) lives here too.
+
+pub mod backup;
+pub mod check;
+pub mod fsmeta;
+pub mod progress;
+pub mod repair;
+pub mod restore;

@@ -1,0 +1,4 @@
+//! Reading snapshots as a file system without restoring them: file maps and the chunk cache
+//! behind the FUSE mount, usable without FUSE.
+
+pub mod reader;
