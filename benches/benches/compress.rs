@@ -1,5 +1,5 @@
 //! zstd on text-like and on random (incompressible) chunks, at the levels a repository might be
-//! configured with. A context is reused across calls, as the engine does (`pack::seal_blob`).
+//! configured with. A context is reused across calls, as the engine does (`blob::seal_blob`).
 
 mod common;
 

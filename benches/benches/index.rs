@@ -50,8 +50,9 @@ use criterion::{
     black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode,
     Throughput,
 };
-use engine::cache::{Index, PackEntries};
-use engine::format::pack::{BlobEntry, BlobType};
+use engine::cache::Index;
+use engine::format::blob::{BlobEntry, BlobType};
+use engine::format::index_file::PackEntries;
 use engine::Id;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};

@@ -9,7 +9,8 @@ use std::time::Duration;
 use common::{random_bytes, text_bytes, KIB, MIB};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use engine::crypto::MasterKey;
-use engine::format::pack::{seal_blob, BlobType, PackWriter};
+use engine::format::blob::{seal_blob, BlobType};
+use engine::format::pack::PackWriter;
 
 const PACK: usize = 16 * MIB;
 const CHUNK: usize = 512 * KIB;

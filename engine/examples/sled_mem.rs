@@ -1,7 +1,8 @@
 //! Peak memory of the local index (sled) while inserting N blob entries, in batches or one by
 //! one: `cargo run --release -p vcd-engine --example sled_mem -- N batch|single`.
-use engine::cache::{Index, PackEntries};
-use engine::format::pack::{BlobEntry, BlobType};
+use engine::cache::Index;
+use engine::format::blob::{BlobEntry, BlobType};
+use engine::format::index_file::PackEntries;
 use engine::id::Id;
 
 fn hwm() -> String {

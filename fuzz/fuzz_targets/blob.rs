@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use engine::crypto::{aad, Keys, MasterKey};
 use engine::id::Id;
-use engine::format::pack::{open_blob, seal_blob, BlobEntry, BlobType};
+use engine::format::blob::{open_blob, seal_blob, BlobEntry, BlobType};
 use libfuzzer_sys::fuzz_target;
 
 fn keys() -> &'static Keys {

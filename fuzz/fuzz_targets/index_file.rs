@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use engine::cache::{decode_index_file, encode_index_file};
+use engine::format::index_file::{decode_index_file, encode_index_file};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

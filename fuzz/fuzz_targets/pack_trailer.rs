@@ -9,7 +9,8 @@
 use std::sync::OnceLock;
 
 use engine::crypto::{aad, Keys, MasterKey};
-use engine::format::pack::{self, BlobEntry, FOOTER_LEN, PACK_MAGIC};
+use engine::format::blob::BlobEntry;
+use engine::format::pack::{self, FOOTER_LEN, PACK_MAGIC};
 use libfuzzer_sys::fuzz_target;
 
 fn keys() -> &'static Keys {

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use engine::backend::FileType;
-use engine::cache::PackEntries;
-use engine::format::pack::{seal_blob, BlobType, PackWriter};
+use engine::format::blob::{seal_blob, BlobType};
+use engine::format::index_file::PackEntries;
+use engine::format::pack::PackWriter;
 use engine::format::snapshot::{BackupType, Snapshot, Summary, SNAPSHOT_VERSION};
 use engine::format::tree::{Extent, Node, NodeKind, Tree};
 use engine::Id;

@@ -14,7 +14,7 @@ pub struct Args {
     id: Option<String>,
 }
 
-fn entry_json(e: &engine::format::pack::BlobEntry) -> serde_json::Value {
+fn entry_json(e: &engine::format::blob::BlobEntry) -> serde_json::Value {
     serde_json::json!({
         "id": e.id.to_hex(), "type": format!("{:?}", e.ty).to_lowercase(), "compressed": e.compressed,
         "offset": e.offset, "length": e.length, "raw_length": e.raw_length,

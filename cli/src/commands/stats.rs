@@ -2,7 +2,7 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 use engine::backend::FileType;
-use engine::format::pack::BlobType;
+use engine::format::blob::BlobType;
 use engine::format::tree::NodeKind;
 
 use crate::common::{self, human_bytes, GlobalOpts};

@@ -7,85 +7,18 @@
 //! repository (files removed, or the database lost). Losing sled loses nothing. See `Index`
 //! for how the database is laid out and why.
 
-use std::collections::{HashMap, VecDeque};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+mod records;
+mod table;
+
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
-use crate::format::pack::{decode_entries, BlobEntry, MetaReader, ENTRY_LEN};
+use crate::format::blob::{BlobEntry, ENTRY_LEN};
+use crate::format::index_file::PackEntries;
 use crate::id::Id;
-
-/// Written index files are version 4 (zstd-compressed, entries in columns, compact blobs);
-/// versions 1 and 2 (entries in rows, the body as is or compressed) and 3 (columns, no compact
-/// blobs) are still read (`pack::decode_meta`).
-pub const INDEX_VERSION: u8 = crate::format::pack::META_V4;
-/// Largest decompressed index file body accepted (about 5 million entries).
-const MAX_INDEX_BODY: usize = 256 << 20;
-/// Index files are split beyond this many blobs so none grows without bound.
-pub const MAX_INDEX_FILE_ENTRIES: usize = 200_000;
-
-/// One pack's entries, as an index file lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackEntries {
-    pub pack: Id,
-    pub entries: Vec<BlobEntry>,
-}
-
-/// Encodes an index file's plaintext: the version, then (compressed) the pack count and per
-/// pack its id and its entries in the columns of `pack::encode_entries`.
-pub fn encode_index_file(packs: &[PackEntries]) -> Vec<u8> {
-    let n: usize = packs.iter().map(|p| p.entries.len()).sum();
-    let mut body = Vec::with_capacity(4 + packs.len() * 36 + n * ENTRY_LEN);
-    crate::format::pack::put_varint(&mut body, packs.len() as u128);
-    for p in packs {
-        body.extend_from_slice(&p.pack.0);
-        crate::format::pack::encode_entries(&p.entries, &mut body);
-    }
-    crate::format::pack::encode_meta(&body)
-}
-
-pub fn decode_index_file(b: &[u8]) -> Result<Vec<PackEntries>> {
-    let bad = |d: &str| Error::damaged("index file", "", d.to_string());
-    let (version, body) =
-        crate::format::pack::decode_meta("index file", b, MAX_INDEX_BODY, "truncated")?;
-    // Versions 3 and 4 count in varints and write entries in columns; 1 and 2 in u32s and rows.
-    let v3 = version >= crate::format::pack::META_V3;
-    let mut r = MetaReader(&body);
-    let npacks = if v3 {
-        r.varint().and_then(|n| usize::try_from(n).ok())
-    } else {
-        r.take(4)
-            .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as usize)
-    }
-    .ok_or_else(|| bad("truncated"))?;
-    // Each pack needs at least 33 bytes: a hostile count cannot make us allocate.
-    let mut packs = Vec::with_capacity(npacks.min(body.len() / 33));
-    for _ in 0..npacks {
-        let pack = r
-            .take(32)
-            .and_then(Id::from_slice)
-            .ok_or_else(|| bad("truncated"))?;
-        let entries = if v3 {
-            decode_entries(&mut r, version >= crate::format::pack::META_V4)
-        } else {
-            crate::format::pack::decode_rows(&mut r)
-        }
-        .ok_or_else(|| bad("invalid entries"))?;
-        packs.push(PackEntries { pack, entries });
-    }
-    if !r.is_empty() {
-        return Err(bad("trailing bytes"));
-    }
-    Ok(packs)
-}
-
-/// Seals and names an index file: returns (name, bytes).
-pub fn seal_index_file(key: &DataKey, packs: &[PackEntries]) -> (Id, Vec<u8>) {
-    let bytes = key.seal(aad::INDEX, &encode_index_file(packs));
-    (Id::of_file(&bytes), bytes)
-}
+use records::Records;
+use table::{prefix, PackCache, Table};
 
 /// Where a blob is: its pack and its entry in that pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +28,7 @@ pub struct Location {
 }
 
 /// The local index: one record per pack (its entries, in the columns of
-/// `pack::encode_entries`) appended to a records file beside the database; in sled, where each
+/// `meta::encode_entries`) appended to a records file beside the database; in sled, where each
 /// pack's record is (with its hash), the index files absorbed, and marks of complete
 /// snapshots. For lookups, a table in memory maps every blob id's 8-byte prefix to the packs
 /// that hold it, built from the pack records on first use (12 bytes a blob); a lookup is a
@@ -322,7 +255,7 @@ impl Index {
 
     pub fn insert_pack(&self, p: &PackEntries) -> Result<()> {
         let mut rec = Vec::with_capacity(8 + p.entries.len() * ENTRY_LEN);
-        crate::format::pack::encode_entries(&p.entries, &mut rec);
+        crate::format::meta::encode_entries(&p.entries, &mut rec);
         let loc = self.records.append(&rec, &self.meta)?;
         self.packs.insert(p.pack.0, loc.encode().as_slice())?;
         // After the record: a lookup that finds the prefix must find the record.
@@ -425,134 +358,9 @@ impl Index {
     }
 }
 
-/// The pack records file: records appended one after another, each found through its
-/// `RecordLoc` in sled. Only `Index::clear` removes records (by emptying the file), which is
-/// enough: every removal of index entries (prune, repair) goes through a clear, and a pack
-/// recorded twice is rare (the same pack named by two index files).
-struct Records {
-    file: std::fs::File,
-    path: PathBuf,
-    /// Where the next record goes: appends are serialised by this lock, reads need none.
-    end: Mutex<u64>,
-}
-
-impl Records {
-    fn open(path: PathBuf) -> Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        let end = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-        Ok(Records {
-            file,
-            path,
-            end: Mutex::new(end),
-        })
-    }
-
-    fn temporary() -> Result<Self> {
-        let path = PathBuf::from("(temporary index records)");
-        let file = tempfile::tempfile().map_err(|e| Error::io(&path, e))?;
-        Ok(Records {
-            file,
-            path,
-            end: Mutex::new(0),
-        })
-    }
-
-    /// Where the next record goes: the file's length, as opened and appended to since.
-    fn end(&self) -> u64 {
-        *self.end.lock().unwrap()
-    }
-
-    /// Appends a record and stores the file's new end under `RECORDS_END` in `meta`: under the
-    /// lock, so the stored end only grows, and before the caller names the record.
-    fn append(&self, rec: &[u8], meta: &sled::Tree) -> Result<RecordLoc> {
-        let len = u32::try_from(rec.len())
-            .map_err(|_| Error::Index("pack record larger than 4 GiB".into()))?;
-        let mut end = self.end.lock().unwrap();
-        self.file
-            .write_all_at(rec, *end)
-            .map_err(|e| Error::io(&self.path, e))?;
-        let loc = RecordLoc {
-            offset: *end,
-            len,
-            hash: Id::of_file(rec),
-        };
-        *end += rec.len() as u64;
-        meta.insert(RECORDS_END, &end.to_le_bytes())?;
-        Ok(loc)
-    }
-
-    /// Reads and decodes the record `loc` (a sled value) points to, checking its hash.
-    fn read(&self, pack: &Id, loc: &[u8]) -> Result<Vec<BlobEntry>> {
-        let damaged = || {
-            Error::Index(format!(
-                "record for pack {pack} is damaged; the local index is rebuilt from the repository on the next run"
-            ))
-        };
-        let l = RecordLoc::decode(loc).ok_or_else(damaged)?;
-        let mut buf = vec![0u8; l.len as usize];
-        match self.file.read_exact_at(&mut buf, l.offset) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(damaged()),
-            Err(e) => return Err(Error::io(&self.path, e)),
-        }
-        if Id::of_file(&buf) != l.hash {
-            return Err(damaged());
-        }
-        decode_record(pack, &buf)
-    }
-
-    fn truncate(&self) -> Result<()> {
-        let mut end = self.end.lock().unwrap();
-        self.file.set_len(0).map_err(|e| Error::io(&self.path, e))?;
-        *end = 0;
-        Ok(())
-    }
-
-    fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
-    }
-}
-
-/// Where a pack's record is in the records file, and its hash (BLAKE3): the sled value of the
-/// pack's key. 44 bytes: offset u64, length u32, hash, little-endian.
-struct RecordLoc {
-    offset: u64,
-    len: u32,
-    hash: Id,
-}
-
-impl RecordLoc {
-    const LEN: usize = 8 + 4 + 32;
-
-    fn encode(&self) -> [u8; Self::LEN] {
-        let mut b = [0u8; Self::LEN];
-        b[..8].copy_from_slice(&self.offset.to_le_bytes());
-        b[8..12].copy_from_slice(&self.len.to_le_bytes());
-        b[12..].copy_from_slice(&self.hash.0);
-        b
-    }
-
-    fn decode(b: &[u8]) -> Option<Self> {
-        if b.len() != Self::LEN {
-            return None;
-        }
-        Some(RecordLoc {
-            offset: u64::from_le_bytes(b[..8].try_into().ok()?),
-            len: u32::from_le_bytes(b[8..12].try_into().ok()?),
-            hash: Id::from_slice(&b[12..])?,
-        })
-    }
-}
-
 const COMPLETE: &[u8] = b"complete/";
 /// Key in `meta`: the records file's end after the last append (u64 LE).
-const RECORDS_END: &[u8] = b"records_end";
+pub(super) const RECORDS_END: &[u8] = b"records_end";
 /// Key in `meta` while a clear runs, or after a damaged record was read.
 const CLEARING: &[u8] = b"clearing";
 
@@ -562,191 +370,12 @@ fn complete_key(snap: &Id) -> Vec<u8> {
     k
 }
 
-fn prefix(id: &Id) -> u64 {
-    u64::from_be_bytes(id.0[..8].try_into().unwrap())
-}
-
-fn decode_record(pack: &Id, v: &[u8]) -> Result<Vec<BlobEntry>> {
-    let mut r = MetaReader(v);
-    match decode_entries(&mut r, true) {
-        Some(e) if r.is_empty() => Ok(e),
-        _ => Err(Error::Index(format!("corrupt record for pack {pack}"))),
-    }
-}
-
-/// One table slot: a blob id's 8-byte prefix (high and low halves) and a pack number. Three
-/// u32s rather than (u64, u32), which pads to 16 bytes: 12 bytes a blob. Arrays compare
-/// element by element, so slots sort by prefix, then pack.
-type Slot = [u32; 3];
-
-fn slot(p: u64, no: u32) -> Slot {
-    [(p >> 32) as u32, p as u32, no]
-}
-
-fn slot_prefix(s: &Slot) -> u64 {
-    (s[0] as u64) << 32 | s[1] as u64
-}
-
-/// Blob id prefixes → pack numbers: `base` sorted, and what was added since its last merge in
-/// `extra` (a hash map, so an insert costs the same however small its pack) with the rare
-/// second pack for a prefix (a blob stored twice, or two ids sharing 8 bytes) in `extra_dups`.
-#[derive(Default)]
-struct Table {
-    base: Vec<Slot>,
-    extra: HashMap<u64, u32>,
-    extra_dups: Vec<Slot>,
-    packs: Vec<Id>,
-    numbers: HashMap<Id, u32>,
-}
-
-impl Table {
-    /// Builds the table from every pack's entries at once: one sort, no merges.
-    fn build(packs: impl Iterator<Item = Result<(Id, Vec<BlobEntry>)>>) -> Result<Table> {
-        let mut t = Table::default();
-        for r in packs {
-            let (pack, entries) = r?;
-            let (no, _) = t.number(pack);
-            t.base
-                .extend(entries.iter().map(|e| slot(prefix(&e.id), no)));
-        }
-        t.base.sort_unstable();
-        t.base.dedup();
-        t.base.shrink_to_fit();
-        Ok(t)
-    }
-
-    /// The pack's number, and whether it was known before.
-    fn number(&mut self, pack: Id) -> (u32, bool) {
-        match self.numbers.get(&pack) {
-            Some(&no) => (no, true),
-            None => {
-                let no = self.packs.len() as u32;
-                self.packs.push(pack);
-                self.numbers.insert(pack, no);
-                (no, false)
-            }
-        }
-    }
-
-    /// Adds a pack's entries; true when the pack was known before.
-    fn add(&mut self, pack: Id, entries: &[BlobEntry]) -> bool {
-        let (no, known) = self.number(pack);
-        for e in entries {
-            let p = prefix(&e.id);
-            match self.extra.entry(p) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(no);
-                }
-                std::collections::hash_map::Entry::Occupied(o) => {
-                    if *o.get() != no {
-                        self.extra_dups.push(slot(p, no));
-                    }
-                }
-            }
-        }
-        if self.extra.len() > (self.base.len() / 8).max(1 << 16) {
-            self.merge();
-        }
-        known
-    }
-
-    fn len(&self) -> usize {
-        self.base.len() + self.extra.len() + self.extra_dups.len()
-    }
-
-    fn merge(&mut self) {
-        if self.extra.is_empty() {
-            return;
-        }
-        let mut add: Vec<Slot> = self.extra.drain().map(|(p, no)| slot(p, no)).collect();
-        add.append(&mut self.extra_dups);
-        add.sort_unstable();
-        merge_into(&mut self.base, &add);
-        // The map keeps its buckets after a drain: give them back, or the table holds a
-        // map's worth of empty slots for good.
-        self.extra.shrink_to_fit();
-    }
-
-    /// The packs whose entries have an id with this prefix.
-    fn candidates(&self, p: u64) -> Vec<Id> {
-        let start = self.base.partition_point(|e| slot_prefix(e) < p);
-        let mut out: Vec<u32> = self.base[start..]
-            .iter()
-            .take_while(|e| slot_prefix(e) == p)
-            .map(|e| e[2])
-            .collect();
-        if let Some(&no) = self.extra.get(&p) {
-            out.push(no);
-            out.extend(
-                self.extra_dups
-                    .iter()
-                    .filter(|e| slot_prefix(e) == p)
-                    .map(|e| e[2]),
-            );
-        }
-        out.into_iter().map(|no| self.packs[no as usize]).collect()
-    }
-}
-
-/// Merges sorted `add` into sorted `base` in place (from the back, so the table is never held
-/// twice), without duplicates.
-fn merge_into(base: &mut Vec<Slot>, add: &[Slot]) {
-    let (n, m) = (base.len(), add.len());
-    base.resize(n + m, [0; 3]);
-    let (mut i, mut j) = (n, m);
-    for k in (0..n + m).rev() {
-        if j == 0 {
-            break;
-        }
-        if i > 0 && base[i - 1] > add[j - 1] {
-            base[k] = base[i - 1];
-            i -= 1;
-        } else {
-            base[k] = add[j - 1];
-            j -= 1;
-        }
-    }
-    base.dedup();
-}
-
-/// Decoded entries of recently used packs. Restores and mounts read blob after blob from the
-/// same few packs, so a handful of them covers the working set.
-#[derive(Default)]
-/// Keyed by pack id, not number: a clear renumbers the packs while a lookup may still hold
-/// a number from before it, and a pack's entries never change.
-struct PackCache {
-    packs: VecDeque<(Id, Arc<Vec<BlobEntry>>)>,
-}
-
-/// Packs whose entries are kept decoded (a pack of small blobs holds ~15,000 entries, ~850 KiB).
-const PACK_CACHE: usize = 16;
-
-impl PackCache {
-    fn get(&mut self, pack: &Id) -> Option<Arc<Vec<BlobEntry>>> {
-        let i = self.packs.iter().position(|p| p.0 == *pack)?;
-        let p = self.packs.remove(i).expect("found");
-        let e = p.1.clone();
-        self.packs.push_front(p);
-        Some(e)
-    }
-
-    fn put(&mut self, pack: Id, e: Arc<Vec<BlobEntry>>) {
-        self.remove(&pack);
-        if self.packs.len() >= PACK_CACHE {
-            self.packs.pop_back();
-        }
-        self.packs.push_front((pack, e));
-    }
-
-    fn remove(&mut self, pack: &Id) {
-        self.packs.retain(|p| p.0 != *pack);
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::table::*;
     use super::*;
-    use crate::format::pack::BlobType;
+    use crate::format::blob::BlobType;
+    use crate::format::index_file::*;
 
     fn entry(i: u8) -> BlobEntry {
         BlobEntry {
@@ -797,7 +426,7 @@ mod tests {
         v1.extend_from_slice(&rows);
         assert_eq!(decode_index_file(&v1).unwrap(), packs);
         let mut v2 = vec![2u8];
-        v2.extend_from_slice(&crate::format::pack::compress_meta(&rows));
+        v2.extend_from_slice(&crate::format::meta::compress_meta(&rows));
         assert_eq!(decode_index_file(&v2).unwrap(), packs);
         // Version 4 says which blobs are compact; a version-3 file cannot.
         let compact = vec![PackEntries {
@@ -906,7 +535,7 @@ mod tests {
         {
             let db = sled::Config::new().path(&path).open().unwrap();
             let mut rec = Vec::new();
-            crate::format::pack::encode_entries(&[entry(1)], &mut rec);
+            crate::format::meta::encode_entries(&[entry(1)], &mut rec);
             db.open_tree("packs")
                 .unwrap()
                 .insert([9u8; 32], rec)
@@ -1078,7 +707,7 @@ mod tests {
 #[cfg(test)]
 mod lock_tests {
     use super::*;
-    use crate::format::pack::BlobType;
+    use crate::format::blob::BlobType;
 
     #[test]
     fn a_busy_index_is_never_deleted() {

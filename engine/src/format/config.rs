@@ -32,7 +32,7 @@ impl ChunkerParams {
         use fastcdc::v2020 as f;
         let ok = (f::MINIMUM_MIN..=f::MINIMUM_MAX).contains(&self.min_size)
             && (f::AVERAGE_MIN..=f::AVERAGE_MAX).contains(&self.avg_size)
-            && (f::MAXIMUM_MIN..=f::MAXIMUM_MAX.min(crate::format::pack::MAX_BLOB_RAW))
+            && (f::MAXIMUM_MIN..=f::MAXIMUM_MAX.min(crate::format::blob::MAX_BLOB_RAW))
                 .contains(&self.max_size)
             && self.min_size <= self.avg_size
             && self.avg_size <= self.max_size;

@@ -1,8 +1,11 @@
 //! Pure codecs of every repository object: bytes in, structs out, and back. Nothing here does
 //! I/O or holds keys beyond what a call is given; FORMAT.md is the contract these implement.
 
+pub mod blob;
 pub mod chunker;
 pub mod config;
+pub mod index_file;
+pub mod meta;
 pub mod pack;
 pub mod snapshot;
 pub mod tree;

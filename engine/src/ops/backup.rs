@@ -10,6 +10,8 @@
 //!
 //! Commit order (see lib.rs): packs → index files → snapshot.
 
+use crate::format::blob;
+use crate::format::meta;
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::{File, Metadata};
@@ -26,10 +28,11 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
 use crate::backend::{FileType, PutStream};
-use crate::cache::PackEntries;
 use crate::error::{Error, Result};
+use crate::format::blob::{BlobType, SealedBlob};
 use crate::format::chunker::{Chunker, StreamChunker};
-use crate::format::pack::{self, BlobType, PackStream, SealedBlob};
+use crate::format::index_file::PackEntries;
+use crate::format::pack::PackStream;
 use crate::format::snapshot::{BackupType, Snapshot, SnapshotRef, Summary, SNAPSHOT_VERSION};
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::Id;
@@ -115,21 +118,21 @@ struct Sink<'a> {
 impl<'a> Sink<'a> {
     /// Stores `data` unless the repository or this run already has it; returns its id.
     fn add(&self, ty: BlobType, data: &[u8]) -> Result<Id> {
-        if data.len() > pack::MAX_BLOB_RAW as usize {
+        if data.len() > blob::MAX_BLOB_RAW as usize {
             // Readers refuse such blobs: fail the backup now rather than write a snapshot
             // that cannot be read back. Only a tree can get here (chunks are at most 2 MiB):
             // a directory of some 600,000 entries.
             return Err(Error::Invalid(format!(
                 "a {ty:?} blob of {} bytes exceeds the format's limit of {} bytes (a directory with too many entries?)",
                 data.len(),
-                pack::MAX_BLOB_RAW
+                blob::MAX_BLOB_RAW
             )));
         }
         let id = self.repo.keys().chunk_id.id(data);
         if self.repo.index().contains(&id)? || !self.inflight.lock().unwrap().insert(id) {
             return Ok(id);
         }
-        let sealed = pack::seal_blob(self.repo.keys(), ty, id, data, self.level);
+        let sealed = blob::seal_blob(self.repo.keys(), ty, id, data, self.level);
         self.bytes_added
             .fetch_add(sealed.bytes.len() as u64, Ordering::Relaxed);
         self.blobs_added.fetch_add(1, Ordering::Relaxed);
@@ -181,7 +184,7 @@ impl<'a> Sink<'a> {
 }
 
 /// A pack whose bytes are all written but not yet committed under its name.
-type Written<'r> = (Id, Box<dyn PutStream + 'r>, Vec<pack::BlobEntry>);
+type Written<'r> = (Id, Box<dyn PutStream + 'r>, Vec<blob::BlobEntry>);
 
 /// Streams sealed blobs into packs (one open pack per blob type) and hands each complete one
 /// to the committer. Runs on its own thread, so the workers never wait for a write. Blobs
@@ -214,7 +217,7 @@ fn packer<'r>(
             }
         };
         p.add(&b).map_err(werr())?;
-        if p.len() >= pack_size || p.count() >= pack::MAX_PACK_ENTRIES {
+        if p.len() >= pack_size || p.count() >= meta::MAX_PACK_ENTRIES {
             close(slot.take().expect("just written"))?;
         }
     }

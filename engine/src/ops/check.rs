@@ -5,6 +5,7 @@
 //! Damage is reported per pack and blob, and traced to the snapshots and files it touches.
 //! Check never trusts the local sled cache: it works from the repository alone.
 
+use crate::format::blob;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -13,7 +14,8 @@ use rayon::prelude::*;
 
 use crate::backend::FileType;
 use crate::error::Result;
-use crate::format::pack::{self, BlobEntry, BlobType};
+use crate::format::blob::{BlobEntry, BlobType};
+use crate::format::pack;
 use crate::format::snapshot::SnapshotRef;
 use crate::format::tree::{NodeKind, Tree};
 use crate::id::Id;
@@ -205,7 +207,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                         .get(e.offset as usize..end)
                         .ok_or_else(|| "outside the pack".to_string())
                         .and_then(|s| {
-                            pack::open_blob(repo.keys(), &e, s)
+                            blob::open_blob(repo.keys(), &e, s)
                                 .map(|_| ())
                                 .map_err(|x| x.to_string())
                         });

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::backend::FileType;
-use crate::cache::PackEntries;
 use crate::error::{Error, Result};
+use crate::format::index_file::PackEntries;
 use crate::id::Id;
 use crate::repo::Repo;
 
@@ -35,7 +35,7 @@ pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
         .into_iter()
         .map(|(n, _)| n)
         .collect();
-    let mut known: HashMap<Id, Vec<crate::format::pack::BlobEntry>> = HashMap::new();
+    let mut known: HashMap<Id, Vec<crate::format::blob::BlobEntry>> = HashMap::new();
     if !read_all_packs {
         for name in &old_files {
             match repo.read_index_file(name) {

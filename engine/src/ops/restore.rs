@@ -8,6 +8,7 @@
 //! `..`, NUL), existing symlinks in the way are replaced rather than followed, and files are
 //! opened with O_NOFOLLOW.
 
+use crate::format::blob;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -22,7 +23,6 @@ use rayon::prelude::*;
 use crate::backend::FileType;
 use crate::cache::Location;
 use crate::error::{Error, Result};
-use crate::format::pack;
 use crate::format::snapshot::SnapshotRef;
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::Id;
@@ -471,7 +471,7 @@ impl Writer<'_> {
                     let data = match &read {
                         Ok(()) => {
                             let s = (loc.entry.offset - start) as usize;
-                            pack::open_blob(
+                            blob::open_blob(
                                 self.repo.keys(),
                                 &loc.entry,
                                 &buf[s..s + loc.entry.length as usize],

@@ -3,21 +3,24 @@
 //! checked (hash of the file against its name, then the MAC), every write is sealed and named
 //! by its hash. Backup, restore and check are written against this, not against files.
 
+use crate::format::blob;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::backend::{Backend, DynBackend, FileType};
-use crate::cache::{self, Index, Location, PackEntries};
+use crate::cache::{Index, Location};
 use crate::crypto::{aad, KdfParams, Keys, MasterKey};
 use crate::error::{Error, Result};
 use crate::format::config::{Config, REPO_VERSION};
+use crate::format::index_file::{self, PackEntries};
 use crate::id::Id;
 pub mod keys;
 pub mod lock;
 
-use crate::format::pack::{self, BlobEntry, FOOTER_LEN};
+use crate::format::blob::BlobEntry;
+use crate::format::pack::{self, FOOTER_LEN};
 use crate::format::snapshot::{Snapshot, SnapshotRef};
 use crate::format::tree::Tree;
 use keys::KeyFile;
@@ -240,7 +243,7 @@ impl Repo {
 
     pub fn read_index_file(&self, name: &str) -> Result<Vec<PackEntries>> {
         let p = self.read_sealed(FileType::Index, name, aad::INDEX)?;
-        cache::decode_index_file(&p).map_err(|e| match e {
+        index_file::decode_index_file(&p).map_err(|e| match e {
             Error::Damaged { detail, .. } => Error::damaged("index file", name, detail),
             e => e,
         })
@@ -254,13 +257,14 @@ impl Repo {
             let mut end = start;
             let mut n = 0;
             while end < packs.len()
-                && (end == start || n + packs[end].entries.len() <= cache::MAX_INDEX_FILE_ENTRIES)
+                && (end == start
+                    || n + packs[end].entries.len() <= index_file::MAX_INDEX_FILE_ENTRIES)
             {
                 n += packs[end].entries.len();
                 end += 1;
             }
             self.upgrade()?;
-            let (id, bytes) = cache::seal_index_file(&self.keys.data, &packs[start..end]);
+            let (id, bytes) = index_file::seal_index_file(&self.keys.data, &packs[start..end]);
             self.backend
                 .put(FileType::Index, &id.to_hex(), &bytes)
                 .map_err(be("writing index", &id.to_hex()))?;
@@ -338,7 +342,7 @@ impl Repo {
                 loc.entry.length as u64,
             )
             .map_err(be("reading pack", &name))?;
-        pack::open_blob(&self.keys, &loc.entry, &sealed)
+        blob::open_blob(&self.keys, &loc.entry, &sealed)
     }
 
     pub fn load_tree(&self, id: &Id) -> Result<Tree> {

@@ -9,9 +9,10 @@ use std::path::Path;
 use engine::format::config::Config;
 use engine::crypto::{aad, KdfParams, MasterKey};
 use engine::id::Id;
-use engine::cache::{encode_index_file, PackEntries};
+use engine::format::index_file::{encode_index_file, PackEntries};
 use engine::repo::keys::KeyFile;
-use engine::format::pack::{encode_trailer, seal_blob, BlobEntry, BlobType, PackWriter};
+use engine::format::blob::{seal_blob, BlobEntry, BlobType};
+use engine::format::pack::{encode_trailer, PackWriter};
 use engine::format::snapshot::{BackupType, Snapshot, Summary};
 use engine::format::tree::{Extent, Node, NodeKind, Timestamp, Tree, Xattr};
 
