@@ -16,7 +16,7 @@ use crate::crash::fx;
 /// The node of `path` (absolute, as backed up) in snapshot `snap`.
 fn node_at(repo: &engine::Repo, snap: &str, path: &Path) -> Node {
     let snaps = repo.snapshots().unwrap();
-    let s = engine::format::snapshot::select(&snaps, snap).unwrap();
+    let s = engine::policy::select::select(&snaps, snap).unwrap();
     let mut tree = repo.load_tree(&s.snap.tree).unwrap();
     let names: Vec<&std::ffi::OsStr> = path.iter().skip(1).collect();
     for (i, name) in names.iter().enumerate() {

@@ -39,7 +39,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         }
         "snapshot" => {
             let snaps = repo.snapshots()?;
-            let s = engine::format::snapshot::select(&snaps, &need_id()?)?;
+            let s = engine::policy::select::select(&snaps, &need_id()?)?;
             let mut v = serde_json::to_value(&s.snap)?;
             v["id"] = s.id.to_hex().into();
             v

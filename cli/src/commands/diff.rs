@@ -93,8 +93,8 @@ fn diff(repo: &Repo, a: &Tree, b: &Tree, prefix: &str, c: &mut Counts) -> Result
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let snaps = repo.snapshots()?;
-    let s1 = engine::format::snapshot::select(&snaps, &a.from)?;
-    let s2 = engine::format::snapshot::select(&snaps, &a.to)?;
+    let s1 = engine::policy::select::select(&snaps, &a.from)?;
+    let s2 = engine::policy::select::select(&snaps, &a.to)?;
     let mut c = Counts::default();
     diff(
         &repo,

@@ -72,7 +72,7 @@ fn walk(repo: &Repo, t: &Tree, prefix: &str, long: bool) -> Result<()> {
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let snaps = repo.snapshots()?;
-    let s = engine::format::snapshot::select(&snaps, &a.snapshot)?;
+    let s = engine::policy::select::select(&snaps, &a.snapshot)?;
     let mut tree = repo.load_tree(&s.snap.tree)?;
     let mut prefix = String::new();
     for comp in a

@@ -35,8 +35,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let snaps = repo.snapshots()?;
     let snap = match (&a.snapshot, &a.at) {
-        (Some(s), None) => engine::format::snapshot::select(&snaps, s)?,
-        (None, Some(t)) => engine::format::snapshot::latest_at(&snaps, common::parse_time(t)?)?,
+        (Some(s), None) => engine::policy::select::select(&snaps, s)?,
+        (None, Some(t)) => engine::policy::select::latest_at(&snaps, common::parse_time(t)?)?,
         _ => bail!("name a snapshot (an id prefix or `latest`) or give --at TIME"),
     };
     let progress = Arc::new(Progress::default());

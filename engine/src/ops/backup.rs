@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 use rayon::prelude::*;
 
 use crate::backend::{FileType, PutStream};
@@ -33,11 +33,13 @@ use crate::format::blob::{BlobType, SealedBlob};
 use crate::format::chunker::{Chunker, StreamChunker};
 use crate::format::index_file::PackEntries;
 use crate::format::pack::PackStream;
-use crate::format::snapshot::{BackupType, Snapshot, SnapshotRef, Summary, SNAPSHOT_VERSION};
+use crate::format::snapshot::{BackupType, Snapshot, Summary, SNAPSHOT_VERSION};
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::Id;
 use crate::ops::fsmeta::{self, Names};
 use crate::ops::progress::Progress;
+use crate::policy::filter::build_excludes;
+use crate::policy::select::{find_parent, select};
 use crate::repo::Repo;
 
 /// Packs written between two index files: a crash loses the dedup of at most this many.
@@ -80,25 +82,6 @@ pub struct BackupResult {
     pub snapshot: Snapshot,
     /// Non-fatal problems that do not make the snapshot incomplete (a file changed while read).
     pub warnings: Vec<String>,
-}
-
-pub fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
-    let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        let p = p.trim_end_matches('/');
-        let full = if p.contains('/') {
-            p.to_string()
-        } else {
-            format!("**/{p}")
-        };
-        let g = GlobBuilder::new(&full)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| Error::Invalid(format!("exclude pattern {p:?}: {e}")))?;
-        b.add(g);
-    }
-    b.build().map_err(|e| Error::Invalid(e.to_string()))
 }
 
 /// Deduplicates and seals blobs, and hands them to the packer; one per backup.
@@ -704,24 +687,6 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// The snapshot a new backup of `paths` from `host` continues from.
-pub fn find_parent<'s>(
-    snaps: &'s [SnapshotRef],
-    host: &str,
-    paths: &[String],
-) -> Option<&'s SnapshotRef> {
-    let mut want = paths.to_vec();
-    want.sort();
-    snaps
-        .iter()
-        .filter(|s| {
-            let mut p = s.snap.paths.clone();
-            p.sort();
-            s.snap.host == host && p == want
-        })
-        .max_by_key(|s| (s.snap.time, s.id))
-}
-
 pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<BackupResult> {
     let start = Instant::now();
     let time = opts.time.unwrap_or_else(chrono::Utc::now);
@@ -755,7 +720,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
 
     let snaps = repo.snapshots()?;
     let parent = match opts.parent {
-        Some(id) => Some(crate::format::snapshot::select(&snaps, &id.to_hex())?),
+        Some(id) => Some(select(&snaps, &id.to_hex())?),
         None => find_parent(&snaps, &host, &paths),
     };
     let prev_root = match parent {
@@ -923,17 +888,6 @@ pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn excludes_match_names_anywhere_and_paths_exactly() {
-        let g = build_excludes(&["*.tmp".into(), "/data/cache".into(), "node_modules/".into()])
-            .unwrap();
-        assert!(g.is_match("/x/y/a.tmp"));
-        assert!(g.is_match("/data/cache"));
-        assert!(!g.is_match("/other/data/cache"));
-        assert!(g.is_match("/p/node_modules"));
-        assert!(!g.is_match("/x/a.tmpx"));
-    }
 
     #[test]
     fn source_tree_merges_prefixes() {

@@ -26,9 +26,9 @@ use crate::error::{Error, Result};
 use crate::format::snapshot::SnapshotRef;
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::Id;
-use crate::ops::backup::build_excludes;
 use crate::ops::fsmeta;
 use crate::ops::progress::Progress;
+use crate::policy::filter::build_excludes;
 use crate::repo::Repo;
 
 /// A batch is executed once it holds this many files (fewer when the descriptor limit is low:
