@@ -1,0 +1,507 @@
+//! The read side of a backup: walking the sources, comparing each file with what the parent
+//! snapshot knew of it, reading and chunking what changed, and building trees bottom-up.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use globset::GlobSet;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::format::blob::BlobType;
+use crate::format::chunker::{Chunker, StreamChunker};
+use crate::format::tree::{Extent, Node, NodeKind, Tree};
+use crate::id::Id;
+use crate::ops::fsmeta::{self, Names};
+use crate::ops::progress::Progress;
+use crate::policy::filter::build_excludes;
+use crate::repo::Repo;
+
+use super::store::Sink;
+
+/// Files up to this size are read whole; larger ones are streamed through a window.
+pub(super) const SMALL_FILE: u64 = 1 << 20;
+/// The streaming window: twice the largest chunk, at least; one per thread reading a large
+/// file, so it counts in peak memory (8 MiB windows: 2-20 MiB more peak RSS, no faster).
+pub(super) const WINDOW: usize = 4 << 20;
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) files_new: AtomicU64,
+    pub(super) files_changed: AtomicU64,
+    pub(super) files_unchanged: AtomicU64,
+    pub(super) dirs: AtomicU64,
+    pub(super) bytes_read: AtomicU64,
+    pub(super) bytes_total: AtomicU64,
+}
+
+pub(super) struct Walker<'a> {
+    pub(super) repo: &'a Repo,
+    pub(super) sink: &'a Sink<'a>,
+    pub(super) excludes: GlobSet,
+    pub(super) one_fs: bool,
+    pub(super) full: bool,
+    /// The parent snapshot is marked complete in the local index (`Index::mark_complete`).
+    pub(super) trust_parent: bool,
+    pub(super) chunker: Chunker,
+    pub(super) names: Names,
+    pub(super) progress: &'a Progress,
+    pub(super) counters: Counters,
+    pub(super) errors: Mutex<Vec<String>>,
+    pub(super) warnings: Mutex<Vec<String>>,
+}
+
+/// What the parent snapshot knew of a path, when it knew it.
+pub(super) type Prev<'t> = Option<&'t Node>;
+
+impl<'a> Walker<'a> {
+    pub(super) fn fail(&self, path: &Path, e: impl std::fmt::Display) {
+        let msg = format!("{}: {e}", path.display());
+        tracing::warn!("{msg}");
+        self.progress.error();
+        self.errors.lock().unwrap().push(msg);
+    }
+
+    pub(super) fn warn(&self, msg: String) {
+        tracing::warn!("{msg}");
+        self.warnings.lock().unwrap().push(msg);
+    }
+
+    pub(super) fn parent_tree(&self, prev: Prev) -> Option<Tree> {
+        let id = prev.filter(|n| n.kind == NodeKind::Dir)?.subtree?;
+        match self.repo.load_tree(&id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!("parent tree {id} unreadable ({e}); reading everything below it");
+                None
+            }
+        }
+    }
+
+    pub(super) fn store_tree(&self, t: &Tree) -> Result<Id> {
+        self.sink.add(BlobType::Tree, &t.encode())
+    }
+
+    /// Backs up directory `path`; returns its tree.
+    pub(super) fn dir(&self, path: &Path, dev: u64, prev: Option<&Tree>) -> Result<Tree> {
+        crate::check_interrupt()?;
+        let mut names: Vec<std::ffi::OsString> = match std::fs::read_dir(path) {
+            Ok(rd) => {
+                let mut v = Vec::new();
+                for e in rd {
+                    match e {
+                        Ok(e) => v.push(e.file_name()),
+                        Err(e) => self.fail(path, e),
+                    }
+                }
+                v
+            }
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(Tree::default());
+            }
+        };
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let nodes = names
+            .par_iter()
+            .map(|name| {
+                let p = prev.and_then(|t| t.find(name.as_bytes()));
+                self.entry(&path.join(name), name, dev, p)
+            })
+            .collect::<Result<Vec<Option<Node>>>>()?;
+        self.counters.dirs.fetch_add(1, Ordering::Relaxed);
+        Ok(Tree {
+            nodes: nodes.into_iter().flatten().collect(),
+        })
+    }
+
+    /// One directory entry; None when excluded or unreadable (the latter recorded as an error).
+    pub(super) fn entry(
+        &self,
+        path: &Path,
+        name: &OsStr,
+        dev: u64,
+        prev: Prev,
+    ) -> Result<Option<Node>> {
+        // Per entry, not only per directory: one directory may hold a great many files.
+        crate::check_interrupt()?;
+        if self.excludes.is_match(path) {
+            return Ok(None);
+        }
+        let m = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(None);
+            }
+        };
+        let mut node = match fsmeta::node_from(name.as_bytes(), path, &m, &self.names) {
+            Ok(n) => n,
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(None);
+            }
+        };
+        match node.kind {
+            NodeKind::Dir => {
+                let tree = if self.one_fs && m.dev() != dev {
+                    Tree::default()
+                } else {
+                    let pt = self.parent_tree(prev);
+                    self.dir(path, dev, pt.as_ref())?
+                };
+                node.subtree = Some(self.store_tree(&tree)?);
+            }
+            NodeKind::File => {
+                let stored = self.file(path, &mut node, &m, prev)?;
+                if !stored {
+                    return Ok(None);
+                }
+            }
+            _ => {}
+        }
+        Ok(Some(node))
+    }
+
+    /// Fills a file node's content. Returns false when the file could not be read.
+    pub(super) fn file(
+        &self,
+        path: &Path,
+        node: &mut Node,
+        m: &Metadata,
+        prev: Prev,
+    ) -> Result<bool> {
+        self.counters
+            .bytes_total
+            .fetch_add(m.len(), Ordering::Relaxed);
+        if let Some(p) = prev.filter(|p| p.kind == NodeKind::File) {
+            let same = p.size == node.size
+                && p.mtime == node.mtime
+                && p.ctime == node.ctime
+                && p.inode == node.inode;
+            if !self.full && same && (self.trust_parent || self.all_indexed(p)?) {
+                node.content = p.content.clone();
+                self.counters
+                    .files_unchanged
+                    .fetch_add(1, Ordering::Relaxed);
+                self.progress.add(1, m.len());
+                return Ok(true);
+            }
+            self.counters.files_changed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters.files_new.fetch_add(1, Ordering::Relaxed);
+        }
+        // Open without following links or blocking (a fifo swapped in after lstat must not
+        // hang the backup), then make sure the descriptor is the file lstat described: an
+        // editor's atomic save may have replaced it, and then the new file's own metadata
+        // goes with its content.
+        let f = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+            .and_then(|f| f.metadata().map(|fm| (f, fm)))
+        {
+            Ok((f, fm)) if !fm.is_file() => {
+                drop(f);
+                self.fail(
+                    path,
+                    "replaced by something that is not a regular file while being read",
+                );
+                return Ok(false);
+            }
+            Ok((f, fm)) => {
+                if (fm.dev(), fm.ino()) != (m.dev(), m.ino()) {
+                    let name = std::mem::take(&mut node.name);
+                    match fsmeta::node_from(&name, path, &fm, &self.names) {
+                        Ok(n) => *node = n,
+                        Err(e) => {
+                            self.fail(path, e);
+                            return Ok(false);
+                        }
+                    }
+                    self.warn(format!(
+                        "{}: replaced while being backed up; the new file was stored",
+                        path.display()
+                    ));
+                }
+                (f, fm)
+            }
+            Err(e) => {
+                self.fail(path, e);
+                return Ok(false);
+            }
+        };
+        let (f, m) = (&f.0, &f.1);
+        match self.read_content(path, f, m) {
+            Ok((content, read)) => {
+                if read != m.len() {
+                    self.warn(format!(
+                        "{}: file changed size while being read ({} → {read} bytes)",
+                        path.display(),
+                        m.len()
+                    ));
+                    node.size = read;
+                } else if let Ok(after) = std::fs::symlink_metadata(path) {
+                    if after.mtime() != m.mtime()
+                        || after.mtime_nsec() != m.mtime_nsec()
+                        || after.len() != m.len()
+                    {
+                        self.warn(format!("{}: file changed while being read", path.display()));
+                    }
+                }
+                node.content = content;
+                Ok(true)
+            }
+            Err(ReadError::Fatal(e)) => Err(e),
+            Err(ReadError::Source(e)) => {
+                self.fail(path, e);
+                Ok(false)
+            }
+        }
+    }
+
+    pub(super) fn all_indexed(&self, n: &Node) -> Result<bool> {
+        for id in n.data_ids() {
+            if !self.repo.index().contains(&id)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    pub(super) fn read_content(
+        &self,
+        path: &Path,
+        f: &File,
+        m: &Metadata,
+    ) -> Result<(Vec<Extent>, u64), ReadError> {
+        let regions = fsmeta::data_regions(f, m).map_err(ReadError::Source)?;
+        let mut content = Vec::new();
+        let mut pos = 0u64;
+        for (off, len) in regions {
+            if off > pos {
+                content.push(Extent::Hole { len: off - pos });
+            }
+            let read = if len <= SMALL_FILE {
+                let mut buf = vec![0u8; len as usize];
+                let n = read_full_at(f, &mut buf, off).map_err(ReadError::Source)?;
+                for (id, l) in self.add_chunks(&buf[..n], self.chunker.cuts(&buf[..n]))? {
+                    content.push(Extent::Data { id, len: l as u32 });
+                }
+                n as u64
+            } else {
+                let reader = PRead { f, off, left: len };
+                let mut s = StreamChunker::new(self.chunker, reader, WINDOW);
+                let mut total = 0u64;
+                while let Some((buf, cuts)) = s.next_batch().map_err(ReadError::Source)? {
+                    crate::check_interrupt()?;
+                    total += buf.len() as u64;
+                    for (id, l) in self.add_chunks(buf, cuts)? {
+                        content.push(Extent::Data { id, len: l as u32 });
+                    }
+                    self.progress.add(0, buf.len() as u64);
+                }
+                total
+            };
+            self.counters.bytes_read.fetch_add(read, Ordering::Relaxed);
+            pos = off + read;
+            if read < len {
+                break; // the file shrank
+            }
+        }
+        if pos < m.len() {
+            // A trailing hole: only when the file did not shrink while we read it.
+            let shrank = std::fs::symlink_metadata(path)
+                .map(|a| a.len() < m.len())
+                .unwrap_or(true);
+            if !shrank {
+                content.push(Extent::Hole { len: m.len() - pos });
+                pos = m.len();
+            }
+        }
+        if m.len() <= SMALL_FILE {
+            self.progress.add(1, pos);
+        } else {
+            self.progress.add(1, 0);
+        }
+        Ok((content, pos))
+    }
+
+    /// Hashes and stores the chunks of `buf` in parallel; returns (id, length) in order.
+    pub(super) fn add_chunks(&self, buf: &[u8], cuts: Vec<usize>) -> Result<Vec<(Id, usize)>> {
+        let mut slices = Vec::with_capacity(cuts.len());
+        let mut off = 0;
+        for l in cuts {
+            slices.push(&buf[off..off + l]);
+            off += l;
+        }
+        if slices.len() == 1 {
+            return Ok(vec![(
+                self.sink.add(BlobType::Data, slices[0])?,
+                slices[0].len(),
+            )]);
+        }
+        slices
+            .par_iter()
+            .map(|s| Ok((self.sink.add(BlobType::Data, s)?, s.len())))
+            .collect()
+    }
+}
+
+pub(super) enum ReadError {
+    /// The source could not be read: skip the file, record it.
+    Source(io::Error),
+    /// The repository could not be written: stop the backup.
+    Fatal(Error),
+}
+
+impl From<Error> for ReadError {
+    fn from(e: Error) -> Self {
+        ReadError::Fatal(e)
+    }
+}
+
+pub(super) fn read_full_at(f: &File, buf: &mut [u8], off: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read_at(&mut buf[n..], off + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A reader over one region of a file, by positioned reads.
+pub(super) struct PRead<'f> {
+    pub(super) f: &'f File,
+    pub(super) off: u64,
+    pub(super) left: u64,
+}
+
+impl Read for PRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.left) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let k = self.f.read_at(&mut buf[..n], self.off)?;
+        self.off += k as u64;
+        self.left -= k as u64;
+        Ok(k)
+    }
+}
+
+/// The source paths as a tree of names: a path given whole is `Real`; the directories above it
+/// are `Virtual`, holding only what leads to the given paths.
+pub(super) enum Source {
+    Real(PathBuf),
+    Virtual(PathBuf, BTreeMap<Vec<u8>, Source>),
+}
+
+pub(super) fn source_tree(paths: &[PathBuf]) -> Source {
+    let mut root = Source::Virtual(PathBuf::from("/"), BTreeMap::new());
+    for p in paths {
+        if p == Path::new("/") {
+            return Source::Real(p.clone());
+        }
+        let comps: Vec<&OsStr> = p.iter().skip(1).collect();
+        let mut cur = &mut root;
+        let mut at = PathBuf::from("/");
+        for (i, c) in comps.iter().enumerate() {
+            at.push(c);
+            let Source::Virtual(_, children) = cur else {
+                break;
+            };
+            let last = i + 1 == comps.len();
+            let e = children
+                .entry(c.as_bytes().to_vec())
+                .or_insert_with(|| Source::Virtual(at.clone(), BTreeMap::new()));
+            if last {
+                *e = Source::Real(at.clone());
+            }
+            cur = e;
+        }
+    }
+    root
+}
+
+impl<'a> Walker<'a> {
+    pub(super) fn source(&self, s: &Source, prev: Option<&Tree>) -> Result<Tree> {
+        let Source::Virtual(_, children) = s else {
+            unreachable!("the root is virtual unless it is / itself");
+        };
+        let mut nodes = Vec::new();
+        for (name, child) in children {
+            let p = prev.and_then(|t| t.find(name));
+            match child {
+                Source::Real(path) => {
+                    let dev = std::fs::symlink_metadata(path)
+                        .map(|m| m.dev())
+                        .unwrap_or(0);
+                    if let Some(n) = self.entry(path, OsStr::from_bytes(name), dev, p)? {
+                        nodes.push(n);
+                    }
+                }
+                Source::Virtual(path, _) => {
+                    // A component above a source may be a symlink (/home -> /data/home):
+                    // follow it and record a directory, or restore would recreate the link
+                    // and drop everything below it.
+                    let m = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+                    if !m.is_dir() {
+                        return Err(Error::Invalid(format!(
+                            "{} is not a directory",
+                            path.display()
+                        )));
+                    }
+                    let mut n = fsmeta::node_from(name, path, &m, &self.names)
+                        .map_err(|e| Error::io(path, e))?;
+                    n.kind = NodeKind::Dir;
+                    n.target = None;
+                    let pt = self.parent_tree(p);
+                    let t = self.source(child, pt.as_ref())?;
+                    n.subtree = Some(self.store_tree(&t)?);
+                    nodes.push(n);
+                }
+            }
+        }
+        Ok(Tree { nodes })
+    }
+}
+
+/// Counts files and bytes under `paths` the way a backup would see them, for progress totals.
+pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Result<()> {
+    let ex = build_excludes(excludes)?;
+    let (mut files, mut bytes) = (0u64, 0u64);
+    let mut stack: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| std::path::absolute(p).ok())
+        .collect();
+    while let Some(p) = stack.pop() {
+        if ex.is_match(&p) {
+            continue;
+        }
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if m.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+            }
+        } else if m.is_file() {
+            files += 1;
+            bytes += m.len();
+        }
+    }
+    progress.set_totals(files, bytes);
+    Ok(())
+}
