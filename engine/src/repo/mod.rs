@@ -321,6 +321,11 @@ impl Repo {
         Ok(bad.into_inner().unwrap())
     }
 
+    /// Where a blob is, or None when no index file names it.
+    pub fn lookup_opt(&self, id: &Id) -> Result<Option<Location>> {
+        self.index.lookup(id)
+    }
+
     pub fn lookup(&self, id: &Id) -> Result<Location> {
         self.index.lookup(id)?.ok_or(Error::BlobNotIndexed(*id))
     }

@@ -9,7 +9,7 @@
 //! opened with O_NOFOLLOW.
 
 use crate::format::blob;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -20,12 +20,14 @@ use std::sync::Mutex;
 use globset::GlobSet;
 use rayon::prelude::*;
 
+mod plan;
+
+use plan::{PackReads, Problem, ReadLimits};
+
 use crate::backend::FileType;
-use crate::cache::Location;
 use crate::error::{Error, Result};
 use crate::format::snapshot::SnapshotRef;
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
-use crate::id::Id;
 use crate::ops::fsmeta;
 use crate::ops::progress::Progress;
 use crate::policy::filter::build_excludes;
@@ -35,10 +37,12 @@ use crate::repo::Repo;
 /// every file of a batch stays open from creation to metadata) or data blobs.
 const BATCH_FILES: usize = 8192;
 const BATCH_BLOBS: usize = 65536;
-/// Blobs closer than this in a pack are fetched with one read.
-const COALESCE_GAP: u64 = 256 << 10;
-/// Longest single read from a pack; each worker keeps a buffer this large.
-const MAX_READ: u64 = 4 << 20;
+/// Blobs closer than 256 KiB in a pack are fetched with one read, of at most 4 MiB (each
+/// worker keeps a buffer this large).
+const READ_LIMITS: ReadLimits = ReadLimits {
+    gap: 256 << 10,
+    max_read: 4 << 20,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -60,11 +64,6 @@ pub struct RestoreResult {
     /// Files checked by `verify`.
     pub verified: u64,
 }
-
-/// Where one blob's bytes go: (index of the file in the batch, offset in that file).
-type Targets = Vec<(usize, u64)>;
-/// A pack's needed blobs by offset in the pack.
-type PackPlan = BTreeMap<u64, (Location, Targets)>;
 
 struct FileJob {
     path: PathBuf,
@@ -338,45 +337,20 @@ impl Restorer<'_, '_> {
 impl Writer<'_> {
     /// Writes the data of every file in the batch, pack by pack, then their metadata.
     fn flush(&self, jobs: Vec<FileJob>) -> Result<Written> {
-        // pack → blob location → where its bytes go (file index, offset in file)
-        let mut by_pack: HashMap<Id, PackPlan> = HashMap::new();
-        let mut bad_file = vec![false; jobs.len()];
-        for (fi, job) in jobs.iter().enumerate() {
-            let mut off = 0u64;
-            for e in &job.node.content {
-                if let Extent::Data { id, len } = e {
-                    match self.repo.index().lookup(id)? {
-                        // The tree and the index must agree on the chunk's length, or the
-                        // write would spill into the neighbouring extent.
-                        Some(loc) if loc.entry.raw_length != *len => {
-                            if !bad_file[fi] {
-                                self.fail(format!(
-                                    "{}: blob {id} is {} bytes, the snapshot says {len}",
-                                    job.path.display(),
-                                    loc.entry.raw_length
-                                ));
-                            }
-                            bad_file[fi] = true;
-                        }
-                        Some(loc) => by_pack
-                            .entry(loc.pack)
-                            .or_default()
-                            .entry(loc.entry.offset)
-                            .or_insert_with(|| (loc, Vec::new()))
-                            .1
-                            .push((fi, off)),
-                        None => {
-                            if !bad_file[fi] {
-                                self.fail(format!(
-                                    "{}: blob {id} is not in the index",
-                                    job.path.display()
-                                ));
-                            }
-                            bad_file[fi] = true;
-                        }
-                    }
-                }
-                off += e.len();
+        let extents: Vec<&[Extent]> = jobs.iter().map(|j| j.node.content.as_slice()).collect();
+        let plan = plan::plan(&extents, |id| self.repo.lookup_opt(id), READ_LIMITS)?;
+        let mut bad_file: Vec<bool> = plan.problems.iter().map(Option::is_some).collect();
+        for (job, p) in jobs.iter().zip(&plan.problems) {
+            match p {
+                Some(Problem::NotIndexed(id)) => self.fail(format!(
+                    "{}: blob {id} is not in the index",
+                    job.path.display()
+                )),
+                Some(Problem::Length { id, indexed, tree }) => self.fail(format!(
+                    "{}: blob {id} is {indexed} bytes, the snapshot says {tree}",
+                    job.path.display()
+                )),
+                None => {}
             }
         }
         // Files are created in parallel and stay open until their metadata is set: one open
@@ -395,13 +369,10 @@ impl Writer<'_> {
             bad_file[fi] |= f.is_none();
         }
         let bad_file = Mutex::new(bad_file);
-        let packs: Vec<_> = by_pack.into_iter().collect();
-        packs
-            .par_iter()
-            .try_for_each(|(pack, blobs)| -> Result<()> {
-                crate::check_interrupt()?;
-                self.restore_pack(pack, blobs, &jobs, &files, &bad_file)
-            })?;
+        plan.packs.par_iter().try_for_each(|reads| -> Result<()> {
+            crate::check_interrupt()?;
+            self.restore_pack(reads, &jobs, &files, &bad_file)
+        })?;
         let bad_file = bad_file.into_inner().unwrap();
         let results: Vec<(u64, bool, bool)> = jobs
             .par_iter()
@@ -437,29 +408,16 @@ impl Writer<'_> {
 
     fn restore_pack(
         &self,
-        pack: &Id,
-        blobs: &PackPlan,
+        reads: &PackReads,
         jobs: &[FileJob],
         files: &[Option<File>],
         bad_file: &Mutex<Vec<bool>>,
     ) -> Result<()> {
-        let name = pack.to_hex();
-        let list: Vec<&(Location, Targets)> = blobs.values().collect();
+        let name = reads.pack.to_hex();
         READ_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
-            let mut i = 0;
-            while i < list.len() {
-                // One read covers a run of blobs with small gaps between them.
-                let start = list[i].0.entry.offset;
-                let mut end = start + list[i].0.entry.length as u64;
-                let mut j = i + 1;
-                while j < list.len()
-                    && list[j].0.entry.offset <= end + COALESCE_GAP
-                    && end - start < MAX_READ
-                {
-                    end = end.max(list[j].0.entry.offset + list[j].0.entry.length as u64);
-                    j += 1;
-                }
+            for r in &reads.reads {
+                let (start, end) = (r.start, r.start + r.len);
                 let read = self.repo.backend().read_range_into(
                     FileType::Pack,
                     &name,
@@ -467,7 +425,7 @@ impl Writer<'_> {
                     end - start,
                     &mut buf,
                 );
-                for (loc, targets) in &list[i..j] {
+                for (loc, targets) in &r.blobs {
                     let data = match &read {
                         Ok(()) => {
                             let s = (loc.entry.offset - start) as usize;
@@ -509,10 +467,9 @@ impl Writer<'_> {
                         self.progress.add(0, data.len() as u64);
                     }
                 }
-                i = j;
             }
             // An outsized read (one huge blob) is not kept for the rest of the restore.
-            if buf.capacity() > 2 * MAX_READ as usize {
+            if buf.capacity() > 2 * READ_LIMITS.max_read as usize {
                 *buf = Vec::new();
             }
         });
