@@ -3,12 +3,13 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use engine::backend::LocalBackend;
-use engine::Repo;
+use engine::repo::lock::LockRegistry;
+use engine::{CancelToken, Repo};
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalOpts {
@@ -70,6 +71,16 @@ pub fn init_logging(g: &GlobalOpts) {
         .init();
 }
 
+/// The process's cancellation: the signal handler cancels it, every operation's options carry
+/// a clone. Process-wide on purpose: signals are.
+pub fn cancel_token() -> &'static CancelToken {
+    static TOKEN: OnceLock<CancelToken> = OnceLock::new();
+    TOKEN.get_or_init(CancelToken::new)
+}
+
+/// Lock registries of the repositories this process opened, for the second signal.
+static REGISTRIES: Mutex<Vec<Weak<LockRegistry>>> = Mutex::new(Vec::new());
+
 /// First Ctrl-C / SIGTERM: ask the engine to stop at its next checkpoint (it then unwinds,
 /// dropping locks). Second: remove locks and exit at once. Either way the repository stays
 /// valid: every file it holds was written atomically, and the snapshot is written last.
@@ -77,9 +88,11 @@ pub fn install_signal_handler() {
     let mut count = 0;
     let _ = ctrlc::set_handler(move || {
         count += 1;
-        engine::interrupt();
+        cancel_token().cancel();
         if count > 1 {
-            engine::repo::lock::release_all();
+            for r in REGISTRIES.lock().unwrap().iter().filter_map(Weak::upgrade) {
+                r.release_all();
+            }
             std::process::exit(130);
         }
     });
@@ -158,7 +171,11 @@ pub fn open(g: &GlobalOpts) -> Result<Repo> {
     let backend = backend(g)?;
     let pw = password(g, false)?;
     let cache = cache_dir(g);
-    Ok(Repo::open(backend, pw.as_bytes(), cache.as_deref())?)
+    let repo = Repo::open(backend, pw.as_bytes(), cache.as_deref())?;
+    let mut regs = REGISTRIES.lock().unwrap();
+    regs.retain(|w| w.strong_count() > 0);
+    regs.push(Arc::downgrade(&repo.lock_registry()));
+    Ok(repo)
 }
 
 /// Prints to stdout; a closed pipe (`vcd ls | head`) ends quietly.

@@ -3,9 +3,13 @@
 //! 0 ok, 1 error, 3 backup incomplete, 10 no repository, 11 locked, 12 wrong password,
 //! 130 interrupted.
 
+#![deny(unsafe_code)]
+
 mod commands;
 mod common;
 mod output;
+#[allow(unsafe_code)]
+mod sys;
 
 use std::process::ExitCode;
 
@@ -93,28 +97,9 @@ fn message(e: &anyhow::Error) -> String {
     msg
 }
 
-/// glibc raises its mmap threshold as large buffers are freed, after which multi-MiB pack
-/// buffers are served from per-thread arenas that keep the memory: peak RSS then grows with
-/// the number of threads times the largest buffers ever used. A fixed threshold above the
-/// largest chunk (2 MiB) keeps chunk buffers in the arenas, reused without page faults (an
-/// mmap per chunk cost 10% of the mount's read time in page faults and zeroing), and sends
-/// pack-sized buffers back to the kernel when freed. A fixed threshold also pins the trim
-/// threshold at 128 KiB, so freeing a chunk at the top of a heap handed its pages back and the
-/// next chunk faulted them in again (page faults in zstd's output during restore and check).
-/// A 4 MiB trim threshold (two of the largest chunks) keeps them: measured on a 1.63 GiB
-/// restore, 0.6 s less system time for 3-5 MiB more peak RSS; 16 MiB added another 6-10 MiB
-/// (each arena keeps its own) for no further gain.
-fn tune_allocator() {
-    // SAFETY: mallopt only adjusts allocator parameters; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 4 << 20);
-        libc::mallopt(libc::M_ARENA_MAX, 4);
-    }
-}
-
 fn main() -> ExitCode {
-    tune_allocator();
+    sys::tune_allocator();
+    sys::raise_nofile_limit();
     let cli = Cli::parse();
     common::init_logging(&cli.global);
     common::install_signal_handler();

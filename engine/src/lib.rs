@@ -14,8 +14,12 @@
 //! No printing and no argument parsing here: progress goes through `progress::Progress`,
 //! warnings through `tracing`, and failures through `error::Error`.
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 pub mod cache;
+pub mod cancel;
+pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod format;
@@ -26,28 +30,8 @@ pub mod policy;
 pub mod repo;
 pub mod vfs;
 
+pub use cancel::CancelToken;
+pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use id::Id;
 pub use repo::Repo;
-
-use std::sync::atomic::{AtomicBool, Ordering};
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Asks long-running operations to stop at their next checkpoint (a signal handler calls this).
-pub fn interrupt() {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// True once `interrupt` was called.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
-pub(crate) fn check_interrupt() -> Result<()> {
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        Err(Error::Interrupted)
-    } else {
-        Ok(())
-    }
-}

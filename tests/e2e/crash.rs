@@ -323,7 +323,7 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
         for (name, info) in engine::repo::lock::list_locks(&repo).unwrap() {
             let info = info.unwrap_or_else(|| panic!("lock {name} unreadable"));
             assert!(
-                info.is_stale(now),
+                engine::repo::lock::is_stale(&info, now),
                 "lock of a killed process is not stale: {info:?}"
             );
         }

@@ -79,6 +79,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         host: a.host,
         parent: None,
         time: a.time.as_deref().map(common::parse_time).transpose()?,
+        cancel: crate::common::cancel_token().clone(),
+        release_memory: Some(crate::sys::release_memory),
     };
     let r = backup::backup(&repo, &opts, &progress);
     display.finish();

@@ -41,6 +41,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         &CheckOptions {
             read_data: a.read_data || subset.is_some(),
             subset_percent: subset,
+            cancel: crate::common::cancel_token().clone(),
         },
         &progress,
     );

@@ -1,4 +1,3 @@
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,7 +109,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         );
     }
     // Serve until a signal asks us to stop, or someone unmounts us from outside.
-    while !engine::interrupted() && !session.guard.is_finished() {
+    while !common::cancel_token().is_cancelled() && !session.guard.is_finished() {
         std::thread::sleep(Duration::from_millis(100));
     }
     if session.guard.is_finished() {
@@ -150,14 +149,7 @@ fn daemonize(mp: &Path) -> Result<()> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit());
-    // SAFETY: setsid is async-signal-safe; the child starts a new session so that the terminal's
-    // hangup does not reach it.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    crate::sys::new_session(&mut cmd);
     let mut child = cmd.spawn().context("starting the mount process")?;
     let start = Instant::now();
     loop {

@@ -47,6 +47,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         includes: a.includes,
         excludes: a.excludes,
         verify: a.verify,
+        cancel: crate::common::cancel_token().clone(),
     };
     let start = std::time::Instant::now();
     let r = restore::restore(&repo, snap, &opts, &progress);

@@ -70,14 +70,7 @@ impl Index {
             .write(true)
             .open(&lock_path)
             .map_err(|e| Error::io(&lock_path, e))?;
-        // SAFETY: flock on a descriptor we own; no memory is passed.
-        if unsafe {
-            libc::flock(
-                std::os::unix::io::AsRawFd::as_raw_fd(&lock),
-                libc::LOCK_EX | libc::LOCK_NB,
-            )
-        } != 0
-        {
+        if lock.try_lock().is_err() {
             tracing::info!(
                 "local index at {} is in use by another vcd; using a temporary one",
                 path.display()

@@ -5,6 +5,7 @@ pub mod blob;
 pub mod chunker;
 pub mod config;
 pub mod index_file;
+pub mod lock_file;
 pub mod meta;
 pub mod pack;
 pub mod snapshot;

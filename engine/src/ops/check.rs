@@ -34,6 +34,8 @@ pub struct CheckOptions {
     pub read_data: bool,
     /// Percentage of packs to read with `read_data` (random choice); None reads all.
     pub subset_percent: Option<f64>,
+    /// Stops the operation at its next checkpoint (`Error::Interrupted`).
+    pub cancel: crate::cancel::CancelToken,
 }
 
 #[derive(Debug, Default)]
@@ -144,7 +146,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     for s in &snaps {
         let mut stack = vec![(s.snap.tree, String::from("/"))];
         while let Some((tid, path)) = stack.pop() {
-            crate::check_interrupt()?;
+            opts.cancel.check()?;
             if !seen_trees.insert(tid) {
                 continue;
             }
@@ -189,7 +191,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         let bad = Mutex::new(HashMap::new());
         let nblobs = std::sync::atomic::AtomicU64::new(0);
         todo.par_iter().try_for_each(|&n| -> Result<()> {
-            crate::check_interrupt()?;
+            opts.cancel.check()?;
             let pid = &blobs.packs[n as usize];
             let name = pid.to_hex();
             let verify = |bytes: &[u8]| {

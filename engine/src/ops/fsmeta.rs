@@ -130,6 +130,8 @@ pub fn read_xattrs(path: &Path) -> Vec<Xattr> {
 /// The data regions of a file as (offset, length), found with SEEK_DATA/SEEK_HOLE. Files that
 /// occupy as many blocks as their size cannot have holes and skip the probing.
 pub fn data_regions(f: &File, m: &Metadata) -> io::Result<Vec<(u64, u64)>> {
+    use nix::errno::Errno;
+    use nix::unistd::{lseek, Whence};
     let size = m.len();
     if size == 0 {
         return Ok(vec![]);
@@ -141,23 +143,13 @@ pub fn data_regions(f: &File, m: &Metadata) -> io::Result<Vec<(u64, u64)>> {
     let mut out = Vec::new();
     let mut pos: i64 = 0;
     while (pos as u64) < size {
-        // SAFETY: lseek on a file descriptor we own; no memory is passed.
-        let data = unsafe { libc::lseek(fd, pos, libc::SEEK_DATA) };
-        if data < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::ENXIO) {
-                break; // only a hole remains
-            }
-            if e.raw_os_error() == Some(libc::EINVAL) {
-                return Ok(vec![(0, size)]); // filesystem without SEEK_DATA
-            }
-            return Err(e);
-        }
-        // SAFETY: as above.
-        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
-        if hole < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let data = match lseek(fd, pos, Whence::SeekData) {
+            Ok(d) => d,
+            Err(Errno::ENXIO) => break, // only a hole remains
+            Err(Errno::EINVAL) => return Ok(vec![(0, size)]), // filesystem without SEEK_DATA
+            Err(e) => return Err(e.into()),
+        };
+        let hole = lseek(fd, data, Whence::SeekHole)?;
         let end = (hole as u64).min(size);
         if end > data as u64 {
             out.push((data as u64, end - data as u64));

@@ -1,82 +1,60 @@
-//! Repository locks (`locks/<random id>`). Backups take a shared lock, repair and prune an
-//! exclusive one. A lock names its host, process and time; it is refreshed while held, and
-//! counts as stale when its process is gone (same host) or it has not been refreshed within
-//! `STALE_AFTER`. Stale locks never block anyone; `vcd unlock` deletes them.
+//! Taking and releasing repository locks (FORMAT.md §Locks has the table of which command takes
+//! which). A lock file is written, then every other lock is read again, so two racing writers
+//! cannot both believe they hold an exclusive lock. A held lock is refreshed in the background
+//! and removed when its guard drops. The locks a repository handle holds are kept in its
+//! `LockRegistry` (not in process-wide state), so a signal handler can remove them and a
+//! long-running host forgets each one as it is released.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::backend::{DynBackend, FileType};
 use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
+use crate::format::lock_file::LockInfo;
 use crate::id::Id;
 use crate::repo::Repo;
 
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
-pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(30);
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LockInfo {
-    pub time: chrono::DateTime<chrono::Utc>,
-    pub host: String,
-    pub user: String,
-    pub pid: u32,
-    pub exclusive: bool,
+/// The locks one repository handle holds right now.
+pub struct LockRegistry {
+    backend: DynBackend,
+    held: Mutex<HashSet<String>>,
 }
 
-impl LockInfo {
-    pub fn is_stale(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        if now - self.time > STALE_AFTER {
-            return true;
+impl LockRegistry {
+    pub(crate) fn new(backend: DynBackend) -> Self {
+        LockRegistry {
+            backend,
+            held: Mutex::new(HashSet::new()),
         }
-        if self.host == crate::host::hostname() {
-            let pid = nix::unistd::Pid::from_raw(self.pid as i32);
-            // ESRCH: no such process. EPERM means it exists but is not ours: alive.
-            return matches!(
-                nix::sys::signal::kill(pid, None),
-                Err(nix::errno::Errno::ESRCH)
-            );
-        }
-        false
     }
 
-    pub fn describe(&self) -> String {
-        format!(
-            "{} lock by {}@{} pid {} since {}",
-            if self.exclusive {
-                "exclusive"
-            } else {
-                "shared"
-            },
-            self.user,
-            self.host,
-            self.pid,
-            self.time.format("%Y-%m-%d %H:%M:%S UTC")
-        )
-    }
-}
-
-/// Names of locks this process holds, so an interrupt handler can remove them.
-static HELD: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
-static BACKENDS: Mutex<Vec<DynBackend>> = Mutex::new(Vec::new());
-
-/// Removes every lock this process holds. For signal handlers; safe to call twice.
-pub fn release_all() {
-    let held: Vec<_> = std::mem::take(&mut *HELD.lock().unwrap());
-    let backends = BACKENDS.lock().unwrap();
-    for (b, name) in held {
-        if let Some(be) = backends.get(b) {
-            let _ = be.delete(FileType::Lock, &name);
+    /// Removes every lock this handle holds, for a signal handler about to exit; the guards
+    /// find theirs gone when they drop. Safe to call twice.
+    pub fn release_all(&self) {
+        let held: Vec<String> = self.held.lock().unwrap().drain().collect();
+        for name in held {
+            let _ = self.backend.delete(FileType::Lock, &name);
         }
+    }
+
+    /// How many locks are held (the registry must not grow with locks taken and released).
+    pub fn len(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
 /// A held lock; dropping it removes the lock file.
 pub struct LockGuard {
-    backend: DynBackend,
+    registry: Arc<LockRegistry>,
     name: String,
     stop: Arc<AtomicBool>,
     refresher: Option<std::thread::JoinHandle<()>>,
@@ -89,9 +67,21 @@ impl Drop for LockGuard {
             h.thread().unpark();
             let _ = h.join();
         }
-        let _ = self.backend.delete(FileType::Lock, &self.name);
-        HELD.lock().unwrap().retain(|(_, n)| n != &self.name);
+        let _ = self.registry.backend.delete(FileType::Lock, &self.name);
+        self.registry.held.lock().unwrap().remove(&self.name);
     }
+}
+
+/// Stale by the rule of `LockInfo::is_stale_at`, with this host and its processes.
+pub fn is_stale(info: &LockInfo, now: chrono::DateTime<chrono::Utc>) -> bool {
+    info.is_stale_at(now, &crate::host::hostname(), |pid| {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        // ESRCH: no such process. EPERM means it exists but is not ours: alive.
+        !matches!(
+            nix::sys::signal::kill(pid, None),
+            Err(nix::errno::Errno::ESRCH)
+        )
+    })
 }
 
 /// Every lock in the repository with its name; unreadable ones are reported as `None`.
@@ -99,21 +89,18 @@ pub fn list_locks(repo: &Repo) -> Result<Vec<(String, Option<LockInfo>)>> {
     let mut out = Vec::new();
     for (name, _) in repo.list(FileType::Lock)? {
         let info = repo
-            .backend()
+            .backend
             .get(FileType::Lock, &name)
             .ok()
-            .and_then(|b| repo.keys().data.open(aad::LOCK, &b).ok())
-            .and_then(|p| serde_json::from_slice::<LockInfo>(&p).ok());
+            .and_then(|b| repo.keys.data.open(aad::LOCK, &b).ok())
+            .and_then(|p| LockInfo::decode(&p));
         out.push((name, info));
     }
     Ok(out)
 }
 
 fn write_lock(backend: &DynBackend, key: &DataKey, name: &str, info: &LockInfo) -> Result<()> {
-    let b = key.seal(
-        aad::LOCK,
-        &serde_json::to_vec(info).expect("locks serialise"),
-    );
+    let b = key.seal(aad::LOCK, &info.encode());
     backend
         .put(FileType::Lock, name, &b)
         .map_err(crate::repo::be("writing lock", name))
@@ -126,7 +113,7 @@ fn conflicts(repo: &Repo, own: Option<&str>, exclusive: bool) -> Result<Option<S
             continue;
         }
         match info {
-            Some(i) if i.is_stale(now) => continue,
+            Some(i) if is_stale(&i, now) => continue,
             Some(i) if exclusive || i.exclusive => return Ok(Some(i.describe())),
             Some(_) => continue,
             // A lock we cannot read may be half-visible on an eventually consistent store:
@@ -144,8 +131,9 @@ pub fn acquire(repo: &Repo, exclusive: bool) -> Result<LockGuard> {
         return Err(Error::Locked(c));
     }
     let name = Id::random().to_hex();
-    let backend = repo.backend_arc();
-    let key = repo.keys().data.clone();
+    let registry = Arc::clone(&repo.locks);
+    let backend = Arc::clone(&repo.backend);
+    let key = repo.keys.data.clone();
     let info = LockInfo {
         time: chrono::Utc::now(),
         host: crate::host::hostname(),
@@ -153,19 +141,16 @@ pub fn acquire(repo: &Repo, exclusive: bool) -> Result<LockGuard> {
         pid: std::process::id(),
         exclusive,
     };
-    write_lock(&backend, &key, &name, &info)?;
-    {
-        let mut bs = BACKENDS.lock().unwrap();
-        bs.push(Arc::clone(&backend));
-        HELD.lock().unwrap().push((bs.len() - 1, name.clone()));
-    }
+    // Registered before it exists, so a signal arriving while it is written still removes it.
+    registry.held.lock().unwrap().insert(name.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let mut guard = LockGuard {
-        backend: Arc::clone(&backend),
+        registry,
         name: name.clone(),
         stop: Arc::clone(&stop),
         refresher: None,
     };
+    write_lock(&backend, &key, &name, &info)?;
     if let Some(c) = conflicts(repo, Some(&name), exclusive)? {
         return Err(Error::Locked(c)); // guard drops: our lock file goes
     }
@@ -188,13 +173,89 @@ pub fn unlock(repo: &Repo, all: bool) -> Result<usize> {
     let now = chrono::Utc::now();
     let mut n = 0;
     for (name, info) in list_locks(repo)? {
-        let stale = info.as_ref().is_none_or(|i| i.is_stale(now));
+        let stale = info.as_ref().is_none_or(|i| is_stale(i, now));
         if all || stale {
-            repo.backend()
+            repo.backend
                 .delete(FileType::Lock, &name)
                 .map_err(crate::repo::be("deleting lock", &name))?;
             n += 1;
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::testing::mem_repo;
+
+    fn lock_files(repo: &Repo) -> usize {
+        repo.list(FileType::Lock).unwrap().len()
+    }
+
+    #[test]
+    fn shared_locks_coexist_and_exclude_an_exclusive_one() {
+        let repo = mem_repo();
+        let a = acquire(&repo, false).unwrap();
+        let b = acquire(&repo, false).unwrap();
+        assert_eq!(lock_files(&repo), 2);
+        assert!(matches!(acquire(&repo, true), Err(Error::Locked(_))));
+        // The refused attempt left no file behind.
+        assert_eq!(lock_files(&repo), 2);
+        drop(a);
+        drop(b);
+        assert_eq!(lock_files(&repo), 0);
+        let x = acquire(&repo, true).unwrap();
+        assert!(matches!(acquire(&repo, false), Err(Error::Locked(_))));
+        drop(x);
+        assert_eq!(lock_files(&repo), 0);
+    }
+
+    #[test]
+    fn the_registry_forgets_released_locks() {
+        let repo = mem_repo();
+        for _ in 0..50 {
+            let g = acquire(&repo, false).unwrap();
+            assert_eq!(repo.locks.len(), 1);
+            drop(g);
+        }
+        assert!(repo.locks.is_empty());
+    }
+
+    #[test]
+    fn release_all_removes_held_lock_files() {
+        let repo = mem_repo();
+        let g = acquire(&repo, true).unwrap();
+        let h = repo.lock_registry();
+        h.release_all();
+        assert_eq!(lock_files(&repo), 0);
+        assert!(h.is_empty());
+        drop(g); // finds its file gone: no panic, nothing left
+        assert_eq!(lock_files(&repo), 0);
+    }
+
+    #[test]
+    fn stale_and_unreadable_locks() {
+        let repo = mem_repo();
+        let old = LockInfo {
+            time: chrono::Utc::now() - chrono::Duration::hours(2),
+            host: "elsewhere".into(),
+            user: "u".into(),
+            pid: 1,
+            exclusive: true,
+        };
+        write_lock(&repo.backend, &repo.keys.data, "old", &old).unwrap();
+        // A stale exclusive lock blocks no one, and `unlock` removes only it.
+        let g = acquire(&repo, true).unwrap();
+        assert_eq!(unlock(&repo, false).unwrap(), 1);
+        assert_eq!(lock_files(&repo), 1);
+        drop(g);
+        // A lock that cannot be read is respected.
+        repo.backend
+            .put(FileType::Lock, "garbage", b"not sealed")
+            .unwrap();
+        assert!(matches!(acquire(&repo, false), Err(Error::Locked(m)) if m.contains("unreadable")));
+        assert_eq!(unlock(&repo, false).unwrap(), 1);
+        acquire(&repo, false).unwrap();
+    }
 }

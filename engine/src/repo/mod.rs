@@ -18,6 +18,8 @@ use crate::format::index_file::{self, PackEntries};
 use crate::id::Id;
 pub mod keys;
 pub mod lock;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::format::blob::BlobEntry;
 use crate::format::pack::{self, FOOTER_LEN};
@@ -26,8 +28,9 @@ use crate::format::tree::Tree;
 use keys::KeyFile;
 
 pub struct Repo {
-    backend: DynBackend,
-    keys: Keys,
+    pub(crate) backend: DynBackend,
+    pub(crate) keys: Keys,
+    pub(crate) locks: Arc<lock::LockRegistry>,
     master: MasterKey,
     config: Config,
     key_id: Id,
@@ -99,6 +102,7 @@ impl Repo {
         };
         let current = std::sync::atomic::AtomicBool::new(config.version >= REPO_VERSION);
         let repo = Repo {
+            locks: Arc::new(lock::LockRegistry::new(Arc::clone(&backend))),
             backend,
             keys,
             master,
@@ -132,6 +136,11 @@ impl Repo {
         );
         self.current.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// The locks this handle holds: a signal handler may `release_all` them before exiting.
+    pub fn lock_registry(&self) -> Arc<lock::LockRegistry> {
+        Arc::clone(&self.locks)
     }
 
     pub fn backend(&self) -> &dyn Backend {

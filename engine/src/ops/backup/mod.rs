@@ -46,6 +46,11 @@ pub struct BackupOptions {
     pub parent: Option<Id>,
     /// Record this time instead of now (imports, tests of point-in-time recovery).
     pub time: Option<chrono::DateTime<chrono::Utc>>,
+    /// Stops the operation at its next checkpoint (`Error::Interrupted`).
+    pub cancel: crate::cancel::CancelToken,
+    /// Called after large frees (each index file written), for a host whose allocator keeps
+    /// freed memory until asked (glibc: `malloc_trim`). Process tuning is the host's business.
+    pub release_memory: Option<fn()>,
 }
 
 #[derive(Debug)]
@@ -118,6 +123,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         blobs_added: AtomicU64::new(0),
     };
     let walker = Walker {
+        cancel: &opts.cancel,
         repo,
         sink: &sink,
         excludes: build_excludes(&opts.excludes)?,
@@ -136,7 +142,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         // One pack being committed while the next is written.
         let (done_tx, done_rx) = bounded(1);
         let packing = s.spawn(|| packer(repo, rx, done_tx));
-        let committing = s.spawn(|| committer(repo, done_rx, &sink.inflight));
+        let committing = s.spawn(|| committer(repo, done_rx, &sink.inflight, opts.release_memory));
         // Closes the channel however the walk ends, a panic included: otherwise the packer
         // would wait for more blobs forever and the scope would never end.
         struct CloseOnDrop<'s, 'r>(&'s Sink<'r>);
@@ -207,7 +213,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         summary,
     };
     // The last moment an interrupt can stop the backup: after it, the snapshot exists.
-    crate::check_interrupt()?;
+    opts.cancel.check()?;
     let id = if opts.dry_run {
         None
     } else {

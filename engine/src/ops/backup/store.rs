@@ -167,6 +167,7 @@ pub(super) fn committer(
     repo: &Repo,
     rx: Receiver<Written<'_>>,
     inflight: &Mutex<HashSet<Id>>,
+    release_memory: Option<fn()>,
 ) -> Result<Vec<PackEntries>> {
     let mut pending: Vec<PackEntries> = Vec::new();
     let mut entries_pending = 0;
@@ -187,12 +188,10 @@ pub(super) fn committer(
             }
             drop(set);
             // The entries, the index file's buffers and the set's ids were freed across
-            // several threads' malloc arenas; glibc keeps such memory unless asked, and a
-            // million-file backup then peaked ~5 MiB higher.
-            #[cfg(target_env = "gnu")]
-            // SAFETY: no arguments but a size hint; only returns free memory to the system.
-            unsafe {
-                libc::malloc_trim(0);
+            // several threads' malloc arenas: the host may hand that memory back (the CLI
+            // calls malloc_trim; a million-file backup otherwise peaked ~5 MiB higher).
+            if let Some(release) = release_memory {
+                release();
             }
             pending.clear();
             entries_pending = 0;

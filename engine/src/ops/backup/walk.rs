@@ -43,6 +43,7 @@ pub(super) struct Counters {
 }
 
 pub(super) struct Walker<'a> {
+    pub(super) cancel: &'a crate::cancel::CancelToken,
     pub(super) repo: &'a Repo,
     pub(super) sink: &'a Sink<'a>,
     pub(super) excludes: GlobSet,
@@ -91,7 +92,7 @@ impl<'a> Walker<'a> {
 
     /// Backs up directory `path`; returns its tree.
     pub(super) fn dir(&self, path: &Path, dev: u64, prev: Option<&Tree>) -> Result<Tree> {
-        crate::check_interrupt()?;
+        self.cancel.check()?;
         let mut names: Vec<std::ffi::OsString> = match std::fs::read_dir(path) {
             Ok(rd) => {
                 let mut v = Vec::new();
@@ -131,7 +132,7 @@ impl<'a> Walker<'a> {
         prev: Prev,
     ) -> Result<Option<Node>> {
         // Per entry, not only per directory: one directory may hold a great many files.
-        crate::check_interrupt()?;
+        self.cancel.check()?;
         if self.excludes.is_match(path) {
             return Ok(None);
         }
@@ -301,7 +302,7 @@ impl<'a> Walker<'a> {
                 let mut s = StreamChunker::new(self.chunker, reader, WINDOW);
                 let mut total = 0u64;
                 while let Some((buf, cuts)) = s.next_batch().map_err(ReadError::Source)? {
-                    crate::check_interrupt()?;
+                    self.cancel.check()?;
                     total += buf.len() as u64;
                     for (id, l) in self.add_chunks(buf, cuts)? {
                         content.push(Extent::Data { id, len: l as u32 });

@@ -52,6 +52,8 @@ pub struct RestoreOptions {
     pub excludes: Vec<String>,
     /// Re-read every restored file and check it against the snapshot.
     pub verify: bool,
+    /// Stops the operation at its next checkpoint (`Error::Interrupted`).
+    pub cancel: crate::cancel::CancelToken,
 }
 
 #[derive(Debug, Default)]
@@ -76,20 +78,11 @@ thread_local! {
     static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Files a batch may hold open: half of what the descriptor limit leaves, after raising the
-/// soft limit to the hard one.
+/// Files a batch may hold open: half of what the descriptor limit leaves. The host decides the
+/// limit (the CLI raises the soft limit to the hard one at start).
 fn batch_files() -> usize {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let limit = match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) => {
-            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
-                hard
-            } else {
-                soft
-            }
-        }
-        Err(_) => 1024,
-    };
+    use nix::sys::resource::{getrlimit, Resource};
+    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
     (limit.saturating_sub(64) / 2).clamp(16, BATCH_FILES as u64) as usize
 }
 
@@ -132,6 +125,7 @@ fn create_replacing(p: &Path, make: impl Fn() -> io::Result<()>) -> io::Result<(
 /// Writes batches of files: shared by the tree walk (which only queues files) and the thread
 /// that writes them, so walking the next batch overlaps writing this one.
 struct Writer<'a> {
+    cancel: &'a crate::cancel::CancelToken,
     repo: &'a Repo,
     chown: bool,
     verify: bool,
@@ -214,7 +208,7 @@ impl Restorer<'_, '_> {
         mut ready: bool,
     ) -> Result<()> {
         for n in &tree.nodes {
-            crate::check_interrupt()?;
+            self.w.cancel.check()?;
             let name = std::ffi::OsStr::from_bytes(&n.name);
             let path = dir.join(name);
             let sp = snap_dir.join(name);
@@ -370,7 +364,7 @@ impl Writer<'_> {
         }
         let bad_file = Mutex::new(bad_file);
         plan.packs.par_iter().try_for_each(|reads| -> Result<()> {
-            crate::check_interrupt()?;
+            self.cancel.check()?;
             self.restore_pack(reads, &jobs, &files, &bad_file)
         })?;
         let bad_file = bad_file.into_inner().unwrap();
@@ -541,6 +535,7 @@ pub fn restore(
     fs::create_dir_all(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
     let root = fs::canonicalize(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
     let w = Writer {
+        cancel: &opts.cancel,
         repo,
         chown: nix::unistd::geteuid().is_root(),
         verify: opts.verify,
