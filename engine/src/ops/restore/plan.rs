@@ -161,8 +161,13 @@ mod tests {
         plan(files, |i| Ok(map.get(i).copied()), limits).unwrap()
     }
 
-    /// (pack, [(start, len, [blob numbers])]) of a plan, for compact expectations.
-    fn shape(p: &Plan) -> Vec<(u8, Vec<(u64, u64, Vec<u8>)>)> {
+    /// (start, len, [blob numbers]) of one read.
+    type ReadShape = (u64, u64, Vec<u8>);
+    /// A table row: blobs (offset, length) in one pack → the reads expected.
+    type Case<'a> = (&'a [(u64, u32)], &'a [(u64, u64, &'a [u8])]);
+
+    /// (pack, reads) of a plan, for compact expectations.
+    fn shape(p: &Plan) -> Vec<(u8, Vec<ReadShape>)> {
         p.packs
             .iter()
             .map(|pr| {
@@ -183,7 +188,7 @@ mod tests {
     #[test]
     fn reads_are_coalesced_within_the_gap_and_split_beyond_it() {
         // Table: blob offsets/lengths in one pack → expected reads.
-        let cases: &[(&[(u64, u32)], &[(u64, u64, &[u8])])] = &[
+        let cases: &[Case] = &[
             // adjacent
             (&[(0, 10), (10, 10)], &[(0, 20, &[1, 2])]),
             // gap of exactly 100: still one read
@@ -211,8 +216,7 @@ mod tests {
                 .map(|l| data(l.entry.id.0[0], l.entry.raw_length))
                 .collect();
             let p = run(&[&ext], &index, LIMITS);
-            let want: Vec<(u64, u64, Vec<u8>)> =
-                want.iter().map(|(s, l, b)| (*s, *l, b.to_vec())).collect();
+            let want: Vec<ReadShape> = want.iter().map(|(s, l, b)| (*s, *l, b.to_vec())).collect();
             assert_eq!(shape(&p), vec![(9, want)], "blobs {blobs:?}");
             assert!(p.problems.iter().all(|x| x.is_none()));
         }
