@@ -86,11 +86,7 @@ pub fn diff<E: From<crate::Error>>(
     let mut stack = vec![merge(repo, from, to, String::new())?];
     while let Some(top) = stack.last_mut() {
         match top {
-            Frame::All {
-                nodes,
-                dir,
-                change,
-            } => {
+            Frame::All { nodes, dir, change } => {
                 let Some(n) = nodes.next() else {
                     stack.pop();
                     continue;
@@ -257,8 +253,7 @@ mod tests {
     fn diff_of_deep_trees_does_not_overflow_a_small_stack() {
         let r = repo();
         let (a, b, empty) = (deep(&r, DEEP, b"a"), deep(&r, DEEP, b"b"), tree(&r, vec![]));
-        let (removed, modified) =
-            on_small_stack(|| (run(&r, &a, &empty), run(&r, &a, &b)));
+        let (removed, modified) = on_small_stack(|| (run(&r, &a, &empty), run(&r, &a, &b)));
         assert_eq!(removed.1.removed as usize, DEEP + 1);
         assert_eq!(modified.0.len(), 1);
         assert!(modified.0[0].starts_with("M /d/d/"), "{:?}", modified.0);

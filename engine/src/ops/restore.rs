@@ -52,12 +52,17 @@ pub struct RestoreOptions {
 
 #[derive(Debug, Default)]
 pub struct RestoreResult {
+    /// Regular files written (the first name of a hard-linked file among them).
     pub files: u64,
+    /// Further names of hard-linked files, linked to the first.
+    pub links: u64,
+    /// Symlinks, fifos, sockets and devices.
+    pub special: u64,
     pub dirs: u64,
     pub bytes: u64,
     /// Files that could not be restored intact, and why.
     pub errors: Vec<String>,
-    /// Files checked by `verify`.
+    /// Of `files`, those read back and found identical by `verify`.
     pub verified: u64,
 }
 
@@ -307,13 +312,13 @@ impl Restorer<'_, '_> {
                 let t = n.target.as_ref().map(|t| t.to_vec()).unwrap_or_default();
                 let t = std::ffi::OsStr::from_bytes(&t);
                 create_replacing(path, || std::os::unix::fs::symlink(t, path))?;
-                self.result.files += 1;
+                self.result.special += 1;
                 fsmeta::apply_metadata(path, n, self.w.chown)
             }
             NodeKind::Dir => unreachable!("directories are handled by walk"),
             _ => {
                 create_replacing(path, || fsmeta::make_special(path, n))?;
-                self.result.files += 1;
+                self.result.special += 1;
                 fsmeta::apply_metadata(path, n, self.w.chown)
             }
         }
@@ -423,6 +428,7 @@ impl Writer<'_> {
                 if let Err(e) = fsmeta::apply_file_metadata(&f, &job.path, &job.node, self.chown) {
                     self.fail(format!("{}: metadata: {e}", job.path.display()));
                 }
+                self.progress.add(1, 0);
                 (job.node.size, verified, true)
             })
             .collect();
@@ -634,7 +640,10 @@ pub fn restore(
     for (first, link) in std::mem::take(&mut r.links) {
         let res = clear_path(&link, false).and_then(|_| fs::hard_link(&first, &link));
         match res {
-            Ok(()) => r.result.files += 1,
+            Ok(()) => {
+                r.result.links += 1;
+                progress.add(1, 0);
+            }
             Err(e) => r.fail(format!(
                 "{}: hard link to {}: {e}",
                 link.display(),
