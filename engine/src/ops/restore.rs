@@ -294,6 +294,8 @@ impl Restorer<'_, '_> {
                     let key = (n.device, n.inode);
                     if let Some(first) = self.links_seen.get(&key) {
                         self.links.push((first.clone(), path.to_path_buf()));
+                        // Its bytes count as done, as the snapshot's total counts them.
+                        self.w.progress.add(0, n.size);
                         return Ok(());
                     }
                     self.links_seen.insert(key, path.to_path_buf());
