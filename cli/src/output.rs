@@ -99,11 +99,8 @@ pub fn plain_line(what: &str, unit: Unit, c: &Counts, secs: f64) -> String {
     match c.totals {
         Some((tf, tb)) => {
             // A total can be passed (a file grew during the backup): never show over 100%.
-            let pct = if tb == 0 {
-                100
-            } else {
-                (c.bytes.min(tb) * 100 / tb) as u8
-            };
+            // Nothing to do (an empty snapshot) is all done.
+            let pct = (c.bytes.min(tb) * 100).checked_div(tb).unwrap_or(100);
             format!(
                 "{what}: {}/{tf} {unit}, {}/{} ({pct}%), {rate}/s{errs}",
                 c.items,

@@ -21,7 +21,7 @@ pub enum Lookup {
     /// A directory: its path and its tree (the snapshot's root for an empty path).
     Dir { path: String, tree: Tree },
     /// Anything that is not a directory.
-    Entry(LsEntry),
+    Entry(Box<LsEntry>),
     /// `component` (one name of the path) does not exist where the path expects it.
     Missing { component: String },
 }
@@ -43,10 +43,10 @@ pub fn lookup(repo: &Repo, root: &Id, path: &str) -> Result<Lookup> {
             // A directory without a subtree is an empty one.
             (NodeKind::Dir, None) => tree = Tree::default(),
             _ => {
-                return Ok(Lookup::Entry(LsEntry {
+                return Ok(Lookup::Entry(Box::new(LsEntry {
                     path: prefix,
                     node: n,
-                }))
+                })))
             }
         }
     }
