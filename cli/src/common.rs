@@ -178,16 +178,52 @@ pub fn open(g: &GlobalOpts) -> Result<Repo> {
     Ok(repo)
 }
 
-/// Prints to stdout; a closed pipe (`vcd ls | head`) ends quietly.
+/// Prints a line to stdout and evaluates to `anyhow::Result<()>`: a write error is returned
+/// (and so unwinds through the command, dropping its locks) instead of ending the process.
 #[macro_export]
 macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write;
-        let mut o = std::io::stdout().lock();
-        if writeln!(o, $($t)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
+    ($($t:tt)*) => {
+        $crate::common::write_line(format_args!($($t)*))
+    };
+}
+
+/// Standard output was closed by its reader (`vcd ls | head`): the command stops, and the
+/// process ends quietly with exit 0.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Turns a write error on stdout into the command's error.
+pub fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::Error::new(e).context("writing to standard output")
+    }
+}
+
+pub fn write_line(args: std::fmt::Arguments) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_fmt(args)
+        .and_then(|()| o.write_all(b"\n"))
+        .map_err(stdout_error)
+}
+
+/// Writes raw bytes to stdout and flushes them, with `write_line`'s error handling.
+pub fn write_raw(b: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_all(b)
+        .and_then(|()| o.flush())
+        .map_err(stdout_error)
 }
 
 pub fn human_bytes(b: u64) -> String {

@@ -118,8 +118,15 @@ fn main() -> ExitCode {
         Command::Unlock(a) => commands::unlock::run(&cli.global, a),
         Command::Mount(a) => commands::mount::run(&cli.global, a),
     };
+    // Output still buffered (a line without its newline) is written now, while its error can
+    // still change the exit code; every lock was released when the command returned.
+    let r = r.and_then(|()| {
+        use std::io::Write;
+        std::io::stdout().flush().map_err(common::stdout_error)
+    });
     match r {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.chain().any(|c| c.is::<common::StdoutClosed>()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
             if code != 3 {

@@ -1,5 +1,6 @@
-//! Progress display: a bar on a terminal (files, bytes, rate, ETA), a plain line every few
-//! seconds otherwise, nothing with --quiet. It only reads the engine's atomic counters.
+//! What the CLI shows besides plain lines: the progress display (a bar on a terminal, plain
+//! lines every few seconds otherwise, nothing with --quiet; it only reads the engine's atomic
+//! counters), tables sized to their content, and the one time format of every JSON output.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,71 +11,188 @@ use engine::ops::progress::Progress;
 
 use crate::common::human_bytes;
 
+/// Times in JSON: RFC 3339 in UTC, whole seconds, `Z` (`2026-11-28T16:20:00Z`).
+pub fn json_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Rewrites `v[field]` (a time serialised by serde) in `json_time`'s format.
+pub fn set_json_time(v: &mut serde_json::Value, field: &str, t: &chrono::DateTime<chrono::Utc>) {
+    v[field] = json_time(t).into();
+}
+
+/// Lines of a table whose columns are as wide as their widest cell (header included), two
+/// spaces apart. `right[i]` right-aligns column i; the last column is never padded.
+pub fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut s = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            if i > 0 {
+                s.push_str("  ");
+            }
+            let pad = " ".repeat(width[i].saturating_sub(c.chars().count()));
+            match (right.get(i).copied().unwrap_or(false), i == last) {
+                (true, _) => s.extend([pad.as_str(), c]),
+                (false, false) => s.extend([c, pad.as_str()]),
+                (false, true) => s.push_str(c),
+            }
+        }
+        s
+    };
+    let mut out = vec![line(header.to_vec())];
+    out.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(String::as_str).collect())),
+    );
+    out
+}
+
+/// What a progress display counts besides bytes ("files", "packs").
+#[derive(Clone, Copy)]
+pub struct Unit(pub &'static str);
+
+/// Counters read at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts {
+    pub items: u64,
+    pub bytes: u64,
+    pub errors: u64,
+    /// (items, bytes) to expect, once known.
+    pub totals: Option<(u64, u64)>,
+}
+
+impl Counts {
+    fn read(p: &Progress) -> Self {
+        let (items, bytes, errors) = p.snapshot();
+        let totals = p.totals_known.load(Ordering::Acquire).then(|| {
+            (
+                p.total_files.load(Ordering::Relaxed),
+                p.total_bytes.load(Ordering::Relaxed),
+            )
+        });
+        Counts {
+            items,
+            bytes,
+            errors,
+            totals,
+        }
+    }
+}
+
+/// The progress line printed when stderr is not a terminal, e.g.
+/// `restore: 3/10 files, 1.00 MiB/4.00 MiB (25%), 512.00 KiB/s`.
+pub fn plain_line(what: &str, unit: Unit, c: &Counts, secs: f64) -> String {
+    let rate = human_bytes((c.bytes as f64 / secs.max(0.001)) as u64);
+    let errs = if c.errors > 0 {
+        format!(", {} errors", c.errors)
+    } else {
+        String::new()
+    };
+    let unit = unit.0;
+    match c.totals {
+        Some((tf, tb)) => {
+            // A total can be passed (a file grew during the backup): never show over 100%.
+            // Nothing to do (an empty snapshot) is all done.
+            let pct = (c.bytes.min(tb) * 100).checked_div(tb).unwrap_or(100);
+            format!(
+                "{what}: {}/{tf} {unit}, {}/{} ({pct}%), {rate}/s{errs}",
+                c.items,
+                human_bytes(c.bytes),
+                human_bytes(tb.max(c.bytes))
+            )
+        }
+        None => format!(
+            "{what}: {} {unit}, {}, {rate}/s{errs}",
+            c.items,
+            human_bytes(c.bytes)
+        ),
+    }
+}
+
+/// How often plain progress lines are printed: 10 s, or `VCD_PROGRESS_INTERVAL_MS` (for tests).
+fn plain_interval() -> Duration {
+    std::env::var("VCD_PROGRESS_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(10))
+}
+
 pub struct Display {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+fn bar_style(with_total: bool) -> indicatif::ProgressStyle {
+    let t = if with_total {
+        "{prefix} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}"
+    } else {
+        "{prefix} [{elapsed_precise}] {bytes} {bytes_per_sec} {msg}"
+    };
+    indicatif::ProgressStyle::with_template(t).expect("progress templates are valid")
+}
+
 impl Display {
-    pub fn start(what: &'static str, p: Arc<Progress>, quiet: bool) -> Self {
+    pub fn start(what: &'static str, unit: Unit, p: Arc<Progress>, quiet: bool) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         if quiet {
             return Display { stop, thread: None };
         }
         let s = Arc::clone(&stop);
         let tty = std::io::stderr().is_terminal();
+        let interval = plain_interval();
         let thread = std::thread::spawn(move || {
             let start = Instant::now();
             let bar = tty.then(|| {
                 let b = indicatif::ProgressBar::new(0);
-                b.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{prefix} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-                    )
-                    .unwrap(),
-                );
+                b.set_style(bar_style(false));
                 b.set_prefix(what);
                 b
             });
+            let mut styled_total = false;
             let mut last_line = Instant::now();
-            while !s.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(200));
-                let (files, bytes, errors) = p.snapshot();
-                let known = p.totals_known.load(Ordering::Acquire);
-                let (tf, tb) = (
-                    p.total_files.load(Ordering::Relaxed),
-                    p.total_bytes.load(Ordering::Relaxed),
-                );
+            let tick = interval.clamp(Duration::from_millis(10), Duration::from_millis(200));
+            loop {
+                let stopping = s.load(Ordering::Relaxed);
+                let c = Counts::read(&p);
                 if let Some(b) = &bar {
-                    if known {
-                        b.set_length(tb.max(bytes));
+                    if let Some((_, tb)) = c.totals {
+                        if !styled_total {
+                            b.set_style(bar_style(true));
+                            styled_total = true;
+                        }
+                        b.set_length(tb.max(c.bytes));
                     }
-                    b.set_position(bytes);
-                    let files = if known {
-                        format!("{files}/{tf} files")
-                    } else {
-                        format!("{files} files")
+                    b.set_position(c.bytes);
+                    let items = match c.totals {
+                        Some((tf, _)) => format!("{}/{tf} {}", c.items, unit.0),
+                        None => format!("{} {}", c.items, unit.0),
                     };
-                    let errs = if errors > 0 {
-                        format!(", {errors} errors")
+                    let errs = if c.errors > 0 {
+                        format!(", {} errors", c.errors)
                     } else {
                         String::new()
                     };
-                    b.set_message(format!("{files}{errs}"));
-                } else if last_line.elapsed() >= Duration::from_secs(10) {
+                    b.set_message(format!("{items}{errs}"));
+                } else if last_line.elapsed() >= interval
+                    || (stopping && start.elapsed() >= interval)
+                {
+                    // The last line (when any were due) shows where the run ended.
                     last_line = Instant::now();
-                    let secs = start.elapsed().as_secs_f64().max(0.001);
-                    eprintln!(
-                        "{what}: {files} files, {} ({}/s){}",
-                        human_bytes(bytes),
-                        human_bytes((bytes as f64 / secs) as u64),
-                        if errors > 0 {
-                            format!(", {errors} errors")
-                        } else {
-                            String::new()
-                        }
-                    );
+                    let secs = start.elapsed().as_secs_f64();
+                    eprintln!("{}", plain_line(what, unit, &c, secs));
                 }
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(tick);
             }
             if let Some(b) = bar {
                 b.finish_and_clear();
@@ -101,5 +219,59 @@ impl Display {
 impl Drop for Display {
     fn drop(&mut self) {
         self.stop_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_line_shows_totals_and_percentage_when_known() {
+        let mut c = Counts {
+            items: 3,
+            bytes: 1 << 20,
+            errors: 0,
+            totals: Some((10, 4 << 20)),
+        };
+        assert_eq!(
+            plain_line("restore", Unit("files"), &c, 2.0),
+            "restore: 3/10 files, 1.00 MiB/4.00 MiB (25%), 512.00 KiB/s"
+        );
+        c.totals = None;
+        c.errors = 2;
+        assert_eq!(
+            plain_line("backup", Unit("files"), &c, 1.0),
+            "backup: 3 files, 1.00 MiB, 1.00 MiB/s, 2 errors"
+        );
+        // A file that grew past the scan's total: capped at 100%.
+        c.totals = Some((1, 1000));
+        c.errors = 0;
+        assert!(plain_line("check", Unit("packs"), &c, 1.0).contains("/1.00 MiB (100%)"));
+    }
+
+    #[test]
+    fn table_columns_fit_their_widest_cell() {
+        let rows = vec![
+            vec!["a".into(), "1 B".into(), "x".into()],
+            vec!["a-very-long-tag".into(), "10.00 MiB".into(), "y".into()],
+        ];
+        let t = table(&["tags", "size", "paths"], &[false, true, false], &rows);
+        assert_eq!(
+            t,
+            [
+                "tags                  size  paths",
+                "a                      1 B  x",
+                "a-very-long-tag  10.00 MiB  y",
+            ]
+        );
+    }
+
+    #[test]
+    fn json_time_is_utc_seconds_with_z() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-28T17:20:00.123456789+01:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(json_time(&t), "2026-11-28T16:20:00Z");
     }
 }

@@ -11,6 +11,8 @@ mod crash;
 mod dedup;
 mod errors;
 mod mount;
+mod output;
+mod readme;
 mod regressions;
 mod repair;
 mod roundtrip;

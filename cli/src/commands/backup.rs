@@ -1,3 +1,6 @@
+//! `vcd backup`: backs up paths into a new snapshot, with progress (totals from a scan beside
+//! it) and a summary as text or JSON.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -8,7 +11,7 @@ use engine::ops::progress::Progress;
 
 use crate::common::{self, human_bytes, GlobalOpts, Incomplete};
 use crate::out;
-use crate::output::Display;
+use crate::output::{json_time, Display, Unit};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -67,7 +70,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         let (p, paths, ex) = (Arc::clone(&progress), a.paths.clone(), excludes.clone());
         std::thread::spawn(move || backup::scan(&paths, &ex, &p));
     }
-    let display = Display::start("backup", Arc::clone(&progress), quiet);
+    let display = Display::start("backup", Unit("files"), Arc::clone(&progress), quiet);
     let opts = BackupOptions {
         paths: a.paths,
         tags: a.tags,
@@ -86,38 +89,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     display.finish();
     let r = r?;
     let s = &r.snapshot.summary;
-    if a.json {
-        let j = serde_json::json!({
-            "id": r.id.map(|i| i.to_hex()),
-            "time": r.snapshot.time.to_rfc3339(),
-            "parent": r.snapshot.parent.map(|i| i.to_hex()),
-            "type": r.snapshot.kind,
-            "dry_run": a.dry_run,
-            "summary": s,
-            "warnings": r.warnings,
-        });
-        out!("{}", serde_json::to_string_pretty(&j)?);
-    } else if !g.quiet {
-        out!(
-            "files: {} new, {} changed, {} unchanged; {} dirs",
-            s.files_new,
-            s.files_changed,
-            s.files_unchanged,
-            s.dirs
-        );
-        out!(
-            "read {} of {}; added {} in {} blobs; {:.2}s",
-            human_bytes(s.bytes_read),
-            human_bytes(s.bytes_total),
-            human_bytes(s.bytes_added),
-            s.blobs_added,
-            s.duration_secs
-        );
-        match r.id {
-            Some(id) => out!("snapshot {} saved", id.short()),
-            None => out!("dry run: nothing written"),
-        }
-    }
+    // The skipped sources decide the exit code even when the summary cannot be written.
+    let printed = print_summary(g, a.json, a.dry_run, &r);
     if !s.errors.is_empty() {
         eprintln!(
             "vcd: warning: {} source path(s) could not be read; the snapshot lacks them:",
@@ -127,6 +100,55 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             eprintln!("  {e}");
         }
         return Err(Incomplete.into());
+    }
+    printed
+}
+
+fn print_summary(
+    g: &GlobalOpts,
+    json: bool,
+    dry_run: bool,
+    r: &backup::BackupResult,
+) -> Result<()> {
+    let s = &r.snapshot.summary;
+    if json {
+        // Unreadable sources are warnings too: the snapshot was saved without them.
+        let warnings: Vec<String> = r
+            .warnings
+            .iter()
+            .cloned()
+            .chain(s.errors.iter().map(|e| format!("not backed up: {e}")))
+            .collect();
+        let j = serde_json::json!({
+            "id": r.id.map(|i| i.to_hex()),
+            "time": json_time(&r.snapshot.time),
+            "parent": r.snapshot.parent.map(|i| i.to_hex()),
+            "type": r.snapshot.kind,
+            "dry_run": dry_run,
+            "summary": s,
+            "warnings": warnings,
+        });
+        out!("{}", serde_json::to_string_pretty(&j)?)?;
+    } else if !g.quiet {
+        out!(
+            "files: {} new, {} changed, {} unchanged; {} dirs",
+            s.files_new,
+            s.files_changed,
+            s.files_unchanged,
+            s.dirs
+        )?;
+        out!(
+            "read {} of {}; added {} in {} blobs; {:.2}s",
+            human_bytes(s.bytes_read),
+            human_bytes(s.bytes_total),
+            human_bytes(s.bytes_added),
+            s.blobs_added,
+            s.duration_secs
+        )?;
+        match r.id {
+            Some(id) => out!("snapshot {} saved", id.short())?,
+            None => out!("dry run: nothing written")?,
+        }
     }
     Ok(())
 }

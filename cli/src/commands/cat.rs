@@ -1,10 +1,12 @@
+//! `vcd cat`: prints one repository object as JSON (a blob as its raw bytes), for debugging.
+
 use anyhow::{bail, Result};
 use engine::backend::FileType;
-use engine::crypto::aad;
 use engine::Id;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
+use crate::output::set_json_time;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,13 +37,16 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             let Some((_, k)) = keys.iter().find(|(i, _)| i.to_hex().starts_with(&id)) else {
                 bail!("no key {id}");
             };
-            serde_json::to_value(k)?
+            let mut v = serde_json::to_value(k)?;
+            set_json_time(&mut v, "created", &k.created);
+            v
         }
         "snapshot" => {
             let snaps = repo.snapshots()?;
             let s = engine::policy::select::select(&snaps, &need_id()?)?;
             let mut v = serde_json::to_value(&s.snap)?;
             v["id"] = s.id.to_hex().into();
+            set_json_time(&mut v, "time", &s.snap.time);
             v
         }
         "index" => {
@@ -69,26 +74,21 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             serde_json::to_value(repo.load_tree(&id)?)?
         }
         "blob" => {
-            use std::io::Write;
             let id: Id = need_id()?.parse()?;
-            let b = repo.load_blob(&id)?;
-            let _ = std::io::stdout().write_all(&b);
-            return Ok(());
+            return common::write_raw(&repo.load_blob(&id)?);
         }
         "lock" => {
+            // Lock files are named by a random id, not by their content's hash: they are read
+            // as the lock module reads them, never checked against their name.
             let id = need_id()?;
-            let b = repo.read_sealed(FileType::Lock, &id, aad::LOCK);
-            match b {
-                Ok(p) => serde_json::from_slice(&p)?,
-                Err(_) => {
-                    let raw = repo.backend().get(FileType::Lock, &id)?;
-                    serde_json::from_slice(
-                        &repo
-                            .keys()
-                            .data
-                            .open(aad::LOCK, &raw)
-                            .map_err(|e| anyhow::anyhow!("{e}"))?,
-                    )?
+            let locks = engine::repo::lock::list_locks(&repo)?;
+            match locks.into_iter().find(|(name, _)| *name == id) {
+                None => bail!("no lock {id}"),
+                Some((_, None)) => bail!("lock {id} is unreadable (damaged, or another key's)"),
+                Some((_, Some(info))) => {
+                    let mut v = serde_json::to_value(&info)?;
+                    set_json_time(&mut v, "time", &info.time);
+                    v
                 }
             }
         }
@@ -96,6 +96,6 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             "unknown object type {other:?} (config, key, snapshot, index, pack, tree, blob, lock)"
         ),
     };
-    out!("{}", serde_json::to_string_pretty(&v)?);
+    out!("{}", serde_json::to_string_pretty(&v)?)?;
     Ok(())
 }

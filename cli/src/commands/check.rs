@@ -1,3 +1,6 @@
+//! `vcd check`: verifies the repository (structure, and with --read-data the packs' bytes) and
+//! reports what it found.
+
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -6,7 +9,7 @@ use engine::ops::progress::Progress;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
-use crate::output::Display;
+use crate::output::{Display, Unit};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +38,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let _lock = engine::repo::lock::acquire(&repo, false)?;
     let progress = Arc::new(Progress::default());
-    let display = Display::start("check", Arc::clone(&progress), g.quiet);
+    let display = Display::start("check", Unit("packs"), Arc::clone(&progress), g.quiet);
     let r = check::check(
         &repo,
         &CheckOptions {
@@ -53,7 +56,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     for e in &r.errors {
         eprintln!("error: {e}");
     }
-    if !g.quiet {
+    // The verdict does not depend on stdout: a damaged repository fails even when the
+    // summary cannot be written.
+    let printed = if g.quiet {
+        Ok(())
+    } else {
         out!(
             "checked {} snapshots, {} packs{}",
             r.snapshots,
@@ -63,13 +70,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             } else {
                 String::new()
             }
-        );
-    }
+        )
+    };
     if !r.ok() {
         bail!("repository has {} error(s)", r.errors.len());
     }
+    printed?;
     if !g.quiet {
-        out!("no errors found");
+        out!("no errors found")?;
     }
     Ok(())
 }

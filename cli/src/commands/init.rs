@@ -1,3 +1,5 @@
+//! `vcd init`: creates a repository with its first key and config.
+
 use anyhow::Result;
 use engine::crypto::KdfParams;
 use engine::format::config::Config;
@@ -35,7 +37,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             cfg.id.short(),
             common::repo_path(g)?.display(),
             key.short()
-        );
+        )?;
     }
     Ok(())
 }

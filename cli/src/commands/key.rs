@@ -1,3 +1,5 @@
+//! `vcd key`: adds, lists, removes and replaces the keys (passwords) that open the repository.
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -58,7 +60,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     match a.what {
         What::List => {
-            out!("{:<8}  {:<19}  {:<10}  host", "id", "created (UTC)", "user");
+            out!("{:<8}  {:<19}  {:<10}  host", "id", "created (UTC)", "user")?;
             for (id, k) in keys::list(repo.backend())? {
                 let cur = if id == repo.key_id() { "*" } else { " " };
                 out!(
@@ -67,12 +69,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                     k.created.format("%Y-%m-%d %H:%M:%S"),
                     k.user,
                     k.host
-                );
+                )?;
             }
         }
         What::Add(n) => {
             let id = add_key(&repo, &n)?;
-            out!("added key {}", id.short());
+            out!("added key {}", id.short())?;
         }
         What::Passwd(n) => {
             // The new key is stored before the old one goes: a failure leaves both usable.
@@ -83,7 +85,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 "password changed: key {} replaces {}",
                 id.short(),
                 repo.key_id().short()
-            );
+            )?;
         }
         What::Remove { id } => {
             let keys = keys::list(repo.backend())?;
@@ -99,7 +101,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 [(i, _)] => {
                     repo.backend()
                         .delete(engine::backend::FileType::Key, &i.to_hex())?;
-                    out!("removed key {}", i.short());
+                    out!("removed key {}", i.short())?;
                 }
                 _ => bail!("key id prefix {id} is ambiguous"),
             }

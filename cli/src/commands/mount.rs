@@ -1,3 +1,5 @@
+//! `vcd mount`: serves the snapshots read-only over FUSE, in the foreground or as a daemon.
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -154,8 +156,7 @@ fn daemonize(mp: &Path) -> Result<()> {
     let start = Instant::now();
     loop {
         if is_mounted(mp) {
-            println!("mounted on {} (pid {})", mp.display(), child.id());
-            return Ok(());
+            return crate::out!("mounted on {} (pid {})", mp.display(), child.id());
         }
         if let Some(st) = child.try_wait()? {
             std::process::exit(st.code().unwrap_or(1));

@@ -1,3 +1,5 @@
+//! `vcd repair index`: rebuilds the repository's index files and reports what it found.
+
 use anyhow::Result;
 
 use crate::common::{self, GlobalOpts};
@@ -31,12 +33,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         out!(
             "index rebuilt: {} packs ({} read from their trailers), {} blobs; {} index files written, {} removed",
             r.packs, r.packs_from_trailers, r.blobs, r.index_files_written, r.index_files_removed
-        );
+        )?;
         if r.packs_missing > 0 {
             out!(
                 "{} packs named by old index files are gone; their entries were dropped",
                 r.packs_missing
-            );
+            )?;
         }
     }
     Ok(())

@@ -1,3 +1,6 @@
+//! `vcd restore`: restores a snapshot (by id or point in time), or part of it, into a
+//! directory, with progress and an optional read-back verification.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -7,7 +10,7 @@ use engine::ops::restore::{self, RestoreOptions};
 
 use crate::common::{self, human_bytes, GlobalOpts};
 use crate::out;
-use crate::output::Display;
+use crate::output::{Display, Unit};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,8 +43,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         _ => bail!("name a snapshot (an id prefix or `latest`) or give --at TIME"),
     };
     let progress = Arc::new(Progress::default());
-    progress.set_totals(0, snap.snap.summary.bytes_total);
-    let display = Display::start("restore", Arc::clone(&progress), g.quiet);
+    // The snapshot's summary counts what a whole restore writes; a partial one has no total.
+    if a.includes.is_empty() && a.excludes.is_empty() {
+        let s = &snap.snap.summary;
+        let files = s.files_new + s.files_changed + s.files_unchanged;
+        progress.set_totals(files, s.bytes_total);
+    }
+    let display = Display::start("restore", Unit("files"), Arc::clone(&progress), g.quiet);
     let opts = RestoreOptions {
         target: a.target.clone(),
         includes: a.includes,
@@ -53,26 +61,39 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let r = restore::restore(&repo, snap, &opts, &progress);
     display.finish();
     let r = r?;
-    if !g.quiet {
+    // Files that failed decide the exit code even when the summary cannot be written.
+    let printed = (|| -> Result<()> {
+        if g.quiet {
+            return Ok(());
+        }
         out!(
-            "restored snapshot {} ({}) to {}: {} files, {} dirs, {} in {:.2}s",
+            "restored snapshot {} ({}) to {}: {} files, {} hard links, {} symlinks and special \
+             files, {} dirs, {} in {:.2}s",
             snap.id.short(),
             snap.snap.time.format("%Y-%m-%d %H:%M:%S UTC"),
             a.target.display(),
             r.files,
+            r.links,
+            r.special,
             r.dirs,
             human_bytes(r.bytes),
             start.elapsed().as_secs_f64()
-        );
+        )?;
         if a.verify {
-            out!("verified {} files against the snapshot", r.verified);
+            out!(
+                "verified {} files against the snapshot (of the {} files written; hard links \
+                 share their data)",
+                r.verified,
+                r.files
+            )?;
         }
-    }
+        Ok(())
+    })();
     if !r.errors.is_empty() {
         for e in &r.errors {
             eprintln!("  {e}");
         }
         bail!("{} file(s) could not be restored intact", r.errors.len());
     }
-    Ok(())
+    printed
 }

@@ -1,7 +1,10 @@
+//! `vcd snapshots`: lists the snapshots (optionally by tag or host) as a table or JSON.
+
 use anyhow::Result;
 
 use crate::common::{self, human_bytes, GlobalOpts};
 use crate::out;
+use crate::output::{set_json_time, table};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,38 +34,30 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 let mut o = serde_json::to_value(&s.snap).expect("snapshots serialise");
                 o["id"] = s.id.to_hex().into();
                 o["short_id"] = s.id.short().into();
-                o["time"] = s
-                    .snap
-                    .time
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-                    .into();
+                set_json_time(&mut o, "time", &s.snap.time);
                 o
             })
             .collect();
-        out!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return out!("{}", serde_json::to_string_pretty(&v)?);
     }
-    out!(
-        "{:<8}  {:<19}  {:<12}  {:<11}  {:<10}  {:>10}  paths",
-        "id",
-        "time (UTC)",
-        "host",
-        "type",
-        "tags",
-        "size"
-    );
-    for s in &snaps {
-        out!(
-            "{:<8}  {:<19}  {:<12}  {:<11}  {:<10}  {:>10}  {}",
-            s.id.short(),
-            s.snap.time.format("%Y-%m-%d %H:%M:%S"),
-            s.snap.host,
-            format!("{:?}", s.snap.kind).to_lowercase(),
-            s.snap.tags.join(","),
-            human_bytes(s.snap.summary.bytes_total),
-            s.snap.paths.join(" ")
-        );
+    let rows: Vec<Vec<String>> = snaps
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.short(),
+                s.snap.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                s.snap.host.clone(),
+                format!("{:?}", s.snap.kind).to_lowercase(),
+                s.snap.tags.join(","),
+                human_bytes(s.snap.summary.bytes_total),
+                s.snap.paths.join(" "),
+            ]
+        })
+        .collect();
+    let header = ["id", "time (UTC)", "host", "type", "tags", "size", "paths"];
+    let right = [false, false, false, false, false, true, false];
+    for line in table(&header, &right, &rows) {
+        out!("{line}")?;
     }
-    out!("{} snapshots", snaps.len());
-    Ok(())
+    out!("{} snapshots", snaps.len())
 }

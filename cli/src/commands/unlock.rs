@@ -1,3 +1,5 @@
+//! `vcd unlock`: removes stale locks (or all of them).
+
 use anyhow::Result;
 
 use crate::common::{self, GlobalOpts};
@@ -14,7 +16,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let n = engine::repo::lock::unlock(&repo, a.remove_all)?;
     if !g.quiet {
-        out!("removed {n} lock(s)");
+        out!("removed {n} lock(s)")?;
     }
     Ok(())
 }

@@ -188,6 +188,9 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
             todo.truncate(n.min(todo.len()));
         }
         rep.packs_read = todo.len();
+        // Progress counts packs and their bytes against these totals.
+        let total_bytes = todo.iter().map(|&n| stored[&blobs.packs[n as usize]]).sum();
+        progress.set_totals(todo.len() as u64, total_bytes);
         let bad = Mutex::new(HashMap::new());
         let nblobs = std::sync::atomic::AtomicU64::new(0);
         todo.par_iter().try_for_each(|&n| -> Result<()> {

@@ -3,7 +3,10 @@
 
 pub mod backup;
 pub mod check;
+pub mod diff;
 pub mod fsmeta;
+pub mod ls;
 pub mod progress;
 pub mod repair;
 pub mod restore;
+pub mod stats;

@@ -58,12 +58,17 @@ pub struct RestoreOptions {
 
 #[derive(Debug, Default)]
 pub struct RestoreResult {
+    /// Regular files written (the first name of a hard-linked file among them).
     pub files: u64,
+    /// Further names of hard-linked files, linked to the first.
+    pub links: u64,
+    /// Symlinks, fifos, sockets and devices.
+    pub special: u64,
     pub dirs: u64,
     pub bytes: u64,
     /// Files that could not be restored intact, and why.
     pub errors: Vec<String>,
-    /// Files checked by `verify`.
+    /// Of `files`, those read back and found identical by `verify`.
     pub verified: u64,
 }
 
@@ -282,6 +287,8 @@ impl Restorer<'_, '_> {
                     let key = (n.device, n.inode);
                     if let Some(first) = self.links_seen.get(&key) {
                         self.links.push((first.clone(), path.to_path_buf()));
+                        // Its bytes count as done, as the snapshot's total counts them.
+                        self.w.progress.add(0, n.size);
                         return Ok(());
                     }
                     self.links_seen.insert(key, path.to_path_buf());
@@ -300,13 +307,13 @@ impl Restorer<'_, '_> {
                 let t = n.target.as_ref().map(|t| t.to_vec()).unwrap_or_default();
                 let t = std::ffi::OsStr::from_bytes(&t);
                 create_replacing(path, || std::os::unix::fs::symlink(t, path))?;
-                self.result.files += 1;
+                self.result.special += 1;
                 fsmeta::apply_metadata(path, n, self.w.chown)
             }
             NodeKind::Dir => unreachable!("directories are handled by walk"),
             _ => {
                 create_replacing(path, || fsmeta::make_special(path, n))?;
-                self.result.files += 1;
+                self.result.special += 1;
                 fsmeta::apply_metadata(path, n, self.w.chown)
             }
         }
@@ -388,6 +395,7 @@ impl Writer<'_> {
                 if let Err(e) = fsmeta::apply_file_metadata(&f, &job.path, &job.node, self.chown) {
                     self.fail(format!("{}: metadata: {e}", job.path.display()));
                 }
+                self.progress.add(1, 0);
                 (job.node.size, verified, true)
             })
             .collect();
@@ -586,7 +594,10 @@ pub fn restore(
     for (first, link) in std::mem::take(&mut r.links) {
         let res = clear_path(&link, false).and_then(|_| fs::hard_link(&first, &link));
         match res {
-            Ok(()) => r.result.files += 1,
+            Ok(()) => {
+                r.result.links += 1;
+                progress.add(1, 0);
+            }
             Err(e) => r.fail(format!(
                 "{}: hard link to {}: {e}",
                 link.display(),
