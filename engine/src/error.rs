@@ -41,7 +41,7 @@ pub enum Error {
         what: &'static str,
         name: String,
         #[source]
-        source: std::io::Error,
+        source: crate::backend::BackendError,
     },
     #[error("{0} not found in the repository")]
     NotFound(String),
@@ -75,6 +75,13 @@ pub enum Error {
     Index(String),
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// What was restored differs from the snapshot (`restore --verify`); `path` names the
+    /// file for callers, the message leaves it to them.
+    #[error("differs from the snapshot: {detail}")]
+    Mismatch { path: PathBuf, detail: String },
+    /// A stage of a pipeline ended early (its own failure is reported first).
+    #[error("{0} stopped")]
+    Stopped(&'static str),
     #[error("crypto: {0}")]
     Crypto(String),
 }
@@ -92,10 +99,32 @@ impl Error {
         }
     }
 
-    /// True when repository bytes were read but failed their MAC, hash or parse: retrying the
-    /// read will not help, the object is damaged.
+    /// True when bytes were read but are not what they must be: a repository object failed its
+    /// MAC, hash or parse, a blob a snapshot needs is missing from the index or its pack is
+    /// missing from storage, a tree names an unsafe path, or a restored file differs from its
+    /// snapshot. Retrying will not help.
     pub fn is_damage(&self) -> bool {
-        matches!(self, Error::Damaged { .. })
+        matches!(
+            self,
+            Error::Damaged { .. }
+                | Error::BlobNotIndexed(_)
+                | Error::UnsafeName(_)
+                | Error::Mismatch { .. }
+        )
+    }
+
+    /// True when trying again may succeed: storage answered with a transient failure.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Backend { source, .. } if source.is_transient())
+    }
+
+    /// True when what was asked for does not exist (a repository, snapshot or file).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::RepoNotFound(_) | Error::NotFound(_) | Error::NoSuchSnapshot(_) => true,
+            Error::Backend { source, .. } => source.is_not_found(),
+            _ => false,
+        }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
@@ -117,5 +146,54 @@ impl Error {
 impl From<sled::Error> for Error {
     fn from(e: sled::Error) -> Self {
         Error::Index(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendError;
+    use std::io;
+
+    fn backend(kind: io::ErrorKind) -> Error {
+        Error::Backend {
+            what: "reading",
+            name: "x".into(),
+            source: BackendError::from(io::Error::from(kind)),
+        }
+    }
+
+    #[test]
+    fn errors_say_what_a_caller_can_do() {
+        // (error, damage, retryable, not found)
+        let cases = [
+            (backend(io::ErrorKind::TimedOut), false, true, false),
+            (backend(io::ErrorKind::NotFound), false, false, true),
+            (
+                backend(io::ErrorKind::PermissionDenied),
+                false,
+                false,
+                false,
+            ),
+            (Error::damaged("pack", "p", "bad MAC"), true, false, false),
+            (Error::BlobNotIndexed(Id([1; 32])), true, false, false),
+            (
+                Error::Mismatch {
+                    path: "/r/f".into(),
+                    detail: "bytes differ".into(),
+                },
+                true,
+                false,
+                false,
+            ),
+            (Error::NoSuchSnapshot("x".into()), false, false, true),
+            (Error::Stopped("pack writer"), false, false, false),
+            (Error::Invalid("x".into()), false, false, false),
+        ];
+        for (e, damage, retry, missing) in cases {
+            assert_eq!(e.is_damage(), damage, "{e}");
+            assert_eq!(e.is_retryable(), retry, "{e}");
+            assert_eq!(e.is_not_found(), missing, "{e}");
+        }
     }
 }

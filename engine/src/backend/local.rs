@@ -10,7 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Backend, FileType, PutStream};
+use super::{BResult, Backend, FileType, PutStream};
 
 pub struct LocalBackend {
     root: PathBuf,
@@ -59,7 +59,7 @@ impl Write for LocalPut<'_> {
 }
 
 impl PutStream for LocalPut<'_> {
-    fn commit(self: Box<Self>, name: &str) -> io::Result<()> {
+    fn commit(self: Box<Self>, name: &str) -> BResult<()> {
         valid_name(name)?;
         let dest = self.backend.path(self.t, name);
         ensure_dir(dest.parent().expect("object paths have a parent"))?;
@@ -68,13 +68,15 @@ impl PutStream for LocalPut<'_> {
 }
 
 /// Makes a written temp file durable under `dest`: fsync it, rename it, fsync the directory.
-fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<()> {
+fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> BResult<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(dest).map_err(|e| e.error)?;
-    fsync_dir(dest.parent().expect("object paths have a parent"))
+    Ok(fsync_dir(
+        dest.parent().expect("object paths have a parent"),
+    )?)
 }
 
-fn ensure_dir(dir: &Path) -> io::Result<()> {
+fn ensure_dir(dir: &Path) -> BResult<()> {
     if !dir.is_dir() {
         fs::create_dir_all(dir)?;
     }
@@ -86,7 +88,8 @@ fn valid_name(name: &str) -> io::Result<()> {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("invalid object name {name:?}"),
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -100,15 +103,15 @@ impl Backend for LocalBackend {
         self.root.display().to_string()
     }
 
-    fn exists(&self) -> io::Result<bool> {
+    fn exists(&self) -> BResult<bool> {
         match fs::metadata(self.root.join("config")) {
             Ok(m) => Ok(m.is_file()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
-    fn create(&self) -> io::Result<()> {
+    fn create(&self) -> BResult<()> {
         fs::create_dir_all(&self.root)?;
         for t in FileType::ALL {
             if t != FileType::Config {
@@ -128,7 +131,7 @@ impl Backend for LocalBackend {
         Ok(())
     }
 
-    fn put(&self, t: FileType, name: &str, data: &[u8]) -> io::Result<()> {
+    fn put(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
         valid_name(name)?;
         let dest = self.path(t, name);
         let dir = dest.parent().expect("object paths have a parent");
@@ -138,7 +141,7 @@ impl Backend for LocalBackend {
         persist(tmp, &dest)
     }
 
-    fn put_stream(&self, t: FileType) -> io::Result<Box<dyn PutStream + '_>> {
+    fn put_stream(&self, t: FileType) -> BResult<Box<dyn PutStream + '_>> {
         let dir = self.stream_dir(t);
         ensure_dir(&dir)?;
         Ok(Box::new(LocalPut {
@@ -148,12 +151,12 @@ impl Backend for LocalBackend {
         }))
     }
 
-    fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>> {
+    fn get(&self, t: FileType, name: &str) -> BResult<Vec<u8>> {
         valid_name(name)?;
-        fs::read(self.path(t, name))
+        Ok(fs::read(self.path(t, name))?)
     }
 
-    fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> BResult<Vec<u8>> {
         let mut buf = Vec::new();
         self.read_range_into(t, name, offset, len, &mut buf)?;
         Ok(buf)
@@ -166,7 +169,7 @@ impl Backend for LocalBackend {
         offset: u64,
         len: u64,
         buf: &mut Vec<u8>,
-    ) -> io::Result<()> {
+    ) -> BResult<()> {
         valid_name(name)?;
         let mut f = File::open(self.path(t, name))?;
         f.seek(SeekFrom::Start(offset))?;
@@ -180,12 +183,13 @@ impl Backend for LocalBackend {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!("{} bytes where {len} were expected", buf.len()),
-            ));
+            )
+            .into());
         }
         Ok(())
     }
 
-    fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
+    fn list(&self, t: FileType) -> BResult<Vec<(String, u64)>> {
         let mut out = Vec::new();
         if t == FileType::Config {
             if let Ok(m) = fs::metadata(self.root.join("config")) {
@@ -202,7 +206,7 @@ impl Backend for LocalBackend {
                     .filter(|p| p.is_dir())
                     .collect(),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         } else {
             vec![base]
@@ -211,7 +215,7 @@ impl Backend for LocalBackend {
             let rd = match fs::read_dir(&d) {
                 Ok(rd) => rd,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             };
             for e in rd {
                 let e = e?;
@@ -224,7 +228,7 @@ impl Backend for LocalBackend {
                     Ok(m) => m,
                     // Gone since readdir (a lock released by another process): not listed.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 };
                 if m.is_file() {
                     out.push((name.to_string(), m.len()));
@@ -235,10 +239,10 @@ impl Backend for LocalBackend {
         Ok(out)
     }
 
-    fn delete(&self, t: FileType, name: &str) -> io::Result<()> {
+    fn delete(&self, t: FileType, name: &str) -> BResult<()> {
         valid_name(name)?;
         let p = self.path(t, name);
         fs::remove_file(&p)?;
-        fsync_dir(p.parent().expect("object paths have a parent"))
+        Ok(fsync_dir(p.parent().expect("object paths have a parent"))?)
     }
 }

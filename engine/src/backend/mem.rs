@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::RwLock;
 
-use super::{Backend, FileType, PutStream};
+use super::{BResult, Backend, BackendError, FileType, PutStream};
 
 #[derive(Default)]
 pub struct MemBackend {
@@ -16,40 +16,43 @@ fn key(t: FileType, name: &str) -> (u8, String) {
     (t as u8, name.to_string())
 }
 
-fn not_found(name: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("{name} not found"))
+fn not_found(name: &str) -> BackendError {
+    BackendError::NotFound(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{name} not found"),
+    ))
 }
 
 impl Backend for MemBackend {
     fn location(&self) -> String {
         "memory".into()
     }
-    fn exists(&self) -> io::Result<bool> {
+    fn exists(&self) -> BResult<bool> {
         Ok(self
             .files
             .read()
             .unwrap()
             .contains_key(&key(FileType::Config, "config")))
     }
-    fn create(&self) -> io::Result<()> {
+    fn create(&self) -> BResult<()> {
         *self.created.write().unwrap() = true;
         Ok(())
     }
-    fn put(&self, t: FileType, name: &str, data: &[u8]) -> io::Result<()> {
+    fn put(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
         self.files
             .write()
             .unwrap()
             .insert(key(t, name), data.to_vec());
         Ok(())
     }
-    fn put_stream(&self, t: FileType) -> io::Result<Box<dyn PutStream + '_>> {
+    fn put_stream(&self, t: FileType) -> BResult<Box<dyn PutStream + '_>> {
         Ok(Box::new(MemPut {
             backend: self,
             t,
             buf: Vec::new(),
         }))
     }
-    fn get(&self, t: FileType, name: &str) -> io::Result<Vec<u8>> {
+    fn get(&self, t: FileType, name: &str) -> BResult<Vec<u8>> {
         self.files
             .read()
             .unwrap()
@@ -57,19 +60,18 @@ impl Backend for MemBackend {
             .cloned()
             .ok_or_else(|| not_found(name))
     }
-    fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> BResult<Vec<u8>> {
         let files = self.files.read().unwrap();
         let f = files.get(&key(t, name)).ok_or_else(|| not_found(name))?;
         let end = offset.checked_add(len).filter(|&e| e <= f.len() as u64);
         match end {
             Some(end) => Ok(f[offset as usize..end as usize].to_vec()),
-            None => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "range past end of file",
-            )),
+            None => {
+                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "range past end of file").into())
+            }
         }
     }
-    fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
+    fn list(&self, t: FileType) -> BResult<Vec<(String, u64)>> {
         Ok(self
             .files
             .read()
@@ -79,7 +81,7 @@ impl Backend for MemBackend {
             .map(|((_, n), v)| (n.clone(), v.len() as u64))
             .collect())
     }
-    fn delete(&self, t: FileType, name: &str) -> io::Result<()> {
+    fn delete(&self, t: FileType, name: &str) -> BResult<()> {
         self.files
             .write()
             .unwrap()
@@ -106,7 +108,7 @@ impl io::Write for MemPut<'_> {
 }
 
 impl PutStream for MemPut<'_> {
-    fn commit(self: Box<Self>, name: &str) -> io::Result<()> {
+    fn commit(self: Box<Self>, name: &str) -> BResult<()> {
         let MemPut { backend, t, buf } = *self;
         backend.files.write().unwrap().insert(key(t, name), buf);
         Ok(())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::backend::{Backend, DynBackend, FileType};
+use crate::backend::{Backend, BackendError, DynBackend, FileType};
 use crate::cache::{Index, Location};
 use crate::crypto::{aad, KdfParams, Keys, MasterKey};
 use crate::error::{Error, Result};
@@ -40,10 +40,7 @@ pub struct Repo {
     current: std::sync::atomic::AtomicBool,
 }
 
-pub(crate) fn be<'a>(
-    what: &'static str,
-    name: &'a str,
-) -> impl FnOnce(std::io::Error) -> Error + 'a {
+pub(crate) fn be<'a>(what: &'static str, name: &'a str) -> impl FnOnce(BackendError) -> Error + 'a {
     move |source| Error::Backend {
         what,
         name: name.to_string(),
@@ -178,7 +175,7 @@ impl Repo {
     /// Reads a content-addressed file and checks it against its name.
     pub fn get_verified(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
         let b = self.backend.get(t, name).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+            if e.is_not_found() {
                 Error::NotFound(format!("{} {name}", t.label()))
             } else {
                 Error::Backend {

@@ -89,10 +89,8 @@ impl<'a> Sink<'a> {
     pub(super) fn send(&self, batch: Vec<SealedBlob>) -> Result<()> {
         let tx = self.tx.lock().unwrap().clone();
         match tx {
-            Some(tx) => tx
-                .send(batch)
-                .map_err(|_| Error::Invalid("pack writer stopped".into())),
-            None => Err(Error::Invalid("pack writer stopped".into())),
+            Some(tx) => tx.send(batch).map_err(|_| Error::Stopped("pack writer")),
+            None => Err(Error::Stopped("pack writer")),
         }
     }
 
@@ -128,12 +126,12 @@ pub(super) fn packer<'r>(
     type Out<'r> = std::io::BufWriter<Box<dyn PutStream + 'r>>;
     let pack_size = repo.config().pack_size as u64;
     let mut open: [Option<PackStream<Out<'r>>>; 2] = [None, None];
-    let werr = || crate::repo::be("writing pack", "(new)");
+    let werr = || |e: std::io::Error| crate::repo::be("writing pack", "(new)")(e.into());
     let close = |p: PackStream<Out<'r>>| -> Result<()> {
         let (id, out, entries) = p.finish(&repo.keys().data).map_err(werr())?;
         let out = out.into_inner().map_err(|e| werr()(e.into_error()))?;
         done.send((id, out, entries))
-            .map_err(|_| Error::Invalid("pack committer stopped".into()))
+            .map_err(|_| Error::Stopped("pack committer"))
     };
     for b in rx.into_iter().flatten() {
         let slot = &mut open[b.ty as usize];
@@ -143,7 +141,9 @@ pub(super) fn packer<'r>(
                 repo.upgrade()?;
                 slot.insert(PackStream::new(std::io::BufWriter::with_capacity(
                     WRITE_BUF,
-                    repo.backend().put_stream(FileType::Pack).map_err(werr())?,
+                    repo.backend()
+                        .put_stream(FileType::Pack)
+                        .map_err(crate::repo::be("writing pack", "(new)"))?,
                 )))
             }
         };

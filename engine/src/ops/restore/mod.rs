@@ -326,7 +326,7 @@ impl Restorer<'_, '_> {
             return Ok(());
         }
         // Fails only when the writer stopped on an error, which it reports itself.
-        let stopped = || Error::Invalid("restore writer stopped".into());
+        let stopped = || Error::Stopped("restore writer");
         self.tx
             .as_ref()
             .ok_or_else(stopped)?
@@ -437,10 +437,17 @@ impl Writer<'_> {
                                 &buf[s..s + loc.entry.length as usize],
                             )
                         }
+                        // The index names the pack: storage lacking it is damage, not a
+                        // failed read that a retry could mend.
+                        Err(e) if e.is_not_found() => Err(Error::damaged(
+                            "pack",
+                            name.clone(),
+                            "missing: the index names it but storage does not have it",
+                        )),
                         Err(e) => Err(Error::Backend {
                             what: "reading pack",
                             name: name.clone(),
-                            source: io::Error::new(e.kind(), e.to_string()),
+                            source: e.duplicate(),
                         }),
                     };
                     let data = match data {
@@ -479,17 +486,23 @@ impl Writer<'_> {
     }
 }
 
+fn mismatch(path: &Path, detail: String) -> Error {
+    Error::Mismatch {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
 /// Reads a restored file back and checks every data extent against its id and every hole
 /// against zeros.
 pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     let m = f.metadata().map_err(|e| Error::io(path, e))?;
     if m.len() != n.size {
-        return Err(Error::Invalid(format!(
-            "size {} instead of {}",
-            m.len(),
-            n.size
-        )));
+        return Err(mismatch(
+            path,
+            format!("size {} instead of {}", m.len(), n.size),
+        ));
     }
     let mut off = 0u64;
     let mut buf = Vec::new();
@@ -500,9 +513,7 @@ pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
                 f.read_exact_at(&mut buf, off)
                     .map_err(|e| Error::io(path, e))?;
                 if repo.keys().chunk_id.id(&buf) != id {
-                    return Err(Error::Invalid(format!(
-                        "bytes at offset {off} differ from the snapshot"
-                    )));
+                    return Err(mismatch(path, format!("bytes at offset {off}")));
                 }
             }
             Extent::Hole { len } => {
@@ -514,10 +525,10 @@ pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
                     f.read_exact_at(&mut buf, off + done)
                         .map_err(|e| Error::io(path, e))?;
                     if buf.iter().any(|&b| b != 0) {
-                        return Err(Error::Invalid(format!(
-                            "hole at offset {} is not zero",
-                            off + done
-                        )));
+                        return Err(mismatch(
+                            path,
+                            format!("hole at offset {} is not zero", off + done),
+                        ));
                     }
                     done += k as u64;
                 }
