@@ -5,7 +5,6 @@
 //! Damage is reported per pack and blob, and traced to the snapshots and files it touches.
 //! Check never trusts the local sled cache: it works from the repository alone.
 
-use crate::format::blob;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -15,12 +14,11 @@ use rayon::prelude::*;
 use crate::backend::FileType;
 use crate::error::Result;
 use crate::format::blob::{BlobEntry, BlobType};
-use crate::format::pack;
 use crate::format::snapshot::SnapshotRef;
 use crate::format::tree::{NodeKind, Tree};
 use crate::id::Id;
 use crate::ops::progress::Progress;
-use crate::repo::Repo;
+use crate::repo::{BlobSource, Repo};
 
 /// Largest read buffer a thread keeps between packs (packs are 16 MiB by default).
 const KEEP_BUF: usize = 64 << 20;
@@ -203,7 +201,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                         "pack {name}: content does not match its name (hash mismatch)"
                     ));
                 }
-                if let Err(e) = pack::parse_pack(&repo.keys().data, bytes) {
+                if let Err(e) = repo.parse_pack(bytes) {
                     err(format!("pack {name}: trailer: {e}"));
                 }
                 for e in blobs.of_pack(n) {
@@ -211,11 +209,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                     let r = bytes
                         .get(e.offset as usize..end)
                         .ok_or_else(|| "outside the pack".to_string())
-                        .and_then(|s| {
-                            blob::open_blob(repo.keys(), &e, s)
-                                .map(|_| ())
-                                .map_err(|x| x.to_string())
-                        });
+                        .and_then(|s| repo.open_blob(&e, s).map(|_| ()).map_err(|x| x.to_string()));
                     nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let Err(x) = r {
                         err(format!("pack {name}: blob {} ({:?}): {x}", e.id, e.ty));

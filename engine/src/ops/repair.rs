@@ -96,7 +96,7 @@ pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
     rep.packs = all.len();
     rep.blobs = all.iter().map(|p| p.entries.len()).sum();
 
-    repo.index().clear()?;
+    repo.clear_index()?;
     let written = repo.save_index(&all)?;
     rep.index_files_written = written.len();
     let keep: std::collections::HashSet<String> = written.iter().map(|i| i.to_hex()).collect();
@@ -106,6 +106,6 @@ pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
             .map_err(crate::repo::be("deleting index file", name))?;
         rep.index_files_removed += 1;
     }
-    repo.index().flush()?;
+    repo.flush_index()?;
     Ok(rep)
 }

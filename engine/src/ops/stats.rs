@@ -57,7 +57,7 @@ pub fn stats(repo: &Repo, cancel: &crate::cancel::CancelToken) -> Result<RepoSta
     }
     // A blob stored twice (two backups racing) still counts once.
     let mut seen = HashSet::new();
-    for r in repo.index().iter() {
+    for r in repo.indexed_blobs() {
         let (id, loc) = r?;
         if !seen.insert(id) {
             continue;

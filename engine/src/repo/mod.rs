@@ -3,19 +3,19 @@
 //! checked (hash of the file against its name, then the MAC), every write is sealed and named
 //! by its hash. Backup, restore and check are written against this, not against files.
 
-use crate::format::blob;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, DynBackend, FileType};
-use crate::cache::{Index, Location};
+use crate::cache::Index;
 use crate::crypto::{aad, KdfParams, Keys, MasterKey};
 use crate::error::{Error, Result};
 use crate::format::config::{Config, REPO_VERSION};
 use crate::format::index_file::{self, PackEntries};
 use crate::id::Id;
+mod blobs;
 pub mod keys;
 pub mod lock;
 #[cfg(test)]
@@ -24,7 +24,7 @@ pub(crate) mod testing;
 use crate::format::blob::BlobEntry;
 use crate::format::pack::{self, FOOTER_LEN};
 use crate::format::snapshot::{Snapshot, SnapshotRef};
-use crate::format::tree::Tree;
+pub use blobs::BlobSource;
 use keys::KeyFile;
 
 pub struct Repo {
@@ -140,20 +140,20 @@ impl Repo {
         Arc::clone(&self.locks)
     }
 
+    /// The storage, for tools that read raw objects (`vcd cat`, key files) and for test
+    /// fixtures that craft hostile ones. Operations go through the blob seams instead.
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
     }
 
-    pub fn backend_arc(&self) -> DynBackend {
-        Arc::clone(&self.backend)
-    }
-
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
+    /// The master key, for adding a key file (moving into `keys`).
     pub fn master_key(&self) -> &MasterKey {
         &self.master
+    }
+
+    /// The purpose keys, for the same tools and fixtures as `backend`.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     pub fn config(&self) -> &Config {
@@ -162,10 +162,6 @@ impl Repo {
 
     pub fn key_id(&self) -> Id {
         self.key_id
-    }
-
-    pub fn index(&self) -> &Index {
-        &self.index
     }
 
     pub fn index_path(&self) -> Option<&Path> {
@@ -325,43 +321,6 @@ impl Repo {
             self.index.flush()?;
         }
         Ok(bad.into_inner().unwrap())
-    }
-
-    /// Where a blob is, or None when no index file names it.
-    pub fn lookup_opt(&self, id: &Id) -> Result<Option<Location>> {
-        self.index.lookup(id)
-    }
-
-    pub fn lookup(&self, id: &Id) -> Result<Location> {
-        self.index.lookup(id)?.ok_or(Error::BlobNotIndexed(*id))
-    }
-
-    /// Reads, decrypts, decompresses and verifies one blob.
-    pub fn load_blob(&self, id: &Id) -> Result<Vec<u8>> {
-        let loc = self.lookup(id)?;
-        self.load_blob_at(&loc)
-    }
-
-    pub fn load_blob_at(&self, loc: &Location) -> Result<Vec<u8>> {
-        let name = loc.pack.to_hex();
-        let sealed = self
-            .backend
-            .get_range(
-                FileType::Pack,
-                &name,
-                loc.entry.offset,
-                loc.entry.length as u64,
-            )
-            .map_err(be("reading pack", &name))?;
-        blob::open_blob(&self.keys, &loc.entry, &sealed)
-    }
-
-    pub fn load_tree(&self, id: &Id) -> Result<Tree> {
-        let b = self.load_blob(id)?;
-        Tree::decode(&b).map_err(|e| match e {
-            Error::Damaged { detail, .. } => Error::damaged("tree", id.to_hex(), detail),
-            e => e,
-        })
     }
 
     /// Reads a pack's trailer with two range reads (footer, then trailer).

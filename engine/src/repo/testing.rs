@@ -35,11 +35,11 @@ pub fn repo() -> Repo {
 
 /// Stores one blob in a pack of its own, indexed.
 pub fn store(repo: &Repo, ty: BlobType, data: &[u8]) -> Id {
-    let id = repo.keys().chunk_id.id(data);
+    let id = repo.keys.chunk_id.id(data);
     let mut w = PackWriter::default();
-    w.add(&seal_blob(repo.keys(), ty, id, data, 0));
-    let p = w.finish(&repo.keys().data);
-    repo.backend()
+    w.add(&seal_blob(&repo.keys, ty, id, data, 0));
+    let p = w.finish(&repo.keys.data);
+    repo.backend
         .put(FileType::Pack, &p.id.to_hex(), &p.bytes)
         .unwrap();
     repo.save_index(&[PackEntries {

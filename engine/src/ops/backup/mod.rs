@@ -22,7 +22,6 @@ use crossbeam_channel::bounded;
 
 use crate::error::{Error, Result};
 use crate::format::blob::SealedBlob;
-use crate::format::chunker::Chunker;
 use crate::format::snapshot::{BackupType, Snapshot, Summary, SNAPSHOT_VERSION};
 use crate::id::Id;
 use crate::ops::fsmeta::Names;
@@ -105,7 +104,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     // Every blob of a parent this database has vouched for is indexed here: its unchanged
     // files are reused without a lookup per chunk (a million of them at a million files).
     let trust_parent = match parent {
-        Some(p) => repo.index().is_complete(&p.id)?,
+        Some(p) => repo.snapshot_is_complete(&p.id)?,
         None => false,
     };
 
@@ -130,7 +129,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         one_fs: opts.one_file_system,
         full: opts.kind == BackupType::Full,
         trust_parent,
-        chunker: Chunker::new(repo.config().chunker, repo.keys().chunker_seed),
+        chunker: repo.chunker(),
         names: Names::default(),
         progress,
         counters: Counters::default(),
@@ -184,7 +183,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         }
     }
     let root = walked?;
-    repo.index().flush()?;
+    repo.flush_index()?;
 
     let c = &walker.counters;
     let summary = Summary {
@@ -220,8 +219,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         let id = repo.save_snapshot(&snapshot)?;
         // Only now is every blob the snapshot refers to known to be indexed (found there, or
         // stored and indexed above). Failing to mark it costs the next backup speed, not data.
-        let marked = repo.index().mark_complete(&id);
-        if let Err(e) = marked.and_then(|_| repo.index().flush()) {
+        if let Err(e) = repo.mark_complete(&id) {
             tracing::warn!("local index: {e}");
         }
         Some(id)

@@ -13,13 +13,13 @@ use std::sync::Mutex;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::backend::{FileType, PutStream};
+use crate::backend::PutStream;
 use crate::error::{Error, Result};
 use crate::format::blob::{BlobType, SealedBlob};
 use crate::format::index_file::PackEntries;
 use crate::format::pack::PackStream;
 use crate::id::Id;
-use crate::repo::Repo;
+use crate::repo::{BlobSource, Repo};
 
 /// Packs written between two index files: a crash loses the dedup of at most this many.
 pub(super) const INDEX_EVERY: usize = 64;
@@ -59,11 +59,11 @@ impl<'a> Sink<'a> {
                 blob::MAX_BLOB_RAW
             )));
         }
-        let id = self.repo.keys().chunk_id.id(data);
-        if self.repo.index().contains(&id)? || !self.inflight.lock().unwrap().insert(id) {
+        let id = self.repo.chunk_id(data);
+        if self.repo.is_stored(&id)? || !self.inflight.lock().unwrap().insert(id) {
             return Ok(id);
         }
-        let sealed = blob::seal_blob(self.repo.keys(), ty, id, data, self.level);
+        let sealed = self.repo.seal_blob(ty, id, data, self.level);
         self.bytes_added
             .fetch_add(sealed.bytes.len() as u64, Ordering::Relaxed);
         self.blobs_added.fetch_add(1, Ordering::Relaxed);
@@ -128,7 +128,7 @@ pub(super) fn packer<'r>(
     let mut open: [Option<PackStream<Out<'r>>>; 2] = [None, None];
     let werr = || |e: std::io::Error| crate::repo::be("writing pack", "(new)")(e.into());
     let close = |p: PackStream<Out<'r>>| -> Result<()> {
-        let (id, out, entries) = p.finish(&repo.keys().data).map_err(werr())?;
+        let (id, out, entries) = repo.finish_pack(p).map_err(werr())?;
         let out = out.into_inner().map_err(|e| werr()(e.into_error()))?;
         done.send((id, out, entries))
             .map_err(|_| Error::Stopped("pack committer"))
@@ -137,15 +137,10 @@ pub(super) fn packer<'r>(
         let slot = &mut open[b.ty as usize];
         let p = match slot {
             Some(p) => p,
-            None => {
-                repo.upgrade()?;
-                slot.insert(PackStream::new(std::io::BufWriter::with_capacity(
-                    WRITE_BUF,
-                    repo.backend()
-                        .put_stream(FileType::Pack)
-                        .map_err(crate::repo::be("writing pack", "(new)"))?,
-                )))
-            }
+            None => slot.insert(PackStream::new(std::io::BufWriter::with_capacity(
+                WRITE_BUF,
+                repo.start_pack()?,
+            ))),
         };
         p.add(&b).map_err(werr())?;
         if p.len() >= pack_size || p.count() >= meta::MAX_PACK_ENTRIES {

@@ -270,7 +270,7 @@ impl<'a> Walker<'a> {
 
     pub(super) fn all_indexed(&self, n: &Node) -> Result<bool> {
         for id in n.data_ids() {
-            if !self.repo.index().contains(&id)? {
+            if !self.repo.is_stored(&id)? {
                 return Ok(false);
             }
         }

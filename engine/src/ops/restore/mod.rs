@@ -8,7 +8,6 @@
 //! `..`, NUL), existing symlinks in the way are replaced rather than followed, and files are
 //! opened with O_NOFOLLOW.
 
-use crate::format::blob;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -24,14 +23,13 @@ mod plan;
 
 use plan::{PackReads, Problem, ReadLimits};
 
-use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::format::snapshot::SnapshotRef;
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::ops::fsmeta;
 use crate::ops::progress::Progress;
 use crate::policy::filter::build_excludes;
-use crate::repo::Repo;
+use crate::repo::{BlobSource, Repo};
 
 /// A batch is executed once it holds this many files (fewer when the descriptor limit is low:
 /// every file of a batch stays open from creation to metadata) or data blobs.
@@ -420,35 +418,20 @@ impl Writer<'_> {
             let mut buf = buf.borrow_mut();
             for r in &reads.reads {
                 let (start, end) = (r.start, r.start + r.len);
-                let read = self.repo.backend().read_range_into(
-                    FileType::Pack,
-                    &name,
-                    start,
-                    end - start,
-                    &mut buf,
-                );
+                // One failed read fails every blob in it: keep its message for each.
+                let read = self
+                    .repo
+                    .read_pack_range(&reads.pack, start, end - start, &mut buf)
+                    .map_err(|e| e.to_string());
                 for (loc, targets) in &r.blobs {
                     let data = match &read {
                         Ok(()) => {
                             let s = (loc.entry.offset - start) as usize;
-                            blob::open_blob(
-                                self.repo.keys(),
-                                &loc.entry,
-                                &buf[s..s + loc.entry.length as usize],
-                            )
+                            self.repo
+                                .open_blob(&loc.entry, &buf[s..s + loc.entry.length as usize])
+                                .map_err(|e| e.to_string())
                         }
-                        // The index names the pack: storage lacking it is damage, not a
-                        // failed read that a retry could mend.
-                        Err(e) if e.is_not_found() => Err(Error::damaged(
-                            "pack",
-                            name.clone(),
-                            "missing: the index names it but storage does not have it",
-                        )),
-                        Err(e) => Err(Error::Backend {
-                            what: "reading pack",
-                            name: name.clone(),
-                            source: e.duplicate(),
-                        }),
+                        Err(e) => Err(e.clone()),
                     };
                     let data = match data {
                         Ok(d) => d,
@@ -512,7 +495,7 @@ pub fn verify_file(repo: &Repo, path: &Path, n: &Node) -> Result<()> {
                 buf.resize(len as usize, 0);
                 f.read_exact_at(&mut buf, off)
                     .map_err(|e| Error::io(path, e))?;
-                if repo.keys().chunk_id.id(&buf) != id {
+                if repo.chunk_id(&buf) != id {
                     return Err(mismatch(path, format!("bytes at offset {off}")));
                 }
             }

@@ -1,0 +1,218 @@
+//! The seams through which operations read and write blobs, instead of reaching for the
+//! backend, the keys and the index separately. `BlobSource` is the read side (restore, check,
+//! the mount's chunk cache, ls/diff/stats): find a blob, read its sealed bytes, open and verify
+//! them. The write side (backup) is the `Repo` methods under "sink": is a chunk stored, seal it,
+//! stream a pack, commit it, record what a snapshot vouches for.
+
+use crate::backend::{FileType, PutStream};
+use crate::cache::Location;
+use crate::error::{Error, Result};
+use crate::format::blob::{self, BlobEntry, BlobType, SealedBlob};
+use crate::format::chunker::Chunker;
+use crate::format::pack::{self, PackStream};
+use crate::format::tree::Tree;
+use crate::id::Id;
+use crate::repo::{be, Repo};
+
+/// Reading blobs. Every blob handed out was decrypted and checked against its id.
+pub trait BlobSource: Send + Sync {
+    /// Where a blob is, or None when no index file names it.
+    fn locate(&self, id: &Id) -> Result<Option<Location>>;
+
+    /// Reads `len` sealed bytes of `pack` at `offset` into `buf` (its contents are replaced).
+    /// A pack the index names but storage lacks is damage.
+    fn read_pack_range(&self, pack: &Id, offset: u64, len: u64, buf: &mut Vec<u8>) -> Result<()>;
+
+    /// Decrypts, decompresses and verifies one sealed blob against its entry's id.
+    fn open_blob(&self, entry: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>>;
+
+    /// The keyed id of a chunk's plaintext.
+    fn chunk_id(&self, data: &[u8]) -> Id;
+
+    fn load_blob_at(&self, loc: &Location) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_pack_range(
+            &loc.pack,
+            loc.entry.offset,
+            loc.entry.length as u64,
+            &mut buf,
+        )?;
+        self.open_blob(&loc.entry, &buf)
+    }
+
+    fn load_blob(&self, id: &Id) -> Result<Vec<u8>> {
+        let loc = self.locate(id)?.ok_or(Error::BlobNotIndexed(*id))?;
+        self.load_blob_at(&loc)
+    }
+
+    fn load_tree(&self, id: &Id) -> Result<Tree> {
+        let b = self.load_blob(id)?;
+        Tree::decode(&b).map_err(|e| match e {
+            Error::Damaged { detail, .. } => Error::damaged("tree", id.to_hex(), detail),
+            e => e,
+        })
+    }
+}
+
+impl BlobSource for Repo {
+    fn locate(&self, id: &Id) -> Result<Option<Location>> {
+        self.index.lookup(id)
+    }
+
+    fn read_pack_range(&self, pack: &Id, offset: u64, len: u64, buf: &mut Vec<u8>) -> Result<()> {
+        let name = pack.to_hex();
+        self.backend
+            .read_range_into(FileType::Pack, &name, offset, len, buf)
+            .map_err(|e| {
+                if e.is_not_found() {
+                    Error::damaged(
+                        "pack",
+                        &name,
+                        "missing: the index names it but storage does not have it",
+                    )
+                } else {
+                    be("reading pack", &name)(e)
+                }
+            })
+    }
+
+    fn open_blob(&self, entry: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
+        blob::open_blob(&self.keys, entry, sealed)
+    }
+
+    fn chunk_id(&self, data: &[u8]) -> Id {
+        self.keys.chunk_id.id(data)
+    }
+}
+
+/// Inherent forms of the read seam, so callers need not import the trait.
+impl Repo {
+    pub fn lookup_opt(&self, id: &Id) -> Result<Option<Location>> {
+        self.locate(id)
+    }
+
+    pub fn lookup(&self, id: &Id) -> Result<Location> {
+        self.locate(id)?.ok_or(Error::BlobNotIndexed(*id))
+    }
+
+    pub fn load_blob(&self, id: &Id) -> Result<Vec<u8>> {
+        BlobSource::load_blob(self, id)
+    }
+
+    pub fn load_tree(&self, id: &Id) -> Result<Tree> {
+        BlobSource::load_tree(self, id)
+    }
+
+    /// Entries of a whole pack held in memory (check --read-data).
+    pub fn parse_pack(&self, bytes: &[u8]) -> Result<Vec<BlobEntry>> {
+        pack::parse_pack(&self.keys.data, bytes)
+    }
+}
+
+/// The sink: what a backup needs to store blobs.
+impl Repo {
+    /// The chunker every writer of this repository must use (its parameters and keyed seed).
+    pub fn chunker(&self) -> Chunker {
+        Chunker::new(self.config.chunker, self.keys.chunker_seed)
+    }
+
+    /// True when the index already names a blob with this id.
+    pub fn is_stored(&self, id: &Id) -> Result<bool> {
+        self.index.contains(id)
+    }
+
+    /// Compresses (at `level`, when it helps) and seals one blob for a pack.
+    pub fn seal_blob(&self, ty: BlobType, id: Id, data: &[u8], level: i32) -> SealedBlob {
+        blob::seal_blob(&self.keys, ty, id, data, level)
+    }
+
+    /// Starts a new pack file, written as its blobs arrive and named when committed.
+    pub fn start_pack(&self) -> Result<Box<dyn PutStream + '_>> {
+        self.upgrade()?;
+        self.backend
+            .put_stream(FileType::Pack)
+            .map_err(be("writing pack", "(new)"))
+    }
+
+    /// Seals the trailer of a pack being streamed and names it; returns (name, output,
+    /// entries). The output must then be committed under the name.
+    pub fn finish_pack<W: std::io::Write>(
+        &self,
+        p: PackStream<W>,
+    ) -> std::io::Result<(Id, W, Vec<BlobEntry>)> {
+        p.finish(&self.keys.data)
+    }
+
+    /// Whether this machine's index holds every blob of snapshot `id` (see `mark_complete`).
+    pub fn snapshot_is_complete(&self, id: &Id) -> Result<bool> {
+        self.index.is_complete(id)
+    }
+
+    /// Records that every blob of snapshot `id` is indexed here, so the next backup may reuse
+    /// its unchanged files without a lookup per chunk.
+    pub fn mark_complete(&self, id: &Id) -> Result<()> {
+        self.index.mark_complete(id)?;
+        self.index.flush()
+    }
+
+    /// Makes the local index durable (it is derived data: this is about speed, not safety).
+    pub fn flush_index(&self) -> Result<()> {
+        self.index.flush()
+    }
+
+    /// Every (blob id, location) of the local index.
+    pub fn indexed_blobs(&self) -> impl Iterator<Item = Result<(Id, Location)>> + '_ {
+        self.index.iter()
+    }
+
+    /// Empties the local index (repair rebuilds it from what it writes next).
+    pub(crate) fn clear_index(&self) -> Result<()> {
+        self.index.clear()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::testing::{mem_repo, store};
+
+    #[test]
+    fn a_stored_blob_comes_back_verified() {
+        let repo = mem_repo();
+        let id = store(&repo, BlobType::Data, b"hello, blob");
+        assert_eq!(repo.load_blob(&id).unwrap(), b"hello, blob");
+        let loc = repo.lookup(&id).unwrap();
+        assert_eq!(repo.load_blob_at(&loc).unwrap(), b"hello, blob");
+        assert_eq!(repo.chunk_id(b"hello, blob"), id);
+    }
+
+    #[test]
+    fn unknown_missing_and_damaged_blobs_are_typed_errors() {
+        let repo = mem_repo();
+        let e = repo.load_blob(&Id([5; 32])).unwrap_err();
+        assert!(matches!(e, Error::BlobNotIndexed(_)) && e.is_damage());
+
+        let id = store(&repo, BlobType::Data, b"some bytes");
+        let loc = repo.lookup(&id).unwrap();
+        let name = loc.pack.to_hex();
+        let good = repo.backend.get(FileType::Pack, &name).unwrap();
+
+        // One flipped byte inside the blob: its MAC fails.
+        let mut bad = good.clone();
+        bad[loc.entry.offset as usize + 20] ^= 1;
+        repo.backend.put(FileType::Pack, &name, &bad).unwrap();
+        let e = repo.load_blob(&id).unwrap_err();
+        assert!(e.is_damage(), "{e}");
+
+        // The pack gone from storage: damage, not a retryable read failure.
+        repo.backend.delete(FileType::Pack, &name).unwrap();
+        let e = repo.load_blob(&id).unwrap_err();
+        assert!(e.is_damage() && !e.is_retryable(), "{e}");
+        assert!(e.to_string().contains("missing"), "{e}");
+
+        // A tree blob that does not decode as a tree is damage naming the tree.
+        let t = store(&repo, BlobType::Tree, &[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        let e = repo.load_tree(&t).unwrap_err();
+        assert!(e.is_damage() && e.to_string().contains("tree"), "{e}");
+    }
+}
