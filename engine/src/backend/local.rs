@@ -88,8 +88,7 @@ fn valid_name(name: &str) -> io::Result<()> {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("invalid object name {name:?}"),
-        )
-        .into());
+        ));
     }
     Ok(())
 }
