@@ -211,7 +211,11 @@ mod tests {
         assert!(e.to_string().contains("missing"), "{e}");
 
         // A tree blob that does not decode as a tree is damage naming the tree.
-        let t = store(&repo, BlobType::Tree, &[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        let t = store(
+            &repo,
+            BlobType::Tree,
+            &[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        );
         let e = repo.load_tree(&t).unwrap_err();
         assert!(e.is_damage() && e.to_string().contains("tree"), "{e}");
     }
