@@ -1,6 +1,7 @@
 //! The FUSE mount (`vcd mount`) with a real kernel mount: every snapshot browsable and
 //! byte-identical to what was backed up, metadata as stored, read-only, live refresh, clean
-//! unmount on SIGTERM, concurrent readers, and EIO (with a log line) for damaged data.
+//! unmount on SIGTERM, concurrent readers, EIO (with a log line) for damaged data, names under
+//! `tags/` and `hosts/` suffixed only where needed, and an inode table the kernel's forgets shrink.
 
 use std::fs::{self, File};
 use std::io::Read;
