@@ -8,7 +8,62 @@
 #
 # BIG_FILE defaults to 1 GiB built from the Rust toolchains' and /usr/lib's libraries (real,
 # compressible binaries), so compression and decompression are exercised as in real use.
+#
+# A/B mode, for changes to the mount itself (old and new binary, runs interleaved so that drift
+# of the machine hits both alike):
+#
+#   benches/mount.sh --ab OLD_VCD NEW_VCD WORK_DIR SRC_DIR [RUNS]
+#
+# backs SRC_DIR up once (with OLD_VCD), then per run and binary mounts it (the packs stay in
+# the page cache, so the mount's own work is what is measured), reads every file >= 1 MiB
+# sequentially in 1 MiB reads (as benches/compare does) and records the throughput and the
+# mount process's peak RSS (VmHWM); prints every run and the medians.
 set -euo pipefail
+
+if [ "${1:-}" = "--ab" ]; then
+    old=$(realpath "${2:?OLD_VCD}"); new=$(realpath "${3:?NEW_VCD}")
+    work=$(realpath -m "${4:?WORK_DIR}"); src=$(realpath "${5:?SRC_DIR}"); runs=${6:-3}
+    rm -rf "$work"; mkdir -p "$work/mnt"
+    export VCD_PASSWORD=bench VCD_CACHE_DIR=$work/vcd-cache
+    "$old" init -r "$work/repo" -q
+    "$old" backup -r "$work/repo" -q "$src"
+    python3 - "$old" "$new" "$work" "$src" "$runs" <<'PY'
+import os, statistics, subprocess, sys, time
+old, new, work, src, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+mnt, MIB = os.path.join(work, "mnt"), 1 << 20
+files = sorted(os.path.relpath(os.path.join(d, f), src) for d, _, fs in os.walk(src) for f in fs
+               if os.path.getsize(os.path.join(d, f)) >= MIB)
+def mounted():
+    return any(l.split()[4] == mnt for l in open("/proc/self/mountinfo"))
+def one(exe):
+    p = subprocess.Popen([exe, "-r", os.path.join(work, "repo"), "mount", "-q", mnt])
+    while not mounted():
+        time.sleep(0.05)
+    base = os.path.join(mnt, "latest", src.lstrip("/"))
+    buf, total = bytearray(MIB), 0
+    t0 = time.perf_counter()
+    for rel in files:
+        with open(os.path.join(base, rel), "rb", buffering=0) as f:
+            while (n := f.readinto(buf)):
+                total += n
+    secs = time.perf_counter() - t0
+    hwm = next(int(l.split()[1]) for l in open("/proc/%d/status" % p.pid) if l.startswith("VmHWM"))
+    p.terminate(); p.wait()
+    return total / MIB / secs, hwm / 1024, total
+res = {"old": [], "new": []}
+for r in range(runs):
+    for name, exe in (("old", old), ("new", new)) if r % 2 == 0 else (("new", new), ("old", old)):
+        mbs, rss, total = one(exe)
+        res[name].append((mbs, rss))
+        print("run %d %s: %.0f MiB/s, peak RSS %.0f MiB (%d files, %.0f MiB)"
+              % (r + 1, name, mbs, rss, len(files), total / MIB), flush=True)
+print("| binary | runs | median MiB/s | median peak RSS (MiB) |\n|---|---:|---:|---:|")
+for name in ("old", "new"):
+    print("| %s | %d | %.0f | %.0f |" % (name, runs, statistics.median(x[0] for x in res[name]),
+                                        statistics.median(x[1] for x in res[name])))
+PY
+    exit 0
+fi
 work=$(realpath -m "${1:?usage: benches/mount.sh WORK_DIR [BIG_FILE]}")
 big=${2:-}
 here=$(cd "$(dirname "$0")/.." && pwd)

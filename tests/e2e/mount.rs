@@ -1,6 +1,7 @@
 //! The FUSE mount (`vcd mount`) with a real kernel mount: every snapshot browsable and
 //! byte-identical to what was backed up, metadata as stored, read-only, live refresh, clean
-//! unmount on SIGTERM, concurrent readers, and EIO (with a log line) for damaged data.
+//! unmount on SIGTERM, concurrent readers, EIO (with a log line) for damaged data, names under
+//! `tags/` and `hosts/` suffixed only where needed, and an inode table the kernel's forgets shrink.
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -586,4 +587,129 @@ fn large_directory_lists_every_entry_once() {
         fs::read_to_string(dir.join("entry-with-a-longish-name-02499")).unwrap(),
         "2499"
     );
+}
+
+/// Under `tags/<tag>/` (and `hosts/<host>/`) a name carries `-<short id>` only when two
+/// snapshots there share a second, as at the top level; the links still lead to the top-level
+/// names, which carry the suffix whenever any two snapshots share a second.
+#[test]
+fn group_names_carry_the_id_only_when_needed_there() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), "x").unwrap();
+    let t1 = "2026-11-20T02:00:00Z";
+    let t2 = "2026-11-21T02:00:00Z";
+    env.backup(&src, &["--time", t1, "--tag", "a"]);
+    env.backup(&src, &["--time", t1, "--tag", "b", "--tag", "both"]);
+    env.backup(&src, &["--time", t2, "--tag", "a", "--tag", "both"]);
+    env.backup(&src, &["--time", t2, "--tag", "both"]);
+    let m = Mount::start(&env, "mnt", &[]);
+    let top = time_dirs(&m);
+    assert_eq!(top.len(), 4, "{top:?}");
+    assert!(top.iter().all(|n| n.len() == t1.len() + 9), "{top:?}");
+    let list = |dir: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = fs::read_dir(m.path(dir))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let target = fs::read_link(e.path()).unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    target.to_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let a = list("tags/a");
+    assert_eq!(
+        a.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        vec![t1, t2],
+        "unique within tags/a: no suffix"
+    );
+    let b = list("tags/b");
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].0, t1);
+    assert_ne!(a[0].1, b[0].1, "each leads to its own snapshot");
+    for (tag, entries) in [("a", &a), ("b", &b)] {
+        for (n, target) in entries {
+            let name = target.strip_prefix("../../").unwrap();
+            assert!(top.contains(&name.to_string()), "{n} -> {target}");
+            let f = inside(&m, &format!("tags/{tag}/{n}"), &src).join("f");
+            assert_eq!(fs::read(&f).unwrap(), b"x", "{f:?}");
+        }
+    }
+    let both = list("tags/both");
+    let names: Vec<&str> = both.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 3);
+    assert_eq!(names[0], t1, "the only one of tags/both at t1");
+    assert!(
+        names[1].starts_with(&format!("{t2}-")) && names[2].starts_with(&format!("{t2}-")),
+        "two at t2 in tags/both: {names:?}"
+    );
+    for (n, target) in &both {
+        if n.len() > t1.len() {
+            assert_eq!(target, &format!("../../{n}"), "the same suffixed name");
+        }
+    }
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let hosts = list(&format!("hosts/{host}"));
+    assert_eq!(
+        hosts.len(),
+        4,
+        "all four share the host, two by two per second"
+    );
+    assert!(hosts.iter().all(|(n, t)| t == &format!("../../{n}")));
+}
+
+/// The inode table forgets what the kernel forgets: after a walk of many files and a drop of
+/// the kernel's dentry and inode caches, the table (its size is the root's `user.vcd.inodes`
+/// attribute) is back near its size before the walk.
+#[test]
+fn inode_table_shrinks_when_the_kernel_forgets() {
+    let env = Env::new();
+    let src = env.path("src");
+    for d in 0..20 {
+        let dir = src.join(format!("d{d:02}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..150 {
+            fs::write(dir.join(format!("f{f:03}")), format!("{d}/{f}")).unwrap();
+        }
+    }
+    env.backup(&src, &[]);
+    let m = Mount::start(&env, "mnt", &[]);
+    let count = || -> usize {
+        let v = xattr::get(&m.point, "user.vcd.inodes")
+            .unwrap()
+            .expect("the root has user.vcd.inodes");
+        String::from_utf8(v).unwrap().parse().unwrap()
+    };
+    let before = count();
+    let files = walk_files(&inside(&m, "latest", &src));
+    assert_eq!(files.len(), 3000);
+    for f in &files {
+        fs::metadata(f).unwrap();
+    }
+    let walked = count();
+    assert!(
+        walked >= 3000,
+        "every file looked up has an entry: {walked}"
+    );
+    let start = Instant::now();
+    loop {
+        fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+        let now = count();
+        if now < before + 100 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the table kept {now} entries of {walked} (before the walk: {before})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Looking a file up again after it was forgotten still works.
+    assert_eq!(fs::read_to_string(&files[1234]).unwrap(), "8/34");
 }

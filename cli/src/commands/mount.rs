@@ -1,4 +1,5 @@
-//! `vcd mount`: serves the snapshots read-only over FUSE, in the foreground or as a daemon.
+//! `vcd mount`: the FUSE mount of a repository's snapshots in the foreground or as a daemon
+//! (the filesystem itself is in the vcd-fuse crate).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,8 +28,9 @@ pub struct Args {
     /// Only snapshots of this path (repeatable)
     #[arg(long = "path")]
     paths: Vec<String>,
-    /// Memory for decrypted chunks, in MiB
-    #[arg(long, default_value_t = 256, value_name = "MiB")]
+    /// Memory for decrypted chunks, in MiB (enough for the readahead of sequential readers;
+    /// more helps only repeated random reads)
+    #[arg(long, default_value_t = vcdfuse::DEFAULT_CACHE_BYTES >> 20, value_name = "MiB")]
     cache_size: usize,
     /// FUSE worker threads
     #[arg(long, default_value_t = 4)]

@@ -5,7 +5,7 @@
 //! evicted first.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::error::Result;
 use crate::format::tree::{Extent, Node};
@@ -18,8 +18,51 @@ pub struct BlobCache {
     inner: Mutex<CacheInner>,
     /// Chunks being loaded right now: a second reader (or readahead) waits for the first
     /// instead of decrypting the same chunk twice.
-    loading: Mutex<std::collections::HashSet<Id>>,
-    loaded: std::sync::Condvar,
+    loading: Mutex<HashMap<Id, Arc<Slot>>>,
+}
+
+/// One chunk being loaded; its waiters sleep on `done` until the loader ends one way or another.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    done: Condvar,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    #[default]
+    Loading,
+    /// The load returned (Ok or Err): waiters look in the cache again, and on a miss load it
+    /// themselves, so that each reports its own error.
+    Finished,
+    /// The loader panicked: retrying would most likely panic again, so waiters return an error.
+    Panicked,
+}
+
+/// Ends a slot when the load ends, including by unwinding: without it a panicking loader would
+/// leave every waiter for that chunk asleep for ever.
+struct SlotGuard<'a> {
+    cache: &'a BlobCache,
+    id: Id,
+    slot: Arc<Slot>,
+    finished: bool,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        // Poisoned locks are taken anyway: this runs during unwinding, and must not panic again.
+        self.cache
+            .loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+        *self.slot.state.lock().unwrap_or_else(|e| e.into_inner()) = if self.finished {
+            SlotState::Finished
+        } else {
+            SlotState::Panicked
+        };
+        self.slot.done.notify_all();
+    }
 }
 
 #[derive(Default)]
@@ -36,8 +79,7 @@ impl BlobCache {
         BlobCache {
             capacity: capacity_bytes,
             inner: Mutex::new(CacheInner::default()),
-            loading: Mutex::new(std::collections::HashSet::new()),
-            loaded: std::sync::Condvar::new(),
+            loading: Mutex::new(HashMap::new()),
         }
     }
 
@@ -93,28 +135,63 @@ impl BlobCache {
 
     /// The chunk, from the cache or loaded (and then cached).
     pub fn load(&self, repo: &Repo, id: &Id) -> Result<Arc<Vec<u8>>> {
-        loop {
+        self.load_with(id, || repo.load_blob(id))
+    }
+
+    /// The chunk, from the cache or from `fetch` (and then cached). Concurrent callers for one
+    /// id share one `fetch`.
+    pub fn load_with(
+        &self,
+        id: &Id,
+        fetch: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<Arc<Vec<u8>>> {
+        let slot = loop {
             if let Some(v) = self.get(id) {
                 return Ok(v);
             }
             let mut loading = self.loading.lock().unwrap();
-            if !loading.contains(id) {
-                loading.insert(*id);
-                break;
+            let slot = match loading.get(id) {
+                Some(s) => Arc::clone(s),
+                None => {
+                    let s = Arc::new(Slot::default());
+                    loading.insert(*id, Arc::clone(&s));
+                    break s;
+                }
+            };
+            drop(loading);
+            let mut st = slot.state.lock().unwrap();
+            while *st == SlotState::Loading {
+                st = slot.done.wait(st).unwrap();
             }
-            // Someone else is loading it: wait, then look again (their load may have failed,
-            // in which case this thread takes over and reports the error itself).
-            while loading.contains(id) {
-                loading = self.loaded.wait(loading).unwrap();
+            if *st == SlotState::Panicked {
+                // The loader's panic is its own failure; this waiter only learns the load
+                // ended without a result.
+                return Err(crate::Error::Stopped("the thread loading this blob"));
             }
-        }
-        let r = repo.load_blob(id).map(Arc::new);
+        };
+        let mut guard = SlotGuard {
+            cache: self,
+            id: *id,
+            slot,
+            finished: false,
+        };
+        let r = fetch().map(Arc::new);
         if let Ok(v) = &r {
             self.insert(*id, Arc::clone(v));
         }
-        self.loading.lock().unwrap().remove(id);
-        self.loaded.notify_all();
+        guard.finished = true;
+        drop(guard);
         r
+    }
+
+    /// How many threads wait for `id` to be loaded by another (for tests).
+    #[cfg(test)]
+    fn waiters(&self, id: &Id) -> usize {
+        self.loading
+            .lock()
+            .unwrap()
+            .get(id)
+            .map_or(0, |s| Arc::strong_count(s).saturating_sub(2))
     }
 
     /// (bytes held, hits, misses)
@@ -256,5 +333,53 @@ mod tests {
         assert!(!c.contains(&Id([2; 32])));
         assert!(c.contains(&Id([3; 32])));
         assert!(c.stats().0 <= 100);
+    }
+
+    #[test]
+    fn a_panicking_loader_wakes_its_waiters_with_an_error() {
+        let c = Arc::new(BlobCache::new(1 << 20));
+        let id = Id([7; 32]);
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let loader = {
+            let c = Arc::clone(&c);
+            std::thread::spawn(move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    c.load_with(&id, || {
+                        started_tx.send(()).unwrap();
+                        go_rx.recv().unwrap();
+                        panic!("loader fails");
+                    })
+                }))
+                .is_err()
+            })
+        };
+        started_rx.recv().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        {
+            let c = Arc::clone(&c);
+            std::thread::spawn(move || {
+                let r = c.load_with(&id, || Ok(b"second".to_vec()));
+                done_tx.send(r.map(|v| v.to_vec())).unwrap();
+            });
+        }
+        // Panic only once the second caller is asleep on the slot.
+        while c.waiters(&id) == 0 {
+            std::thread::yield_now();
+        }
+        go_tx.send(()).unwrap();
+        assert!(loader.join().unwrap(), "the loader panicked");
+        let r = done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the waiter was never woken");
+        assert!(
+            r.is_err(),
+            "the waiter gets an error, not a load of its own"
+        );
+        // The slot is gone: a later caller loads afresh.
+        assert_eq!(
+            *c.load_with(&id, || Ok(b"later".to_vec())).unwrap(),
+            b"later".to_vec()
+        );
     }
 }
