@@ -66,7 +66,7 @@ impl SnapshotFs {
             std::thread::spawn(move || {
                 for id in rx {
                     if !cache.contains(&id) {
-                        let _ = cache.load(&repo, &id);
+                        let _ = cache.load(repo.as_ref(), &id);
                     }
                 }
             });
@@ -376,7 +376,7 @@ impl Filesystem for SnapshotFs {
             Ok(m) => m,
             Err(e) => return reply.error(e),
         };
-        match map.read(&self.repo, &self.cache, offset, size as usize) {
+        match map.read(self.repo.as_ref(), &self.cache, offset, size as usize) {
             Ok((data, last)) => {
                 let end = offset + data.len() as u64;
                 let sequential = {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use crate::error::Result;
 use crate::format::tree::{Extent, Node};
 use crate::id::Id;
-use crate::repo::Repo;
+use crate::repo::BlobSource;
 
 /// Plaintext chunks by id, bounded by total bytes.
 pub struct BlobCache {
@@ -134,7 +134,7 @@ impl BlobCache {
     }
 
     /// The chunk, from the cache or loaded (and then cached).
-    pub fn load(&self, repo: &Repo, id: &Id) -> Result<Arc<Vec<u8>>> {
+    pub fn load(&self, repo: &dyn BlobSource, id: &Id) -> Result<Arc<Vec<u8>>> {
         self.load_with(id, || repo.load_blob(id))
     }
 
@@ -255,7 +255,7 @@ impl FileMap {
     /// and the index of the last extent touched.
     pub fn read(
         &self,
-        repo: &Repo,
+        repo: &dyn BlobSource,
         cache: &BlobCache,
         off: u64,
         len: usize,
