@@ -1,6 +1,8 @@
 //! The filesystem edge: turning what `lstat`, `readlink`, `llistxattr` and `SEEK_DATA` say about
-//! a path into a tree `Node`, and putting a node's metadata back onto a restored path. This is
-//! one of the two places (with the backend) where the engine touches the local filesystem.
+//! a path into a tree `Node`, and putting a node's metadata back onto a restored path. The
+//! metadata half of the filesystem edge; the backup walk and the restore writer open and
+//! create the files themselves, the local backend holds the repository and `cache` the local
+//! index.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
