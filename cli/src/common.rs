@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use engine::backend::LocalBackend;
+use engine::backend::{LocalBackend, RetryBackend, RetryPolicy};
 use engine::repo::lock::LockRegistry;
 use engine::{CancelToken, Repo};
 
@@ -106,7 +106,10 @@ pub fn repo_path(g: &GlobalOpts) -> Result<PathBuf> {
 }
 
 pub fn backend(g: &GlobalOpts) -> Result<engine::backend::DynBackend> {
-    Ok(Arc::new(LocalBackend::new(repo_path(g)?)))
+    Ok(Arc::new(RetryBackend::new(
+        LocalBackend::new(repo_path(g)?),
+        RetryPolicy::default(),
+    )))
 }
 
 fn strip_newline(mut s: String) -> String {

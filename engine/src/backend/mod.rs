@@ -16,11 +16,13 @@ pub mod conformance;
 mod error;
 pub mod local;
 pub mod mem;
+pub mod retry;
 
 pub use error::{BResult, BackendError};
 
 pub use local::LocalBackend;
 pub use mem::MemBackend;
+pub use retry::{RetryBackend, RetryPolicy};
 
 /// The namespaces of a repository. `dir()` is the on-disk folder and the object-store prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
