@@ -1,9 +1,9 @@
 //! The engine's error type.
 //!
 //! Policy: every failure a user can act on has its own variant, so the CLI can map it to an
-//! exit code (see `Error::kind`) and a message that says what to do. `Error::is_damage` tells
-//! whether repository bytes were found damaged (as opposed to being unreachable), which decides
-//! whether retrying can help.
+//! exit code (see `Error::kind`) and a message that says what to do. Callers that decide what
+//! to do next ask `is_damage` (bytes were read and are wrong: repair, not retry),
+//! `is_retryable` (storage said a retry may work) and `is_not_found`.
 
 use std::path::PathBuf;
 

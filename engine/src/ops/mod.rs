@@ -1,4 +1,4 @@
-//! Operations a user runs: backup, restore, check, repair. Each is written against `Repo`'s
+//! Operations a user runs: backup, restore, check, repair, diff, ls, stats. Each is written against `Repo`'s
 //! seams and the pure layers below; the filesystem edge (`fsmeta`) lives here too.
 
 pub mod backup;
