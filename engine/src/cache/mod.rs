@@ -351,6 +351,37 @@ impl Index {
     }
 }
 
+/// Entry points for the fuzz target `cache_record` (fuzz/fuzz_targets/cache_record.rs): the
+/// local index's record reading on bytes in memory. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::error::Result;
+    use crate::format::blob::BlobEntry;
+    use crate::id::Id;
+
+    /// Reads the record that `loc` (a pack's sled value: offset u64 LE, length u32 LE, BLAKE3
+    /// hash) names in a records file holding `file` whose end the index believes is `end`, as
+    /// `Index` reads one through `pread`.
+    pub fn read_record(loc: &[u8], end: u64, file: &[u8]) -> Result<Vec<BlobEntry>> {
+        let path = std::path::Path::new("(fuzz records)");
+        super::records::read_record(&Id([0; 32]), loc, end, path, |buf, offset| {
+            let part = usize::try_from(offset)
+                .ok()
+                .and_then(|o| file.get(o..o.checked_add(buf.len())?))
+                .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+            buf.copy_from_slice(part);
+            Ok(())
+        })
+    }
+
+    /// A record as `Index::insert_pack` writes one (for seeds and round trips).
+    pub fn encode_record(entries: &[BlobEntry]) -> Vec<u8> {
+        let mut rec = Vec::new();
+        crate::format::meta::encode_entries(entries, &mut rec);
+        rec
+    }
+}
+
 const COMPLETE: &[u8] = b"complete/";
 /// Key in `meta`: the records file's end after the last append (u64 LE).
 pub(super) const RECORDS_END: &[u8] = b"records_end";
@@ -622,6 +653,33 @@ mod tests {
         assert_eq!(std::fs::metadata(&rec).unwrap().len(), 0);
         ix.insert_pack(&p1).unwrap();
         assert_eq!(ix.lookup(&Id([2; 32])).unwrap().unwrap().entry, entry(2));
+    }
+
+    /// Defect: a record's location is read from sled, and its length sized the read buffer
+    /// before the record's hash was checked: a damaged one could claim 4 GiB. Now it is
+    /// damage, found before allocating (`records::read_record`'s tests show the order).
+    #[test]
+    fn a_record_location_beyond_the_records_file_is_damage() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("index.sled");
+        with_two_packs(&path).flush().unwrap();
+        let ix = Index::open(&path).unwrap();
+        let loc = |offset: u64, len: u32| {
+            records::RecordLoc {
+                offset,
+                len,
+                hash: Id([0; 32]),
+            }
+            .encode()
+        };
+        for (offset, len) in [(0, u32::MAX), (u64::MAX, 1), (1, 1 << 20)] {
+            ix.packs
+                .insert([9u8; 32], loc(offset, len).as_slice())
+                .unwrap();
+            *ix.cache.lock().unwrap() = PackCache::default();
+            let e = ix.lookup(&Id([1; 32])).unwrap_err().to_string();
+            assert!(e.contains("damaged") && e.contains("rebuilt"), "{e}");
+        }
     }
 
     #[test]

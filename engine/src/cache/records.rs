@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::format::blob::BlobEntry;
-use crate::format::meta::{decode_entries, MetaReader};
+use crate::format::meta::{decode_entries, MetaReader, MAX_ENCODED_ENTRY, MAX_PACK_ENTRIES};
 use crate::id::Id;
 
 use super::RECORDS_END;
@@ -58,8 +58,14 @@ impl Records {
     /// Appends a record and stores the file's new end under `RECORDS_END` in `meta`: under the
     /// lock, so the stored end only grows, and before the caller names the record.
     pub(super) fn append(&self, rec: &[u8], meta: &sled::Tree) -> Result<RecordLoc> {
-        let len = u32::try_from(rec.len())
-            .map_err(|_| Error::Index("pack record larger than 4 GiB".into()))?;
+        // `read` refuses longer records: one written would fail every read after.
+        if rec.len() > MAX_RECORD_LEN {
+            return Err(Error::Index(format!(
+                "pack record of {} bytes, more than the maximum {MAX_RECORD_LEN}",
+                rec.len()
+            )));
+        }
+        let len = rec.len() as u32;
         let mut end = self.end.lock().unwrap();
         self.file
             .write_all_at(rec, *end)
@@ -76,22 +82,9 @@ impl Records {
 
     /// Reads and decodes the record `loc` (a sled value) points to, checking its hash.
     pub(super) fn read(&self, pack: &Id, loc: &[u8]) -> Result<Vec<BlobEntry>> {
-        let damaged = || {
-            Error::Index(format!(
-                "record for pack {pack} is damaged; the local index is rebuilt from the repository on the next run"
-            ))
-        };
-        let l = RecordLoc::decode(loc).ok_or_else(damaged)?;
-        let mut buf = vec![0u8; l.len as usize];
-        match self.file.read_exact_at(&mut buf, l.offset) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(damaged()),
-            Err(e) => return Err(Error::io(&self.path, e)),
-        }
-        if Id::of_file(&buf) != l.hash {
-            return Err(damaged());
-        }
-        decode_record(pack, &buf)
+        read_record(pack, loc, self.end(), &self.path, |buf, offset| {
+            self.file.read_exact_at(buf, offset)
+        })
     }
 
     pub(super) fn truncate(&self) -> Result<()> {
@@ -137,10 +130,126 @@ impl RecordLoc {
     }
 }
 
+/// Largest record `read` allocates for: a pack's entries (at most `MAX_PACK_ENTRIES`) in the
+/// columns of `encode_entries`, each at most `MAX_ENCODED_ENTRY` bytes, and their count. A
+/// damaged location could otherwise claim 4 GiB, allocated before its hash is checked.
+pub(crate) const MAX_RECORD_LEN: usize = 10 + MAX_PACK_ENTRIES * MAX_ENCODED_ENTRY;
+
+/// Reads the record a location (`loc`, a sled value) names with `read_at(buf, offset)` from a
+/// records file of `end` bytes at `path`, checks its hash and decodes it. The location's
+/// length is checked against the file's end and `MAX_RECORD_LEN` before anything is allocated.
+pub(crate) fn read_record(
+    pack: &Id,
+    loc: &[u8],
+    end: u64,
+    path: &std::path::Path,
+    read_at: impl FnOnce(&mut [u8], u64) -> std::io::Result<()>,
+) -> Result<Vec<BlobEntry>> {
+    let damaged = || {
+        Error::Index(format!(
+            "record for pack {pack} is damaged; the local index is rebuilt from the repository on the next run"
+        ))
+    };
+    let l = RecordLoc::decode(loc).ok_or_else(damaged)?;
+    // Either bound alone would do against a 4 GiB claim in a small file; both are cheap, and
+    // the first also holds for a records file grown large.
+    let past_end = l.offset.checked_add(l.len as u64).is_none_or(|e| e > end);
+    if l.len as usize > MAX_RECORD_LEN || past_end {
+        return Err(damaged());
+    }
+    let mut buf = vec![0u8; l.len as usize];
+    match read_at(&mut buf, l.offset) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(damaged()),
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    if Id::of_file(&buf) != l.hash {
+        return Err(damaged());
+    }
+    decode_record(pack, &buf)
+}
+
 pub(super) fn decode_record(pack: &Id, v: &[u8]) -> Result<Vec<BlobEntry>> {
     let mut r = MetaReader(v);
     match decode_entries(&mut r, true) {
         Some(e) if r.is_empty() => Ok(e),
         _ => Err(Error::Index(format!("corrupt record for pack {pack}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::blob::BlobType;
+
+    fn loc(offset: u64, len: u32, hash: Id) -> [u8; RecordLoc::LEN] {
+        RecordLoc { offset, len, hash }.encode()
+    }
+
+    /// A location whose length no record can have, or that reaches past the records file's
+    /// end, is damage before anything is allocated or read: `read_at` is never called.
+    #[test]
+    fn hostile_record_locations_are_refused_before_allocating() {
+        let p = std::path::Path::new("records");
+        let never = |buf: &mut [u8], _: u64| -> std::io::Result<()> {
+            panic!("read {} bytes for a hostile location", buf.len())
+        };
+        let h = Id([0; 32]);
+        for (offset, len, end) in [
+            (0, u32::MAX, u64::MAX),
+            (0, MAX_RECORD_LEN as u32 + 1, u64::MAX),
+            (0, 100, 99),
+            (u64::MAX, 1, u64::MAX),
+            (u64::MAX - 10, 100, u64::MAX),
+        ] {
+            let e = read_record(&h, &loc(offset, len, h), end, p, never).unwrap_err();
+            assert!(matches!(e, Error::Index(_)), "{offset} {len} {end}: {e}");
+        }
+        // A valid record at the file's very end reads; a wrong hash is damage.
+        let entries = vec![BlobEntry {
+            ty: BlobType::Data,
+            compressed: false,
+            compact: true,
+            id: Id([1; 32]),
+            offset: 0,
+            length: 33,
+            raw_length: 1,
+        }];
+        let mut file = vec![0u8; 5];
+        let mut rec = Vec::new();
+        crate::format::meta::encode_entries(&entries, &mut rec);
+        file.extend_from_slice(&rec);
+        let read = |buf: &mut [u8], o: u64| {
+            buf.copy_from_slice(&file[o as usize..o as usize + buf.len()]);
+            Ok(())
+        };
+        let l = loc(5, rec.len() as u32, Id::of_file(&rec));
+        assert_eq!(
+            read_record(&h, &l, file.len() as u64, p, read).unwrap(),
+            entries
+        );
+        let l = loc(5, rec.len() as u32, Id([1; 32]));
+        assert!(read_record(&h, &l, file.len() as u64, p, read).is_err());
+    }
+
+    /// `MAX_RECORD_LEN` holds the longest record a pack can have: as many entries as a pack
+    /// may hold, each with the longest varints (u32::MAX lengths, offsets alternating between
+    /// u64::MAX and 0 so every distance takes 10 bytes; the encoder takes any entry).
+    #[test]
+    fn the_longest_record_fits_the_bound() {
+        let e = |i: usize| BlobEntry {
+            ty: BlobType::Data,
+            compressed: false,
+            compact: false,
+            id: Id([1; 32]),
+            offset: if i.is_multiple_of(2) { u64::MAX } else { 0 },
+            length: u32::MAX,
+            raw_length: u32::MAX,
+        };
+        let entries: Vec<BlobEntry> = (0..MAX_PACK_ENTRIES).map(e).collect();
+        let mut rec = Vec::new();
+        crate::format::meta::encode_entries(&entries, &mut rec);
+        assert_eq!(rec.len(), 3 + MAX_PACK_ENTRIES * MAX_ENCODED_ENTRY);
+        assert!(rec.len() <= MAX_RECORD_LEN);
     }
 }

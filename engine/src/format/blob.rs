@@ -15,6 +15,11 @@ pub const ENTRY_LEN: usize = 1 + 1 + 32 + 8 + 4 + 4;
 /// No blob's plaintext is larger than this (the chunker's max is far below it); decoders use it
 /// to refuse hostile lengths before allocating.
 pub const MAX_BLOB_RAW: u32 = 64 << 20;
+/// No entry's sealed length is larger than this: a plaintext of at most `MAX_BLOB_RAW` bytes,
+/// stored as is or as a zstd frame (only kept when smaller, but zstd's worst case, 1/256 more,
+/// is allowed in case an older writer kept a larger one), plus the larger sealing overhead.
+/// Readers size their range reads from an entry's length: a hostile 4 GiB one is refused here.
+pub const MAX_BLOB_SEALED: u32 = MAX_BLOB_RAW + (MAX_BLOB_RAW >> 8) + OVERHEAD as u32;
 
 const FLAG_ZSTD: u8 = 1;
 
@@ -68,6 +73,22 @@ impl BlobEntry {
         }
     }
 
+    /// True when every number of the entry is one a writer could have produced: a sealed
+    /// length between its layout's overhead and `MAX_BLOB_SEALED`, a raw length of at most
+    /// `MAX_BLOB_RAW`, and a blob that ends inside the largest pack (`pack::MAX_PACK_SIZE`).
+    /// Every decoder of entries (rows, columns, hence trailers, index files and local-cache
+    /// records) refuses an entry that fails this, so `offset + length` cannot overflow, and
+    /// fits a `usize`, wherever the entry goes next.
+    pub fn in_bounds(&self) -> bool {
+        (self.length as usize) >= self.overhead()
+            && self.length <= MAX_BLOB_SEALED
+            && self.raw_length <= MAX_BLOB_RAW
+            && self
+                .offset
+                .checked_add(self.length as u64)
+                .is_some_and(|end| end <= crate::format::pack::MAX_PACK_SIZE)
+    }
+
     /// The kind byte of the column layout: compact << 2 | type << 1 | compressed.
     pub(crate) fn kind(&self) -> u8 {
         (self.compact as u8) << 2 | self.ty.code() << 1 | self.compressed as u8
@@ -113,10 +134,7 @@ impl BlobEntry {
             length: u32::from_le_bytes(b[42..46].try_into().ok()?),
             raw_length: u32::from_le_bytes(b[46..50].try_into().ok()?),
         };
-        if (e.length as usize) < e.overhead() || e.raw_length > MAX_BLOB_RAW {
-            return None;
-        }
-        Some(e)
+        e.in_bounds().then_some(e)
     }
 }
 

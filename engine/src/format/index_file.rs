@@ -77,3 +77,64 @@ pub fn seal_index_file(key: &DataKey, packs: &[PackEntries]) -> (Id, Vec<u8>) {
     let bytes = key.seal(aad::INDEX, &encode_index_file(packs));
     (Id::of_file(&bytes), bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::blob::BlobType;
+    use crate::format::meta::{compress_meta, put_varint, META_V1};
+    use crate::format::pack::MAX_PACK_SIZE;
+
+    /// Defect: an index file's offsets were decoded unbounded, and readers add an entry's
+    /// length to its offset. Crafted files of each layout, with an entry ending beyond any
+    /// pack (near u64::MAX, or one byte past `MAX_PACK_SIZE`), are damage.
+    #[test]
+    fn offsets_beyond_the_largest_pack_are_damage() {
+        // Version 4, written by hand: one pack, one entry, its offset as a zigzag distance.
+        let v4 = |offset: u64| {
+            let mut body = Vec::new();
+            put_varint(&mut body, 1);
+            body.extend_from_slice(&[9; 32]);
+            put_varint(&mut body, 1);
+            body.push(0); // kind: data, stored, not compact
+            body.extend_from_slice(&[1; 32]);
+            put_varint(&mut body, 41);
+            put_varint(&mut body, 1);
+            put_varint(&mut body, (offset as u128) << 1);
+            crate::format::meta::encode_meta(&body)
+        };
+        // Version 1: the same as a row.
+        let v1 = |offset: u64| {
+            let mut b = vec![META_V1];
+            b.extend_from_slice(&1u32.to_le_bytes());
+            b.extend_from_slice(&[9; 32]);
+            b.extend_from_slice(&1u32.to_le_bytes());
+            BlobEntry {
+                ty: BlobType::Data,
+                compressed: false,
+                compact: false,
+                id: Id([1; 32]),
+                offset,
+                length: 41,
+                raw_length: 1,
+            }
+            .encode_into(&mut b);
+            b
+        };
+        let last = MAX_PACK_SIZE - 41;
+        for file in [v4, v1] {
+            assert_eq!(
+                decode_index_file(&file(last)).unwrap()[0].entries[0].offset,
+                last
+            );
+            for offset in [last + 1, u64::MAX - 40, u64::MAX] {
+                let e = decode_index_file(&file(offset)).unwrap_err();
+                assert!(e.is_damage(), "{offset}: {e}");
+            }
+        }
+        // Version 2 is version 1 compressed: the same rows, the same bound.
+        let mut v2 = vec![crate::format::meta::META_V2];
+        v2.extend_from_slice(&compress_meta(&v1(u64::MAX - 40)[1..]));
+        assert!(decode_index_file(&v2).unwrap_err().is_damage());
+    }
+}

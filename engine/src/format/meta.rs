@@ -3,7 +3,7 @@
 //! against the bytes present before anything is allocated.
 
 use crate::error::{Error, Result};
-use crate::format::blob::{decompress, BlobEntry, ENTRY_LEN, MAX_BLOB_RAW};
+use crate::format::blob::{decompress, BlobEntry, ENTRY_LEN};
 use crate::id::Id;
 
 /// Pack trailers and index files share one versioning: version 1 is the body as is with entries
@@ -19,6 +19,10 @@ const META_LEVEL: i32 = 3;
 /// Upper bound on blobs in one pack or index file entry list; decoders refuse larger counts
 /// before allocating.
 pub const MAX_PACK_ENTRIES: usize = 1 << 20;
+/// Most bytes one entry takes in the columns of `encode_entries`: its kind, its id, a sealed
+/// and a raw length (u32 varints, 5 bytes each) and an offset distance (a zigzag varint of at
+/// most 65 bits, 10 bytes). Bounds what a reader of one pack's columns may allocate.
+pub(crate) const MAX_ENCODED_ENTRY: usize = 1 + 32 + 5 + 5 + 10;
 
 /// Appends `entries` in the version-3/4 layout: their count, then one column after another:
 /// a kind byte each (compact << 2 | type << 1 | compressed; compact only in version 4), every id, the sealed lengths, the raw lengths,
@@ -54,8 +58,9 @@ pub(crate) fn encode_entries(entries: &[BlobEntry], out: &mut Vec<u8>) {
 }
 
 /// Reads entries written by `encode_entries`; None on anything malformed (a compact blob
-/// where `compact` is false: version 3). Every count is checked against the bytes actually
-/// present before anything is allocated.
+/// where `compact` is false: version 3) or out of bounds (`BlobEntry::in_bounds`: no offset
+/// beyond `pack::MAX_PACK_SIZE`). Every count is checked against the bytes actually present
+/// before anything is allocated.
 pub(crate) fn decode_entries(r: &mut MetaReader, compact: bool) -> Option<Vec<BlobEntry>> {
     let n = usize::try_from(r.varint()?).ok()?;
     if n > MAX_PACK_ENTRIES {
@@ -75,7 +80,7 @@ pub(crate) fn decode_entries(r: &mut MetaReader, compact: bool) -> Option<Vec<Bl
         if is_compact && !compact {
             return None;
         }
-        let e = BlobEntry {
+        out.push(BlobEntry {
             ty,
             compressed,
             compact: is_compact,
@@ -83,13 +88,10 @@ pub(crate) fn decode_entries(r: &mut MetaReader, compact: bool) -> Option<Vec<Bl
             offset: 0,
             length: lens[i],
             raw_length,
-        };
-        if (e.length as usize) < e.overhead() || e.raw_length > MAX_BLOB_RAW {
-            return None;
-        }
-        out.push(e);
+        });
     }
     for e in &mut out {
+        // A distance of up to 2^127 either way: u128 holds `next` plus or minus any of them.
         let d = r.varint()?;
         let off = if d & 1 == 0 {
             (next as u128).checked_add(d >> 1)?
@@ -97,13 +99,18 @@ pub(crate) fn decode_entries(r: &mut MetaReader, compact: bool) -> Option<Vec<Bl
             (next as u128).checked_sub(d >> 1)?
         };
         e.offset = u64::try_from(off).ok()?;
-        next = e.offset.saturating_add(e.length as u64);
+        // Bounded before `next` is computed from it: past this, offset + length is at most
+        // `MAX_PACK_SIZE`, here and in every reader of the entry.
+        if !e.in_bounds() {
+            return None;
+        }
+        next = e.offset + e.length as u64;
     }
     Some(out)
 }
 
 /// Reads entries in the version 1 and 2 layout: a u32 LE count, then that many `ENTRY_LEN`
-/// rows; None on anything malformed.
+/// rows; None on anything malformed or out of bounds (`BlobEntry::decode`).
 pub(crate) fn decode_rows(r: &mut MetaReader) -> Option<Vec<BlobEntry>> {
     let n = u32::from_le_bytes(r.take(4)?.try_into().ok()?) as usize;
     if n > MAX_PACK_ENTRIES {

@@ -20,6 +20,13 @@ pub const PACK_MAGIC: &[u8; 8] = b"vcdpack1";
 /// Trailer length (4) + magic (8).
 pub const FOOTER_LEN: usize = 12;
 pub const TRAILER_VERSION: u8 = META_V4;
+/// No blob ends beyond this offset in any pack: decoders of entries (`BlobEntry::in_bounds`)
+/// refuse larger ones, so readers may add an entry's offset and length without overflow.
+/// A writer closes a pack once its blobs reach the configured pack size (at most 1 GiB,
+/// `Config::validate`), so the largest blob region is just under 1 GiB plus one blob
+/// (`MAX_BLOB_SEALED`); 2 GiB leaves room for that and for a larger configured maximum.
+pub const MAX_PACK_SIZE: u64 = 2 << 30;
+const _: () = assert!(MAX_PACK_SIZE >= (1 << 30) + crate::format::blob::MAX_BLOB_SEALED as u64);
 
 /// Writes one pack to `out` as its blobs arrive and hashes its bytes on the way, so a pack is
 /// never held whole in memory: a backup streams each pack into the backend. Blobs arrive
@@ -298,13 +305,14 @@ mod tests {
             length,
             raw_length: length * 3,
         };
-        // Back to back, a gap, a step backwards, and far offsets: all come back as written.
+        // Back to back, a gap, a step backwards, and the farthest end a pack may have: all come
+        // back as written.
         let entries = vec![
             e(0, 100, BlobType::Data, true),
             e(100, 41, BlobType::Tree, false),
             e(5000, 70_000, BlobType::Data, false),
             e(10, 50, BlobType::Data, true),
-            e(u64::MAX - 100, 41, BlobType::Tree, true),
+            e(MAX_PACK_SIZE - 41, 41, BlobType::Tree, true),
         ];
         let mut body = Vec::new();
         encode_entries(&entries, &mut body);
@@ -358,6 +366,120 @@ mod tests {
         let mut b = Vec::new();
         encode_entries(&smallest, &mut b);
         assert_eq!(decode_entries(&mut MetaReader(&b), true).unwrap(), smallest);
+    }
+
+    /// The columns of one entry list, written by hand so any distance can be stated: the
+    /// kinds, ids, sealed and raw lengths of `entries`, then `gaps` as the offset column.
+    fn columns(entries: &[(u32, u32)], gaps: &[u128]) -> Vec<u8> {
+        let mut b = Vec::new();
+        put_varint(&mut b, entries.len() as u128);
+        b.extend(entries.iter().map(|_| 0u8));
+        for _ in entries {
+            b.extend_from_slice(&[1; 32]);
+        }
+        for &(length, _) in entries {
+            put_varint(&mut b, length as u128);
+        }
+        for &(_, raw) in entries {
+            put_varint(&mut b, raw as u128);
+        }
+        for &g in gaps {
+            put_varint(&mut b, g);
+        }
+        b
+    }
+
+    /// Defect: offsets were decoded unbounded, so `offset + length` in a reader (restore's
+    /// read planning, check) overflowed: a panic with overflow checks, a wrapped read without.
+    #[test]
+    fn entries_ending_beyond_the_largest_pack_are_refused() {
+        let zigzag = |d: i128| {
+            if d >= 0 {
+                (d as u128) << 1
+            } else {
+                ((-d) as u128) << 1 | 1
+            }
+        };
+        let last = MAX_PACK_SIZE - 41;
+        // Columns: the farthest end a pack may have is read; one byte further is not, nor a
+        // distance that reaches u64::MAX, nor the largest distance a varint can state.
+        let ok = columns(&[(41, 1)], &[zigzag(last as i128)]);
+        assert_eq!(
+            decode_entries(&mut MetaReader(&ok), true).unwrap()[0].offset,
+            last
+        );
+        for gap in [
+            zigzag(last as i128 + 1),
+            zigzag(u64::MAX as i128 - 40),
+            zigzag(u64::MAX as i128),
+            u128::MAX >> 2,
+        ] {
+            let b = columns(&[(41, 1)], &[gap]);
+            assert!(decode_entries(&mut MetaReader(&b), true).is_none(), "{gap}");
+        }
+        // A second entry whose distance from a far first one adds up past the bound.
+        let b = columns(&[(41, 1), (41, 1)], &[zigzag(1 << 30), zigzag(1 << 30)]);
+        assert!(decode_entries(&mut MetaReader(&b), true).is_none());
+        // A sealed length beyond any blob's, even where it would fit the pack.
+        let b = columns(&[(MAX_BLOB_SEALED + 1, 1)], &[0]);
+        assert!(decode_entries(&mut MetaReader(&b), true).is_none());
+        let b = columns(&[(MAX_BLOB_SEALED, 1)], &[0]);
+        assert!(decode_entries(&mut MetaReader(&b), true).is_some());
+
+        // Rows (versions 1 and 2) state the offset as a u64: the same bound.
+        let row = |offset: u64, length: u32| {
+            let mut b = Vec::new();
+            BlobEntry {
+                ty: BlobType::Data,
+                compressed: false,
+                compact: false,
+                id: Id([1; 32]),
+                offset,
+                length,
+                raw_length: 1,
+            }
+            .encode_into(&mut b);
+            b
+        };
+        assert!(BlobEntry::decode(&row(last, 41)).is_some());
+        for (offset, length) in [
+            (last + 1, 41),
+            (u64::MAX - 40, 41),
+            (u64::MAX, 41),
+            (0, MAX_BLOB_SEALED + 1),
+            (0, u32::MAX),
+        ] {
+            assert!(
+                BlobEntry::decode(&row(offset, length)).is_none(),
+                "{offset} {length}"
+            );
+            // And a trailer of such a row is damage whatever the pack's length claims.
+            let mut v1 = vec![META_V1];
+            v1.extend_from_slice(&1u32.to_le_bytes());
+            v1.extend_from_slice(&row(offset, length));
+            assert!(decode_trailer(&v1, u64::MAX).unwrap_err().is_damage());
+        }
+    }
+
+    /// `MAX_PACK_SIZE` holds every pack a valid config can make: the largest pack size
+    /// `Config::validate` accepts, plus the one blob that may take a pack past it.
+    #[test]
+    fn the_largest_pack_a_config_allows_is_in_bounds() {
+        let mut c = crate::format::config::Config::new();
+        c.pack_size = 1 << 30;
+        assert!(c.validate().is_ok());
+        c.pack_size += 1;
+        assert!(c.validate().is_err(), "config allows larger packs now");
+        let e = BlobEntry {
+            ty: BlobType::Data,
+            compressed: false,
+            compact: false,
+            id: Id([1; 32]),
+            offset: (1 << 30) - 1,
+            length: MAX_BLOB_SEALED,
+            raw_length: MAX_BLOB_RAW,
+        };
+        assert!(e.in_bounds());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use crate::backend::FileType;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::blob::{BlobEntry, BlobType};
 use crate::format::snapshot::SnapshotRef;
 use crate::format::tree::{NodeKind, Tree};
@@ -72,7 +72,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         match repo.read_index_file(&name) {
             Ok(list) => {
                 for p in list {
-                    blobs.add(p.pack, &p.entries);
+                    blobs.add(p.pack, &p.entries)?;
                 }
             }
             Err(e) => err(format!("index file {name}: {e}")),
@@ -205,9 +205,13 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                     err(format!("pack {name}: trailer: {e}"));
                 }
                 for e in blobs.of_pack(n) {
-                    let end = e.offset as usize + e.length as usize;
-                    let r = bytes
-                        .get(e.offset as usize..end)
+                    // Decoders bound offsets (`BlobEntry::in_bounds`); checked all the same,
+                    // as a slice index, for a 32-bit usize.
+                    let range = usize::try_from(e.offset)
+                        .ok()
+                        .and_then(|start| Some(start..start.checked_add(e.length as usize)?));
+                    let r = range
+                        .and_then(|range| bytes.get(range))
                         .ok_or_else(|| "outside the pack".to_string())
                         .and_then(|s| repo.open_blob(&e, s).map(|_| ()).map_err(|x| x.to_string()));
                     nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -285,6 +289,7 @@ struct Row {
 }
 
 impl Row {
+    /// `no` is below `MAX_PACKS` (`EntriesBuilder::add` numbers no more).
     fn new(no: u32, e: &BlobEntry) -> Row {
         Row {
             id: e.id.0,
@@ -314,23 +319,56 @@ impl Row {
     }
 }
 
-#[derive(Default)]
+/// Packs a row can number: three bits of its `pack_kind` word are the kind. 2^29 packs of
+/// the default 16 MiB are 8 PiB, but index files are hostile bytes and may name that many.
+const MAX_PACKS: u32 = 1 << 29;
+
 struct EntriesBuilder {
     packs: Vec<Id>,
     numbers: HashMap<Id, u32>,
     rows: Vec<Row>,
+    /// `MAX_PACKS`, lower in tests.
+    max_packs: u32,
+}
+
+impl Default for EntriesBuilder {
+    fn default() -> Self {
+        EntriesBuilder {
+            packs: Vec::new(),
+            numbers: HashMap::new(),
+            rows: Vec::new(),
+            max_packs: MAX_PACKS,
+        }
+    }
 }
 
 impl EntriesBuilder {
-    fn add(&mut self, pack: Id, entries: &[BlobEntry]) {
-        let next = self.packs.len() as u32;
-        let no = *self.numbers.entry(pack).or_insert(next);
-        if no == next {
-            self.packs.push(pack);
-        }
-        // Three bits of the word are the kind; no repository comes near 2^29 packs.
-        assert!(no < 1 << 29, "too many packs");
+    /// Adds a pack's entries; an error (check cannot go on) once the index files have named
+    /// more packs than a row can number.
+    fn add(&mut self, pack: Id, entries: &[BlobEntry]) -> Result<()> {
+        let no = match self.numbers.get(&pack) {
+            Some(&no) => no,
+            None => {
+                let no = u32::try_from(self.packs.len())
+                    .ok()
+                    .filter(|&no| no < self.max_packs)
+                    .ok_or_else(|| {
+                        Error::damaged(
+                            "index",
+                            "",
+                            format!(
+                                "names more than {} packs, more than check can hold",
+                                self.max_packs
+                            ),
+                        )
+                    })?;
+                self.numbers.insert(pack, no);
+                self.packs.push(pack);
+                no
+            }
+        };
         self.rows.extend(entries.iter().map(|e| Row::new(no, e)));
+        Ok(())
     }
 
     fn build(self) -> Entries {
@@ -338,6 +376,7 @@ impl EntriesBuilder {
             packs,
             numbers,
             mut rows,
+            max_packs: _,
         } = self;
         rows.sort_unstable_by_key(|r| r.id);
         rows.shrink_to_fit();
@@ -464,10 +503,10 @@ mod tests {
             raw_length: 8,
         };
         let mut b = EntriesBuilder::default();
-        b.add(Id([1; 32]), &[e(9, 100), e(3, 0)]);
-        b.add(Id([2; 32]), &[e(5, 0)]);
+        b.add(Id([1; 32]), &[e(9, 100), e(3, 0)]).unwrap();
+        b.add(Id([2; 32]), &[e(5, 0)]).unwrap();
         // The same pack named again (two index files): its entries add up under one number.
-        b.add(Id([1; 32]), &[e(7, 200)]);
+        b.add(Id([1; 32]), &[e(7, 200)]).unwrap();
         let t = b.build();
         assert_eq!(t.packs, vec![Id([1; 32]), Id([2; 32])]);
         let of0: Vec<_> = t.of_pack(0).map(|x| (x.id.0[0], x.offset)).collect();
@@ -478,5 +517,75 @@ mod tests {
         assert!(t.get(&Id([4; 32])).is_none());
         assert!(t.get(&Id([0; 32])).is_none());
         assert!(t.get(&Id([0xff; 32])).is_none());
+    }
+
+    /// Defect: a pack number past a row's 29 bits was an `assert!`, so index files naming
+    /// that many packs made check panic. Now it is an error (the limit lowered to test it).
+    #[test]
+    fn more_packs_than_a_row_can_number_is_an_error() {
+        let e = BlobEntry {
+            ty: BlobType::Data,
+            compressed: false,
+            compact: true,
+            id: Id([1; 32]),
+            offset: 0,
+            length: 40,
+            raw_length: 8,
+        };
+        let mut b = EntriesBuilder {
+            max_packs: 2,
+            ..Default::default()
+        };
+        b.add(Id([1; 32]), &[e]).unwrap();
+        b.add(Id([2; 32]), &[e]).unwrap();
+        // A pack already numbered still adds.
+        b.add(Id([1; 32]), &[e]).unwrap();
+        let err = b.add(Id([3; 32]), &[e]).unwrap_err();
+        assert!(
+            err.is_damage() && err.to_string().contains("more than 2 packs"),
+            "{err}"
+        );
+        assert_eq!(b.packs.len(), 2);
+        assert_eq!(EntriesBuilder::default().max_packs, MAX_PACKS);
+        assert_eq!(Row::new(MAX_PACKS - 1, &e).pack(), MAX_PACKS - 1);
+    }
+
+    /// An index file naming an entry far beyond its pack's end: before offsets were bounded
+    /// when decoded, `check --read-data` added its length to its offset and panicked (with
+    /// overflow checks) on reading the pack. Now the index file is damage, reported.
+    #[test]
+    fn an_index_file_with_a_hostile_offset_is_reported_not_a_panic() {
+        use crate::format::index_file::{seal_index_file, PackEntries};
+        let repo = crate::repo::testing::repo();
+        let blob = crate::repo::testing::store(&repo, BlobType::Data, b"some data");
+        let loc = repo.lookup(&blob).unwrap();
+        let hostile = BlobEntry {
+            offset: u64::MAX - 10,
+            ..loc.entry
+        };
+        let (name, bytes) = seal_index_file(
+            &repo.keys().data,
+            &[PackEntries {
+                pack: loc.pack,
+                entries: vec![hostile],
+            }],
+        );
+        repo.backend()
+            .put(FileType::Index, &name.to_hex(), &bytes)
+            .unwrap();
+        let opts = CheckOptions {
+            read_data: true,
+            ..Default::default()
+        };
+        let rep = check(&repo, &opts, &Progress::default()).unwrap();
+        assert!(
+            rep.errors
+                .iter()
+                .any(|m| m.contains(&format!("index file {}", name.to_hex()))
+                    && m.contains("damaged")),
+            "{:?}",
+            rep.errors
+        );
+        assert_eq!(rep.blobs_read, 1, "the good entry is still read");
     }
 }

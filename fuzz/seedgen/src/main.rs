@@ -6,15 +6,16 @@
 use std::fs;
 use std::path::Path;
 
-use engine::format::config::Config;
+use engine::cache::fuzzing::encode_record;
 use engine::crypto::{aad, KdfParams, MasterKey};
-use engine::id::Id;
-use engine::format::index_file::{encode_index_file, PackEntries};
-use engine::repo::keys::KeyFile;
 use engine::format::blob::{seal_blob, BlobEntry, BlobType};
+use engine::format::config::Config;
+use engine::format::index_file::{encode_index_file, PackEntries};
 use engine::format::pack::{encode_trailer, PackWriter};
 use engine::format::snapshot::{BackupType, Snapshot, Summary};
 use engine::format::tree::{Extent, Node, NodeKind, Timestamp, Tree, Xattr};
+use engine::id::Id;
+use engine::repo::keys::KeyFile;
 
 fn put(dir: &Path, target: &str, name: &str, b: &[u8]) {
     let d = dir.join(target);
@@ -173,6 +174,20 @@ fn main() {
     m4.extend_from_slice(&180u16.to_le_bytes());
     m4.extend_from_slice(&trailer);
     put(&dir, "pack_trailer", "mode4_sealed_trailer", &m4);
+
+    // cache_record: a record as the local index writes one, named by a valid location
+    // (mode 0) and behind five bytes of other records (mode 1, skip 5).
+    let rec = encode_record(&entries);
+    let mut c0 = vec![0u8];
+    c0.extend_from_slice(&0u64.to_le_bytes());
+    c0.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+    c0.extend_from_slice(&Id::of_file(&rec).0);
+    c0.extend_from_slice(&(rec.len() as u64).to_le_bytes());
+    c0.extend_from_slice(&rec);
+    put(&dir, "cache_record", "mode0_record", &c0);
+    let mut c1 = vec![1u8, 5, 0, 0, 0, 0, 0];
+    c1.extend_from_slice(&rec);
+    put(&dir, "cache_record", "mode1_record", &c1);
 
     // blob: flags = mode << 2 | bit4 (raw_length = payload length) ...
     let payload = b"abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc".repeat(8);
