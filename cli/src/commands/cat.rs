@@ -25,6 +25,7 @@ fn entry_json(e: &engine::format::blob::BlobEntry) -> serde_json::Value {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
+    let _lock = common::read_lock(g, &repo)?;
     let need_id = || {
         a.id.clone()
             .ok_or_else(|| anyhow::anyhow!("`vcd cat {}` needs an id", a.what))
