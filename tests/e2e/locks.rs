@@ -43,13 +43,16 @@ fn read_commands_wait_for_an_exclusive_lock_unless_told_no_lock() {
     let t = target.to_str().unwrap();
     let inside = src.strip_prefix("/").unwrap().join("d");
     let inside = inside.to_str().unwrap();
+    // Small self-contained files are read without a lock (a held lock can be inspected).
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["cat", "snapshot", &snap])).unwrap();
+    let tree = v["tree"].as_str().expect("a tree id").to_string();
     for args in [
         vec!["restore", &snap, "--target", t],
         vec!["ls", &snap],
         vec!["ls", &snap, inside],
         vec!["diff", &snap, &snap],
         vec!["stats"],
-        vec!["cat", "snapshot", &snap],
+        vec!["cat", "tree", &tree],
         vec!["check"],
     ] {
         let (_, err) = e.code(11, &args);
@@ -73,7 +76,7 @@ fn read_commands_wait_for_an_exclusive_lock_unless_told_no_lock() {
     assert!(out.contains("/f"), "{out}");
     e.ok(&["--no-lock", "diff", &snap, &snap]);
     e.ok(&["--no-lock", "stats"]);
-    e.ok(&["--no-lock", "cat", "snapshot", &snap]);
+    e.ok(&["--no-lock", "cat", "tree", &tree]);
     e.ok(&["--no-lock", "check"]);
     assert_eq!(fx::locks(&e.repo()), 1, "only the test's own lock");
     drop(guard);
@@ -154,67 +157,99 @@ fn mounted(p: &Path) -> bool {
         .any(|l| l.split(' ').nth(4) == Some(want))
 }
 
-/// Mounts with `--daemon` (and `extra`); returns the mount point and the daemon's pid.
-fn mount_daemon(e: &Env, name: &str, extra: &[&str]) -> (PathBuf, u32) {
-    let mp = e.path(name);
-    fs::create_dir_all(&mp).unwrap();
-    let mp = fs::canonicalize(&mp).unwrap();
-    let mut args = extra.to_vec();
-    args.extend(["mount", "--daemon", mp.to_str().unwrap()]);
-    let o = e
-        .cmd(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(o.status.success(), "{out}");
-    assert!(mounted(&mp), "not mounted: {out}");
-    let pid = out
-        .split("(pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {out:?}"));
-    (mp, pid)
+/// A mount daemon started by a test: unmounted and ended on drop, so a failing test leaves no
+/// mount (or a process holding the test's output open) behind.
+struct Daemon {
+    mp: PathBuf,
+    pid: u32,
 }
 
-fn unmount_and_wait(mp: &Path, pid: u32) {
-    assert!(Command::new("umount").arg(mp).status().unwrap().success());
-    let start = Instant::now();
-    while Path::new(&format!("/proc/{pid}")).exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the daemon did not exit after unmount"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+impl Daemon {
+    /// Mounts with `--daemon` (and `extra` global flags).
+    fn start(e: &Env, name: &str, extra: &[&str]) -> Daemon {
+        let mp = e.path(name);
+        fs::create_dir_all(&mp).unwrap();
+        let mp = fs::canonicalize(&mp).unwrap();
+        let mut args = extra.to_vec();
+        args.extend(["mount", "--daemon", mp.to_str().unwrap()]);
+        let o = e
+            .cmd(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(o.status.success(), "{out}");
+        assert!(mounted(&mp), "not mounted: {out}");
+        let pid = out
+            .split("(pid ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {out:?}"));
+        Daemon { mp, pid }
+    }
+
+    fn running(&self) -> bool {
+        Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
+    /// Unmounts as a user would and waits for the daemon to end.
+    fn unmount(&self) {
+        assert!(Command::new("umount")
+            .arg(&self.mp)
+            .status()
+            .unwrap()
+            .success());
+        let start = Instant::now();
+        while self.running() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the daemon did not exit after unmount"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if mounted(&self.mp) {
+            let _ = Command::new("umount").arg("-l").arg(&self.mp).status();
+        }
+        if self.running() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 
 #[test]
 fn a_mount_holds_a_shared_lock_for_as_long_as_it_is_mounted() {
     let (e, src, _) = with_snapshot();
-    let (mp, pid) = mount_daemon(&e, "mnt", &[]);
+    let m = Daemon::start(&e, "mnt", &[]);
     let locks = engine::repo::lock::list_locks(&e.open_repo()).unwrap();
     assert_eq!(locks.len(), 1, "one lock while mounted");
     let info = locks[0].1.as_ref().expect("a readable lock");
     assert!(!info.exclusive);
-    assert_eq!(info.pid, pid, "the lock is the mount daemon's");
+    assert_eq!(info.pid, m.pid, "the lock is the mount daemon's");
     // It is what keeps an exclusive command out, and reads through the mount still work.
     e.code(11, &["repair", "index"]);
-    let f = mp
-        .join("latest")
-        .join(src.strip_prefix("/").unwrap())
-        .join("d/f");
+    let f =
+        m.mp.join("latest")
+            .join(src.strip_prefix("/").unwrap())
+            .join("d/f");
     assert_eq!(fs::read(f).unwrap(), b"locked data");
-    unmount_and_wait(&mp, pid);
+    m.unmount();
     assert_eq!(fx::locks(&e.repo()), 0, "the lock outlived the mount");
     e.ok(&["repair", "index"]);
 
     // With --no-lock nothing is written while mounted.
-    let (mp, pid) = mount_daemon(&e, "mnt2", &["--no-lock"]);
+    let m = Daemon::start(&e, "mnt2", &["--no-lock"]);
     assert_eq!(fx::locks(&e.repo()), 0);
-    unmount_and_wait(&mp, pid);
+    m.unmount();
 }
 
 /// A `vcd` command run under `umask 022`, with the environment's repository, password and
