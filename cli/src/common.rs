@@ -37,6 +37,28 @@ pub struct GlobalOpts {
     /// More detail on stderr (-v, -vv)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Take no lock (read commands only, for read-only storage): nothing then stops a
+    /// concurrent prune or repair from deleting what this command reads
+    #[arg(long, global = true)]
+    pub no_lock: bool,
+}
+
+/// The shared lock a read command holds while it runs (FORMAT.md §10), or none with
+/// `--no-lock`: on read-only storage no lock file can be written, and nothing deletes there.
+pub fn read_lock(g: &GlobalOpts, repo: &Repo) -> Result<Option<engine::repo::lock::LockGuard>> {
+    if g.no_lock {
+        return Ok(None);
+    }
+    Ok(Some(engine::repo::lock::acquire(repo, false)?))
+}
+
+/// Commands that write cannot skip their lock: a writer racing a repair or prune could store
+/// data that names packs being deleted.
+pub fn refuse_no_lock(g: &GlobalOpts, command: &str) -> Result<()> {
+    if g.no_lock {
+        bail!("--no-lock is for commands that only read; `{command}` writes to the repository");
+    }
+    Ok(())
 }
 
 /// The backup finished but skipped some sources: exit code 3.

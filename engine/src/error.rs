@@ -71,6 +71,8 @@ pub enum Error {
     NoSuchSnapshot(String),
     #[error("snapshot id prefix {0:?} is ambiguous")]
     AmbiguousSnapshot(String),
+    #[error(transparent)]
+    Key(#[from] crate::repo::keys::KeyError),
     #[error("local index: {0}")]
     Index(String),
     #[error("invalid argument: {0}")]

@@ -5,6 +5,7 @@
 mod common;
 mod gen;
 mod keys;
+mod locks;
 
 mod corruption;
 mod crash;

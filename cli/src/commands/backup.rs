@@ -51,6 +51,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    common::refuse_no_lock(g, "vcd backup")?;
     let mut excludes = a.excludes.clone();
     for f in &a.exclude_files {
         let s = std::fs::read_to_string(f)

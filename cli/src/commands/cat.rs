@@ -25,6 +25,13 @@ fn entry_json(e: &engine::format::blob::BlobEntry) -> serde_json::Value {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
+    // Config, key, snapshot and lock files are small and self-contained: as `snapshots` reads
+    // them, without a lock, so a held lock can be inspected. The rest read what an exclusive
+    // repair or prune deletes (FORMAT.md §10).
+    let _lock = match a.what.as_str() {
+        "config" | "key" | "snapshot" | "lock" => None,
+        _ => common::read_lock(g, &repo)?,
+    };
     let need_id = || {
         a.id.clone()
             .ok_or_else(|| anyhow::anyhow!("`vcd cat {}` needs an id", a.what))

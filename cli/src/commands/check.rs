@@ -36,7 +36,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         }
     };
     let repo = common::open(g)?;
-    let _lock = engine::repo::lock::acquire(&repo, false)?;
+    let _lock = common::read_lock(g, &repo)?;
     let progress = Arc::new(Progress::default());
     let display = Display::start("check", Unit("packs"), Arc::clone(&progress), g.quiet);
     let r = check::check(

@@ -15,6 +15,7 @@ pub struct Args {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
+    let _lock = common::read_lock(g, &repo)?;
     let snaps = repo.snapshots()?;
     let s1 = engine::policy::select::select(&snaps, &a.from)?;
     let s2 = engine::policy::select::select(&snaps, &a.to)?;

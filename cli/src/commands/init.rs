@@ -18,6 +18,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    common::refuse_no_lock(g, "vcd init")?;
     let backend = common::backend(g)?;
     let pw = common::password(g, true)?;
     let mut cfg = Config::new();

@@ -1,10 +1,11 @@
 //! `vcd key`: adds, lists, removes and replaces the keys (passwords) that open the repository.
+//! The engine (`repo::keys`) does each change under its lock; this module asks and prints.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use engine::crypto::KdfParams;
-use engine::repo::keys::{self, KeyFile};
+use engine::repo::keys;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
@@ -49,14 +50,13 @@ fn new_password(a: &NewPw) -> Result<String> {
     Ok(p)
 }
 
-/// Seals the repository's master key under a new password in a new key file.
-fn add_key(repo: &engine::Repo, n: &NewPw) -> Result<engine::Id> {
-    let pw = new_password(n)?;
-    let k = KeyFile::create(repo.master_key(), pw.as_bytes(), KdfParams::recommended())?;
-    Ok(keys::store(repo.backend(), &k)?)
-}
-
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    match a.what {
+        What::List => {}
+        What::Add(_) => common::refuse_no_lock(g, "vcd key add")?,
+        What::Passwd(_) => common::refuse_no_lock(g, "vcd key passwd")?,
+        What::Remove { .. } => common::refuse_no_lock(g, "vcd key remove")?,
+    }
     let repo = common::open(g)?;
     match a.what {
         What::List => {
@@ -73,14 +73,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             }
         }
         What::Add(n) => {
-            let id = add_key(&repo, &n)?;
+            let pw = new_password(&n)?;
+            let id = keys::add(&repo, pw.as_bytes(), KdfParams::recommended())?;
             out!("added key {}", id.short())?;
         }
         What::Passwd(n) => {
-            // The new key is stored before the old one goes: a failure leaves both usable.
-            let id = add_key(&repo, &n)?;
-            repo.backend()
-                .delete(engine::backend::FileType::Key, &repo.key_id().to_hex())?;
+            let pw = new_password(&n)?;
+            let id = keys::change_password(&repo, pw.as_bytes(), KdfParams::recommended())?;
             out!(
                 "password changed: key {} replaces {}",
                 id.short(),
@@ -88,23 +87,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             )?;
         }
         What::Remove { id } => {
-            let keys = keys::list(repo.backend())?;
-            let hits: Vec<_> = keys
-                .iter()
-                .filter(|(i, _)| i.to_hex().starts_with(&id.to_lowercase()))
-                .collect();
-            match hits.as_slice() {
-                [] => bail!("no key {id}"),
-                [(i, _)] if *i == repo.key_id() => {
-                    bail!("refusing to remove the key in use (use `vcd key passwd`)")
-                }
-                [(i, _)] => {
-                    repo.backend()
-                        .delete(engine::backend::FileType::Key, &i.to_hex())?;
-                    out!("removed key {}", i.short())?;
-                }
-                _ => bail!("key id prefix {id} is ambiguous"),
-            }
+            let removed = keys::remove(&repo, &id)?;
+            out!("removed key {}", removed.short())?;
         }
     }
     Ok(())

@@ -62,6 +62,7 @@ fn print(e: &LsEntry, long: bool) -> Result<()> {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
+    let _lock = common::read_lock(g, &repo)?;
     let snaps = repo.snapshots()?;
     let s = engine::policy::select::select(&snaps, &a.snapshot)?;
     match ls::lookup(&repo, &s.snap.tree, a.path.as_deref().unwrap_or(""))? {

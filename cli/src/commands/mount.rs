@@ -94,7 +94,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         return daemonize(&mp);
     }
     let repo = Arc::new(common::open(g)?);
-    let _lock = engine::repo::lock::acquire(&repo, false)?;
+    // Held until the session below ends: for as long as anything can read through the mount.
+    let _lock = common::read_lock(g, &repo)?;
     let opts = vcdfuse::MountOptions {
         cache_bytes: a.cache_size << 20,
         tags: a.tags,

@@ -23,6 +23,7 @@ enum What {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let What::Index { read_all_packs } = a.what;
+    common::refuse_no_lock(g, "vcd repair")?;
     let repo = common::open(g)?;
     let _lock = engine::repo::lock::acquire(&repo, true)?;
     let r = engine::ops::repair::repair_index(&repo, read_all_packs)?;

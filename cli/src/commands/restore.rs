@@ -36,6 +36,7 @@ pub struct Args {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
+    let _lock = common::read_lock(g, &repo)?;
     let snaps = repo.snapshots()?;
     let snap = match (&a.snapshot, &a.at) {
         (Some(s), None) => engine::policy::select::select(&snaps, s)?,

@@ -15,6 +15,7 @@ pub struct Args {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
+    let _lock = common::read_lock(g, &repo)?;
     let s = engine::ops::stats::stats(&repo, common::cancel_token())?;
     if a.json {
         return out!("{}", serde_json::to_string_pretty(&s)?);

@@ -13,6 +13,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    common::refuse_no_lock(g, "vcd unlock")?;
     let repo = common::open(g)?;
     let n = engine::repo::lock::unlock(&repo, a.remove_all)?;
     if !g.quiet {

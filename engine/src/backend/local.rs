@@ -4,7 +4,8 @@
 //! place and fsyncs the directory, so a crash leaves either the old state or the new one.
 //! A `put_stream` does the same with its temp file in the type's directory (`data/` for
 //! packs), since its name, and so its subdirectory, is known only at the end. Temp files start
-//! with `.tmp` and are never listed.
+//! with `.tmp` and are never listed. Directories are created 0700 and files 0600 whatever the
+//! umask: the repository is encrypted, but its names and sizes are still nobody else's business.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -78,9 +79,19 @@ fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> BResult<()> {
 
 fn ensure_dir(dir: &Path) -> BResult<()> {
     if !dir.is_dir() {
-        fs::create_dir_all(dir)?;
+        create_dirs(dir)?;
     }
     Ok(())
+}
+
+/// `create_dir_all` with every directory it creates 0700 (the mode is given to mkdir, so the
+/// umask can only take bits away); directories that exist already are left as they are.
+fn create_dirs(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 fn valid_name(name: &str) -> io::Result<()> {
@@ -111,14 +122,14 @@ impl Backend for LocalBackend {
     }
 
     fn create(&self) -> BResult<()> {
-        fs::create_dir_all(&self.root)?;
+        create_dirs(&self.root)?;
         for t in FileType::ALL {
             if t != FileType::Config {
-                fs::create_dir_all(self.root.join(t.dir()))?;
+                create_dirs(&self.root.join(t.dir()))?;
             }
         }
         for i in 0..=255u8 {
-            fs::create_dir_all(self.root.join("data").join(format!("{i:02x}")))?;
+            create_dirs(&self.root.join("data").join(format!("{i:02x}")))?;
         }
         // Each new directory's entry lives in its parent: sync the parents, deepest first, so
         // the structure is durable before the config (written last) says it exists.
@@ -243,5 +254,48 @@ impl Backend for LocalBackend {
         let p = self.path(t, name);
         fs::remove_file(&p)?;
         Ok(fsync_dir(p.parent().expect("object paths have a parent"))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Every directory and file under `root` with its permission bits.
+    fn modes(root: &Path) -> Vec<(PathBuf, bool, u32)> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(root).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            out.push((e.path(), m.is_dir(), m.permissions().mode() & 0o7777));
+            if m.is_dir() {
+                out.extend(modes(&e.path()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn directories_are_0700_and_files_0600() {
+        let t = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(t.path().join("repo"));
+        b.create().unwrap();
+        b.put(FileType::Config, "config", b"c").unwrap();
+        b.put(FileType::Pack, "abcd", b"p").unwrap();
+        // A directory that went missing is created again with the same mode.
+        fs::remove_dir(t.path().join("repo/data/ef")).unwrap();
+        b.put(FileType::Pack, "ef01", b"p").unwrap();
+        let mut w = b.put_stream(FileType::Pack).unwrap();
+        w.write_all(b"streamed").unwrap();
+        w.commit("1234").unwrap();
+        let root = fs::metadata(t.path().join("repo")).unwrap();
+        assert_eq!(root.permissions().mode() & 0o7777, 0o700);
+        let all = modes(&t.path().join("repo"));
+        assert!(all.len() > 256);
+        for (p, dir, mode) in all {
+            let want = if dir { 0o700 } else { 0o600 };
+            assert_eq!(mode, want, "{} is {mode:o}", p.display());
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! repository (files removed, or the database lost). Losing sled loses nothing. See `Index`
 //! for how the database is laid out and why.
 
+mod perms;
 mod records;
 mod table;
 
@@ -60,10 +61,11 @@ impl Index {
     /// Opens (or creates) the database at `path`. When another process holds it, falls back to
     /// a private temporary database, which `sync` fills from the repository's index files.
     pub fn open(path: &Path) -> Result<Self> {
-        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        perms::private_dirs(path)?;
         // Our own lock, beside the database: sled's lock error cannot be told apart from
         // other failures, and a busy database must never be mistaken for a corrupt one.
         let lock_path = path.with_extension("lock");
+        perms::private_file(&lock_path)?;
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -93,10 +95,14 @@ impl Index {
                     path.display()
                 );
                 std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
+                perms::private_dirs(path)?;
                 open()?
             }
         };
-        let records = Records::open(path.with_extension("records"))?;
+        perms::narrow_tree(path);
+        let records_path = path.with_extension("records");
+        perms::private_file(&records_path)?;
+        let records = Records::open(records_path)?;
         let mut ix = Self::from_db(db, records)?;
         ix._lock = Some(lock);
         Ok(ix)

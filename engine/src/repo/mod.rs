@@ -31,7 +31,7 @@ pub struct Repo {
     pub(crate) backend: DynBackend,
     pub(crate) keys: Keys,
     pub(crate) locks: Arc<lock::LockRegistry>,
-    master: MasterKey,
+    pub(crate) master: MasterKey,
     config: Config,
     key_id: Id,
     index: Index,
@@ -144,11 +144,6 @@ impl Repo {
     /// fixtures that craft hostile ones. Operations go through the blob seams instead.
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
-    }
-
-    /// The master key, for adding a key file (moving into `keys`).
-    pub fn master_key(&self) -> &MasterKey {
-        &self.master
     }
 
     /// The purpose keys, for the same tools and fixtures as `backend`.
