@@ -1,57 +1,10 @@
 //! Listing a snapshot's files: resolving a path inside a snapshot and walking the entries
 //! below it, in tree order, for `vcd ls` and any other front end.
 
-use serde::Serialize;
-
-use crate::error::Result;
-use crate::format::tree::{Node, NodeKind, Tree};
-use crate::id::Id;
+use crate::format::tree::Tree;
 use crate::repo::Repo;
 
-/// One entry of a listing: its path inside the snapshot (`/home/u/x`) and its node.
-#[derive(Debug, Clone, Serialize)]
-pub struct LsEntry {
-    pub path: String,
-    pub node: Node,
-}
-
-/// What a path inside a snapshot names.
-#[derive(Debug)]
-pub enum Lookup {
-    /// A directory: its path and its tree (the snapshot's root for an empty path).
-    Dir { path: String, tree: Tree },
-    /// Anything that is not a directory.
-    Entry(Box<LsEntry>),
-    /// `component` (one name of the path) does not exist where the path expects it.
-    Missing { component: String },
-}
-
-/// Follows `path` (`/`-separated, leading and doubled slashes ignored) down from the tree
-/// `root`.
-pub fn lookup(repo: &Repo, root: &Id, path: &str) -> Result<Lookup> {
-    let mut tree = repo.load_tree(root)?;
-    let mut prefix = String::new();
-    for comp in path.split('/').filter(|c| !c.is_empty()) {
-        let Some(n) = tree.find(comp.as_bytes()).cloned() else {
-            return Ok(Lookup::Missing {
-                component: comp.to_string(),
-            });
-        };
-        prefix = format!("{prefix}/{comp}");
-        match (n.kind, n.subtree) {
-            (NodeKind::Dir, Some(sub)) => tree = repo.load_tree(&sub)?,
-            // A directory without a subtree is an empty one.
-            (NodeKind::Dir, None) => tree = Tree::default(),
-            _ => {
-                return Ok(Lookup::Entry(Box::new(LsEntry {
-                    path: prefix,
-                    node: n,
-                })))
-            }
-        }
-    }
-    Ok(Lookup::Dir { path: prefix, tree })
-}
+pub use crate::vfs::path::{lookup, Lookup, LsEntry};
 
 /// Calls `visit` for every entry below `tree` (whose own path is `prefix`), each directory
 /// before its contents, in name order. The walk keeps one tree per level on an explicit

@@ -1,4 +1,5 @@
-//! Reading snapshots as a file system without restoring them: file maps and the chunk cache
-//! behind the FUSE mount, usable without FUSE.
+//! Reading snapshots as a file system without restoring them: path → node, file maps and the
+//! chunk cache behind the FUSE mount, usable without FUSE.
 
+pub mod path;
 pub mod reader;
