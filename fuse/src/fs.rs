@@ -114,10 +114,8 @@ impl SnapshotFs {
         if l.files == files && !l.by_name.is_empty() {
             return;
         }
-        // New snapshots come with new index files: absorb them before anything reads their blobs.
-        if let Err(e) = self.repo.sync_index() {
-            tracing::error!("reading new index files: {e}");
-        }
+        // New snapshots come with new index files: `snapshots` absorbs them after listing
+        // (read rule 2), before anything reads their blobs.
         let snaps = match self.repo.snapshots() {
             Ok(s) => s,
             Err(e) => {
