@@ -153,3 +153,31 @@ impl Env {
         walk(&self.repo())
     }
 }
+
+/// The unprivileged user the tests run vcd as where root would read anything.
+pub const NOBODY: u32 = 65534;
+
+/// Gives the scratch area to `NOBODY` and makes `secret` unreadable to it, so a backup run as
+/// nobody meets one file it cannot read.
+pub fn nobody_cannot_read(e: &Env, secret: &Path) {
+    let st = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{NOBODY}:{NOBODY}"))
+        .arg(e.dir.path())
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "chown to nobody failed (the e2e tests run as root)"
+    );
+    std::fs::set_permissions(secret, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+}
+
+/// True when `p` is a mount point of this process's namespace.
+pub fn mounted(p: &Path) -> bool {
+    let want = p.to_str().unwrap();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(want))
+}

@@ -87,7 +87,7 @@ fn missing_repository_exits_10() {
     assert!(err.contains("vcd init"), "stderr:\n{err}");
 }
 
-const NOBODY: u32 = 65534;
+use crate::common::NOBODY;
 
 #[test]
 fn unreadable_source_file_exits_3_and_still_writes_a_snapshot() {
@@ -96,17 +96,7 @@ fn unreadable_source_file_exits_3_and_still_writes_a_snapshot() {
     let src = small_source(&e, 0xe03);
     let secret = src.join("d1/secret");
     std::fs::write(&secret, b"nobody may read this").unwrap();
-    let st = Command::new("chown")
-        .arg("-R")
-        .arg(format!("{NOBODY}:{NOBODY}"))
-        .arg(e.dir.path())
-        .status()
-        .unwrap();
-    assert!(
-        st.success(),
-        "chown to nobody failed (the e2e tests run as root)"
-    );
-    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    crate::common::nobody_cannot_read(&e, &secret);
     let nobody =
         |args: &[&str]| -> Output { e.cmd(args).uid(NOBODY).gid(NOBODY).output().unwrap() };
     let ok = |args: &[&str]| {

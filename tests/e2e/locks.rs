@@ -149,13 +149,7 @@ fn key_remove_and_passwd_wait_for_every_other_lock() {
     assert_eq!(fx::locks(&e.repo()), 0);
 }
 
-fn mounted(p: &Path) -> bool {
-    let want = p.to_str().unwrap();
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(want))
-}
+use crate::common::mounted;
 
 /// A mount daemon started by a test: unmounted and ended on drop, so a failing test leaves no
 /// mount (or a process holding the test's output open) behind.

@@ -15,13 +15,7 @@ use rand::{Rng, SeedableRng};
 use crate::common::Env;
 use crate::gen;
 
-fn mounted(p: &Path) -> bool {
-    let want = p.to_str().unwrap();
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(want))
-}
+use crate::common::mounted;
 
 /// A running `vcd mount`; unmounts on drop even if the test failed.
 struct Mount {

@@ -4,12 +4,12 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::common::Env;
+use crate::common::{Env, NOBODY};
 use crate::crash::fx;
 
 fn source(e: &Env) -> PathBuf {
@@ -152,22 +152,11 @@ fn every_json_output_writes_times_the_same_way() {
 
 #[test]
 fn backup_json_warnings_name_unreadable_sources() {
-    const NOBODY: u32 = 65534;
     let e = Env::bare();
     let src = source(&e);
     let secret = src.join("secret");
     std::fs::write(&secret, b"nobody may read this").unwrap();
-    let st = Command::new("chown")
-        .arg("-R")
-        .arg(format!("{NOBODY}:{NOBODY}"))
-        .arg(e.dir.path())
-        .status()
-        .unwrap();
-    assert!(
-        st.success(),
-        "chown to nobody failed (the tests run as root)"
-    );
-    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    crate::common::nobody_cannot_read(&e, &secret);
     let run = |args: &[&str]| e.cmd(args).uid(NOBODY).gid(NOBODY).output().unwrap();
     assert!(run(&["init"]).status.success());
     let o = run(&["backup", "--json", src.to_str().unwrap()]);
