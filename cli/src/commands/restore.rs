@@ -32,6 +32,19 @@ pub struct Args {
     /// Read every restored file back and compare it with the snapshot
     #[arg(long)]
     verify: bool,
+    /// Leave owners as the restoring user (a root restore otherwise sets the snapshot's owners)
+    #[arg(long)]
+    no_owner: bool,
+    /// Skip device nodes, fifos and sockets
+    #[arg(long)]
+    no_special: bool,
+    /// Do not restore extended attributes (ACLs, file capabilities, SELinux labels)
+    #[arg(long)]
+    no_xattrs: bool,
+    /// Restore into existing directories that belong to another user. Refused by default: the
+    /// owner of such a directory can rename entries in it while the restore runs
+    #[arg(long)]
+    allow_foreign_dirs: bool,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
@@ -56,7 +69,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         includes: a.includes,
         excludes: a.excludes,
         verify: a.verify,
+        no_owner: a.no_owner,
+        no_special: a.no_special,
+        no_xattrs: a.no_xattrs,
+        allow_foreign_dirs: a.allow_foreign_dirs,
         cancel: crate::common::cancel_token().clone(),
+        before_verify: None,
     };
     let start = std::time::Instant::now();
     let r = restore::restore(&repo, snap, &opts, &progress);
@@ -80,6 +98,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             human_bytes(r.bytes),
             start.elapsed().as_secs_f64()
         )?;
+        if r.skipped_special > 0 {
+            out!(
+                "left out {} device nodes, fifos and sockets (--no-special)",
+                r.skipped_special
+            )?;
+        }
         if a.verify {
             out!(
                 "verified {} files against the snapshot (of the {} files written; hard links \
