@@ -16,4 +16,5 @@ mod output;
 mod readme;
 mod regressions;
 mod repair;
+mod restore_race;
 mod roundtrip;

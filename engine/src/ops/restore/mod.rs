@@ -208,13 +208,18 @@ impl Restorer<'_, '_> {
                 let f = stack.pop().expect("non-empty");
                 if f.made && !stack.is_empty() {
                     let dirs = self.w.dirs.lock().unwrap();
-                    self.cursor.pop(&dirs).map_err(|e| Error::io(dirs.path(0), e))?;
+                    self.cursor
+                        .pop(&dirs)
+                        .map_err(|e| Error::io(dirs.path(0), e))?;
                 }
                 snap.truncate(f.snap_len);
                 continue;
             }
             // Taken out rather than cloned: a frame is never walked twice.
-            let n = std::mem::replace(&mut tree.nodes[top.next], Node::new(Vec::new(), NodeKind::File));
+            let n = std::mem::replace(
+                &mut tree.nodes[top.next],
+                Node::new(Vec::new(), NodeKind::File),
+            );
             top.next += 1;
             let (inherited, made) = (top.inherited, top.made);
             let base = snap.len();
@@ -311,9 +316,8 @@ impl Restorer<'_, '_> {
 
     fn special(&mut self, rec: u32, dir: &DirFd, n: &Node) -> std::result::Result<(), String> {
         let w = self.w;
-        let remove = |d: std::os::fd::BorrowedFd, name: &[u8]| {
-            w.dirs.lock().unwrap().remove_entry(d, name)
-        };
+        let remove =
+            |d: std::os::fd::BorrowedFd, name: &[u8]| w.dirs.lock().unwrap().remove_entry(d, name);
         target::make_special_at(remove, dir.as_fd(), &n.name, n)
             .and_then(|()| target::apply_special_meta(dir.as_fd(), &n.name, n, &w.rules))
             .map_err(|e| {

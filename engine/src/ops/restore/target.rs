@@ -84,7 +84,9 @@ pub(super) struct Dirs {
 }
 
 fn changed(what: &str) -> io::Error {
-    io::Error::other(format!("{what} changed during the restore (renamed or replaced); left alone"))
+    io::Error::other(format!(
+        "{what} changed during the restore (renamed or replaced); left alone"
+    ))
 }
 
 fn os(name: &[u8]) -> &OsStr {
@@ -320,7 +322,10 @@ impl Cursor {
     /// The current directory's record and descriptor.
     pub fn top(&self) -> (u32, &DirFd) {
         let (rec, fd) = self.chain.last().expect("the target is never popped");
-        (*rec, fd.as_ref().expect("the current directory is always held"))
+        (
+            *rec,
+            fd.as_ref().expect("the current directory is always held"),
+        )
     }
 
     pub fn push(&mut self, rec: u32, fd: DirFd) {
@@ -523,7 +528,12 @@ pub(super) fn apply_special_meta(
     let proc = format!("/proc/self/fd/{}", fd.as_raw_fd());
     let is_link = n.kind == NodeKind::Symlink;
     if !is_link {
-        rfs::chmodat(rfs::CWD, &proc, Mode::from_raw_mode(n.mode & 0o7777), AtFlags::empty())?;
+        rfs::chmodat(
+            rfs::CWD,
+            &proc,
+            Mode::from_raw_mode(n.mode & 0o7777),
+            AtFlags::empty(),
+        )?;
     }
     if rules.xattrs {
         // A symlink's own xattrs: its name inside the held directory, not followed.

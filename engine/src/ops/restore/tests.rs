@@ -54,8 +54,13 @@ fn a_tree_deeper_than_the_stack_restores() {
         )
         .unwrap();
     }
-    let f = rustix::fs::openat(&fd, "bottom", rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty())
-        .unwrap();
+    let f = rustix::fs::openat(
+        &fd,
+        "bottom",
+        rustix::fs::OFlags::RDONLY,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
     let mut got = String::new();
     std::io::Read::read_to_string(&mut File::from(f), &mut got).unwrap();
     assert_eq!(got, "at the bottom");
@@ -119,7 +124,11 @@ fn parent_mode(f: &File) {
 #[test]
 fn directories_stay_closed_until_their_content_is_written() {
     let repo = testing::repo();
-    let mut d = dir(&repo, "shared", vec![file(&repo, "f", b"readable at the end")]);
+    let mut d = dir(
+        &repo,
+        "shared",
+        vec![file(&repo, "f", b"readable at the end")],
+    );
     d.mode = 0o755;
     let root = tree(&repo, vec![d]);
     let t = tempfile::tempdir().unwrap();
@@ -171,7 +180,13 @@ fn a_huge_hole_verifies_without_reading_it() {
 #[test]
 fn verifying_a_hole_stops_when_cancelled() {
     let t = tempfile::tempdir().unwrap();
-    let f = File::create(t.path().join("f")).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(t.path().join("f"))
+        .unwrap();
     f.set_len(1 << 30).unwrap();
     std::os::unix::fs::FileExt::write_all_at(&f, b"x", 1 << 29).unwrap();
     let cancel = crate::cancel::CancelToken::default();
@@ -181,7 +196,10 @@ fn verifying_a_hole_stops_when_cancelled() {
     assert!(matches!(r, Err(Error::Interrupted)), "{r:?}");
     let go = crate::cancel::CancelToken::default();
     let r = verify::check_hole(&f, 0, 1 << 30, &mut buf, &go);
-    assert!(matches!(r, Err(Error::Mismatch { .. })), "data inside a hole: {r:?}");
+    assert!(
+        matches!(r, Err(Error::Mismatch { .. })),
+        "data inside a hole: {r:?}"
+    );
 }
 
 fn special_tree(repo: &Repo) -> Id {
@@ -274,7 +292,8 @@ fn a_directory_of_another_user_in_the_target_is_refused_unless_allowed() {
     let r = run(&repo, root, opts(t.path()));
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     assert!(
-        r.errors[0].contains("belongs to uid 65534") && r.errors[0].contains("--allow-foreign-dirs"),
+        r.errors[0].contains("belongs to uid 65534")
+            && r.errors[0].contains("--allow-foreign-dirs"),
         "{}",
         r.errors[0]
     );
@@ -300,7 +319,10 @@ fn symlinks_in_the_way_are_replaced_not_followed() {
     let repo = testing::repo();
     let root = tree(
         &repo,
-        vec![dir(&repo, "d", vec![file(&repo, "f", b"restored")]), file(&repo, "g", b"g")],
+        vec![
+            dir(&repo, "d", vec![file(&repo, "f", b"restored")]),
+            file(&repo, "g", b"g"),
+        ],
     );
     let t = tempfile::tempdir().unwrap();
     let outside = t.path().join("outside");
@@ -313,7 +335,9 @@ fn symlinks_in_the_way_are_replaced_not_followed() {
     let r = run(&repo, root, opts(&target));
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(std::fs::read(outside.join("f")).unwrap(), b"sentinel");
-    assert!(std::fs::symlink_metadata(target.join("d")).unwrap().is_dir());
+    assert!(std::fs::symlink_metadata(target.join("d"))
+        .unwrap()
+        .is_dir());
     assert_eq!(std::fs::read(target.join("d/f")).unwrap(), b"restored");
     assert_eq!(std::fs::read(target.join("g")).unwrap(), b"g");
 }

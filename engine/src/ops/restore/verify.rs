@@ -40,7 +40,13 @@ fn next_data(f: &File, pos: u64) -> Result<Option<u64>> {
 
 /// Checks that `[off, off + len)` of `f` reads as zeros, reading only where the filesystem
 /// has data.
-pub(super) fn check_hole(f: &File, off: u64, len: u64, buf: &mut Vec<u8>, cancel: &CancelToken) -> Result<()> {
+pub(super) fn check_hole(
+    f: &File,
+    off: u64,
+    len: u64,
+    buf: &mut Vec<u8>,
+    cancel: &CancelToken,
+) -> Result<()> {
     let end = off + len;
     let mut pos = off;
     while pos < end {
