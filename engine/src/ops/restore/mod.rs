@@ -195,12 +195,23 @@ impl Restorer<'_, '_> {
             made: true,
             name: Box::new([]),
         }];
-        while let Some(top) = stack.last_mut() {
+        while !stack.is_empty() {
+            let depth = stack.len();
+            let top = stack.last_mut().expect("checked by the loop");
             self.w.cancel.check()?;
             if top.tree.is_none() {
-                top.tree = Some(match top.id {
-                    Some(id) => self.w.repo.load_tree(&id)?,
+                top.tree = Some(match top.id.map(|id| self.w.repo.load_tree(&id)) {
                     None => Tree::default(),
+                    Some(Ok(t)) => t,
+                    // The snapshot's root: nothing to restore from.
+                    Some(Err(e)) if depth == 1 => return Err(e),
+                    // One damaged directory: the rest of the snapshot is still restored.
+                    Some(Err(e)) => {
+                        let p = Path::new(OsStr::from_bytes(&snap)).to_path_buf();
+                        self.fail(format!("{}: directory unreadable: {e}", p.display()));
+                        top.next = usize::MAX;
+                        Tree::default()
+                    }
                 });
             }
             let tree = top.tree.as_mut().expect("loaded above");

@@ -341,3 +341,29 @@ fn symlinks_in_the_way_are_replaced_not_followed() {
     assert_eq!(std::fs::read(target.join("d/f")).unwrap(), b"restored");
     assert_eq!(std::fs::read(target.join("g")).unwrap(), b"g");
 }
+
+#[test]
+fn a_damaged_directory_is_reported_and_the_rest_restored() {
+    let repo = testing::repo();
+    let mut lost = dir(&repo, "lost", vec![]);
+    lost.subtree = Some(Id::of_file(b"a tree that was never stored"));
+    let root = tree(
+        &repo,
+        vec![
+            lost,
+            dir(&repo, "kept", vec![file(&repo, "f", b"still here")]),
+        ],
+    );
+    let t = tempfile::tempdir().unwrap();
+    let r = run(&repo, root, opts(t.path()));
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(
+        r.errors[0].starts_with("/lost: directory unreadable"),
+        "{}",
+        r.errors[0]
+    );
+    assert_eq!(
+        std::fs::read(t.path().join("kept/f")).unwrap(),
+        b"still here"
+    );
+}
