@@ -1,8 +1,10 @@
 //! End-to-end tests of the real `vcd` binary. Each module covers one capability; `common` runs
 //! the binary against throwaway repositories, `gen` builds seeded random source trees and
-//! compares trees (content and metadata).
+//! compares trees (content and metadata), and `compare` proves that comparison sees every
+//! difference it claims to.
 
 mod common;
+mod compare;
 mod gen;
 mod keys;
 mod locks;

@@ -264,24 +264,22 @@ fn cp_a_stat_getfattr_and_random_reads() {
         String::from_utf8_lossy(&stat.stdout).trim(),
         format!("{:o} {} {}", a.mode() & 0o7777, a.size(), a.mtime())
     );
-    if g.xattrs {
-        let with_x = walk_files(&copy)
-            .into_iter()
-            .find(|p| xattr::list(p).unwrap().count() > 0)
-            .expect("some file has xattrs");
-        let rel = with_x.strip_prefix(&copy).unwrap();
-        let out = std::process::Command::new("getfattr")
-            .args(["-d", "--absolute-names"])
-            .arg(snap.join(rel))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        for name in xattr::list(&with_x).unwrap() {
-            assert!(
-                text.contains(name.to_str().unwrap()),
-                "getfattr shows {name:?}: {text}"
-            );
-        }
+    let with_x = walk_files(&copy)
+        .into_iter()
+        .find(|p| xattr::list(p).unwrap().count() > 0)
+        .expect("some file has xattrs");
+    let rel = with_x.strip_prefix(&copy).unwrap();
+    let out = std::process::Command::new("getfattr")
+        .args(["-d", "--absolute-names"])
+        .arg(snap.join(rel))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in xattr::list(&with_x).unwrap() {
+        assert!(
+            text.contains(name.to_str().unwrap()),
+            "getfattr shows {name:?}: {text}"
+        );
     }
 
     // Reads at random offsets and lengths, across chunk boundaries and past the end.
