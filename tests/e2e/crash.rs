@@ -88,11 +88,12 @@ pub(crate) mod fx {
     }
 
     /// Asserts that `actual` holds exactly what `expected` holds (names, kinds, file bytes,
-    /// symlink targets), except the relative paths in `skip`, which are not compared.
+    /// symlink targets), except the relative paths in `skip` and what is below them, which are
+    /// not compared.
     pub fn assert_same_tree(expected: &Path, actual: &Path, skip: &[&str]) {
         let keep = |m: BTreeMap<PathBuf, Kind>| -> BTreeMap<PathBuf, Kind> {
             m.into_iter()
-                .filter(|(p, _)| !skip.iter().any(|s| Path::new(s) == p))
+                .filter(|(p, _)| !skip.iter().any(|s| p.starts_with(s)))
                 .collect()
         };
         let (want, got) = (keep(listing(expected)), keep(listing(actual)));
