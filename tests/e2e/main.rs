@@ -13,6 +13,7 @@ mod corruption;
 mod crash;
 mod dedup;
 mod errors;
+mod filters;
 mod mount;
 mod output;
 mod readme;
