@@ -8,10 +8,13 @@ mod compare;
 mod gen;
 mod keys;
 mod locks;
+mod phases;
 
 mod corruption;
 mod crash;
+mod crash_ops;
 mod dedup;
+mod disk_full;
 mod errors;
 mod filters;
 mod mount;
