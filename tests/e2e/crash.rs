@@ -170,7 +170,7 @@ pub(crate) mod fx {
 
 /// Replaces every big file and about half of the small ones with new random bytes, deletes a
 /// few small files and adds a few: most of the next backup's data is new.
-fn mutate(src: &Path, rng: &mut StdRng, round: usize) {
+pub(crate) fn mutate(src: &Path, rng: &mut StdRng, round: usize) {
     for i in 0..3 {
         fx::random_file(
             &src.join(format!("big{i}.bin")),
@@ -219,7 +219,7 @@ fn wait_until(child: &mut Child, what: &str, cond: impl Fn() -> bool) {
 }
 
 /// Adds the newest snapshot (or `id`) with a copy of the source as it is now.
-fn record(e: &Env, src: &Path, snaps: &mut Vec<(String, PathBuf)>, id: Option<String>) {
+pub(crate) fn record(e: &Env, src: &Path, snaps: &mut Vec<(String, PathBuf)>, id: Option<String>) {
     let all = e.snapshots();
     assert_eq!(all.len(), snaps.len() + 1, "exactly one new snapshot");
     let id = id.unwrap_or_else(|| all.last().unwrap()["id"].as_str().unwrap().to_string());
@@ -264,7 +264,7 @@ fn check_read_data(e: &Env, when: &str) {
 }
 
 /// Removes stale locks with `vcd unlock` and checks none is left.
-fn unlock(e: &Env) {
+pub(crate) fn unlock(e: &Env) {
     e.ok(&["unlock"]);
     assert_eq!(
         fx::locks(&e.repo()),
@@ -324,11 +324,11 @@ impl Phase {
 /// lock, if any, is stale by itself (its process is gone), blocks not even an exclusive lock,
 /// and `vcd unlock` removes it; a snapshot the backup saved is complete; every earlier
 /// snapshot restores byte for byte; and the next backup succeeds.
-fn valid_after_kill(
+pub(crate) fn valid_after_kill(
     e: &Env,
     src: &Path,
     snaps: &mut Vec<(String, PathBuf)>,
-    landed: Phase,
+    new_snapshot: bool,
     when: &str,
 ) {
     check_read_data(e, when);
@@ -350,8 +350,7 @@ fn valid_after_kill(
     unlock(e);
     let saved = e.snapshots().len() > snaps.len();
     assert_eq!(
-        saved,
-        landed >= Phase::Saved,
+        saved, new_snapshot,
         "{when}: a snapshot exists exactly when the kill came after it was written"
     );
     if saved {
@@ -418,7 +417,7 @@ fn sigkill_at_each_phase_of_a_backup_leaves_a_valid_repository() {
                 assert!(stop.state.index == before.index, "no index file yet");
             }
             let when = format!("after a kill at {target:?} (landed at {landed:?})");
-            valid_after_kill(&e, &src, &mut snaps, landed, &when);
+            valid_after_kill(&e, &src, &mut snaps, landed >= Phase::Saved, &when);
             if landed == target {
                 break;
             }
@@ -452,7 +451,7 @@ fn sigkill_at_each_phase_of_a_backup_leaves_a_valid_repository() {
             record(&e, &src, &mut snaps, None);
             continue;
         }
-        valid_after_kill(&e, &src, &mut snaps, landed, &when);
+        valid_after_kill(&e, &src, &mut snaps, landed >= Phase::Saved, &when);
     }
     eprintln!("random kills landed at {landings:?}");
 }
