@@ -148,14 +148,14 @@ fn compare_names_every_kind_of_difference() {
         .filter(|p| fs::metadata(src.join(p)).unwrap().len() > 0)
         .collect();
     let (f1, f2) = (files[3].clone(), files[4].clone());
-    t.case("content", &[f1.clone()], "content differs at byte 0", |c| {
+    t.case("content", std::slice::from_ref(&f1), "content differs at byte 0", |c| {
         keep(c, &f1, |p| {
             let mut b = fs::read(p).unwrap();
             b[0] ^= 1;
             fs::write(p, b).unwrap();
         })
     });
-    t.case("size", &[f2.clone()], "size", |c| {
+    t.case("size", std::slice::from_ref(&f2), "size", |c| {
         keep(c, &f2, |p| {
             let mut b = fs::read(p).unwrap();
             b.push(0);
@@ -320,7 +320,7 @@ fn compare_names_every_kind_of_difference() {
         "is a hard link of",
         |c| {
             let s = c.join("swap");
-            keeping_times(&[s.clone()], || {
+            keeping_times(std::slice::from_ref(&s), || {
                 fs::remove_file(s.join("b1")).unwrap();
                 fs::hard_link(s.join("a1"), s.join("b1")).unwrap();
                 fs::remove_file(s.join("a2")).unwrap();
