@@ -148,13 +148,18 @@ fn compare_names_every_kind_of_difference() {
         .filter(|p| fs::metadata(src.join(p)).unwrap().len() > 0)
         .collect();
     let (f1, f2) = (files[3].clone(), files[4].clone());
-    t.case("content", std::slice::from_ref(&f1), "content differs at byte 0", |c| {
-        keep(c, &f1, |p| {
-            let mut b = fs::read(p).unwrap();
-            b[0] ^= 1;
-            fs::write(p, b).unwrap();
-        })
-    });
+    t.case(
+        "content",
+        std::slice::from_ref(&f1),
+        "content differs at byte 0",
+        |c| {
+            keep(c, &f1, |p| {
+                let mut b = fs::read(p).unwrap();
+                b[0] ^= 1;
+                fs::write(p, b).unwrap();
+            })
+        },
+    );
     t.case("size", std::slice::from_ref(&f2), "size", |c| {
         keep(c, &f2, |p| {
             let mut b = fs::read(p).unwrap();
