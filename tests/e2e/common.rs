@@ -48,10 +48,13 @@ impl Env {
         self.path("cache")
     }
 
-    /// The repository opened through the engine, as a library user would (no local cache).
+    /// The repository opened through the engine, as a library user would (no local cache),
+    /// with the password in the password file (a test may have changed it).
     pub fn open_repo(&self) -> engine::Repo {
         let backend = std::sync::Arc::new(engine::backend::LocalBackend::new(self.repo()));
-        engine::Repo::open(backend, PASSWORD.as_bytes(), None).unwrap()
+        let pw = std::fs::read_to_string(self.path("pw")).unwrap();
+        let pw = pw.lines().next().unwrap_or_default();
+        engine::Repo::open(backend, pw.as_bytes(), None).unwrap()
     }
 
     /// A `vcd` command with the repository, password file and cache set.

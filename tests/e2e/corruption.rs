@@ -1,11 +1,15 @@
 //! Damage detection: one flipped byte in a data blob is caught by `check --read-data` and by
 //! `restore`, both naming the file it touches, while the other files still restore intact; one
 //! flipped byte in a pack trailer, an index file or a snapshot file is reported by `check`.
+//! Beyond data: a damaged tree blob shared by two snapshots and a deleted pack are traced by
+//! `check` to every snapshot and path they touch, and `restore` restores the rest and exits
+//! non-zero naming what it could not.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use engine::cache::Location;
+use engine::format::blob::BlobType;
 use engine::format::tree::{Node, NodeKind};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -174,4 +178,126 @@ fn flipped_bytes_in_trailer_index_and_snapshot_are_reported_by_check() {
     // Intact again: the snapshot restores.
     let got = e.restore(&snap, &src, "restore");
     fx::assert_same_tree(&src, &got, &[]);
+}
+
+/// Lines of `err` that mention `needle`.
+fn lines_with<'a>(err: &'a str, needle: &str) -> Vec<&'a str> {
+    err.lines().filter(|l| l.contains(needle)).collect()
+}
+
+/// A directory's tree blob, shared by two snapshots, is damaged: `check` names both snapshots
+/// with the directory's path and no other path; `restore` of either snapshot restores every
+/// other file and exits non-zero naming the directory.
+#[test]
+fn corrupted_tree_blob_is_named_in_every_snapshot_and_the_rest_restores() {
+    let e = Env::new();
+    let src = e.path("src");
+    let mut rng = StdRng::seed_from_u64(0xc0_7709);
+    fx::tree(&src, &mut rng, 30, &[1 << 20]);
+    let s1 = e.backup(&src, &[]);
+    let copy1 = e.path("copy1");
+    crate::gen::cp_a(&src, &copy1);
+    fx::random_file(&src.join("d0/s000"), 1000, &mut rng);
+    let s2 = e.backup(&src, &[]);
+    let d1 = src.join("d1");
+    let loc: Location = {
+        let repo = e.open_repo();
+        let (a, b) = (node_at(&repo, &s1, &d1), node_at(&repo, &s2, &d1));
+        assert_eq!(
+            a.subtree, b.subtree,
+            "d1 is one tree blob in both snapshots"
+        );
+        repo.lookup(&a.subtree.unwrap()).unwrap()
+    };
+    assert_eq!(loc.entry.ty, BlobType::Tree);
+    flip(
+        &pack_path(&e, &loc.pack.to_hex()),
+        loc.entry.offset + loc.entry.length as u64 / 2,
+    );
+
+    let d1s = d1.to_str().unwrap();
+    for args in [&["check"][..], &["check", "--read-data"]] {
+        let (_, err) = e.code(1, args);
+        for s in [&s1, &s2] {
+            assert!(
+                lines_with(&err, &format!("snapshot {}", &s[..8]))
+                    .iter()
+                    .any(|l| l.contains(d1s)),
+                "{args:?} does not name {d1s} in snapshot {s}:\n{err}"
+            );
+        }
+        for l in lines_with(&err, src.to_str().unwrap()) {
+            assert!(l.contains(d1s), "{args:?} blames another path: {l}\n{err}");
+        }
+    }
+
+    for (s, want) in [(&s1, &copy1), (&s2, &src)] {
+        let target = e.path(&format!("restore-{}", &s[..8]));
+        let o = e.run(&["restore", s, "--target", target.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "restore {s}: stderr:\n{err}");
+        assert!(err.contains(d1s), "restore does not name {d1s}:\n{err}");
+        fx::assert_same_tree(want, &fx::restored(&target, &src), &["d1"]);
+    }
+}
+
+/// A data pack is deleted: `check` names it, the snapshot and the file that lost its data, and
+/// not the earlier snapshot, which restores whole; `restore` of the later one restores every
+/// other file and exits non-zero naming the file.
+#[test]
+fn deleted_pack_is_traced_to_its_snapshot_and_file_and_the_rest_restores() {
+    let e = Env::new();
+    let src = e.path("src");
+    let mut rng = StdRng::seed_from_u64(0xc0_770a);
+    fx::tree(&src, &mut rng, 20, &[1 << 20]);
+    let s1 = e.backup(&src, &[]);
+    let copy1 = e.path("copy1");
+    crate::gen::cp_a(&src, &copy1);
+    let victim = src.join("d2/victim.bin");
+    fx::random_file(&victim, 2 << 20, &mut rng);
+    let s2 = e.backup(&src, &[]);
+    // The second backup's only new data is the victim's: its pack holds nothing else.
+    let pack = {
+        let repo = e.open_repo();
+        let n = node_at(&repo, &s2, &victim);
+        let id = n.data_ids().next().unwrap();
+        repo.lookup(&id).unwrap().pack.to_hex()
+    };
+    std::fs::remove_file(pack_path(&e, &pack)).unwrap();
+
+    let vs = victim.to_str().unwrap();
+    for args in [&["check"][..], &["check", "--read-data"]] {
+        let (_, err) = e.code(1, args);
+        assert!(
+            lines_with(&err, &pack)
+                .iter()
+                .any(|l| l.contains("missing")),
+            "{args:?} does not name the missing pack:\n{err}"
+        );
+        assert!(
+            lines_with(&err, &format!("snapshot {}", &s2[..8]))
+                .iter()
+                .any(|l| l.contains(vs)),
+            "{args:?} does not name {vs} in snapshot {s2}:\n{err}"
+        );
+        assert!(
+            lines_with(&err, &s1[..8]).is_empty(),
+            "{args:?} blames the intact snapshot:\n{err}"
+        );
+        for l in lines_with(&err, src.to_str().unwrap()) {
+            assert!(l.contains(vs), "{args:?} blames another path: {l}\n{err}");
+        }
+    }
+
+    let target = e.path("restore-2");
+    let o = e.run(&["restore", &s2, "--target", target.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "stderr:\n{err}");
+    assert!(
+        err.contains("victim.bin"),
+        "restore does not name the file:\n{err}"
+    );
+    fx::assert_same_tree(&src, &fx::restored(&target, &src), &["d2/victim.bin"]);
+    let r1 = e.restore(&s1, &src, "restore-1");
+    fx::assert_same_tree(&copy1, &r1, &[]);
 }

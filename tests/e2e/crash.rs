@@ -1,20 +1,24 @@
-//! Crash safety: a backup killed with SIGKILL at random (seeded) moments leaves a repository
-//! that `check --read-data` passes, stale locks that `vcd unlock` removes (and that block no
-//! one, the killed process being gone), a next backup that succeeds, and every earlier snapshot
-//! restorable byte for byte. SIGINT stops a backup with exit 130 and leaves no lock behind.
+//! Crash safety: a backup killed with SIGKILL at each of its steps (lock taken, a pack written,
+//! the index file written, the snapshot written: observed with inotify, the process stopped
+//! there, the landing asserted from the files it left) and at random moments after its lock
+//! leaves a repository that `check --read-data` passes, stale locks that `vcd unlock` removes
+//! (and that block no one, the killed process being gone), every earlier snapshot restorable
+//! byte for byte, and a next backup that succeeds. SIGINT stops a backup with exit 130 and
+//! leaves no lock behind. Kills of other commands that write: `crash_ops`; a full disk:
+//! `disk_full`.
 //!
 //! `fx` holds the small source fixtures and tree comparison the corruption and errors tests
 //! use too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{Env, PASSWORD};
+use crate::common::Env;
+use crate::phases::{self, Dir, Event, State};
 
 /// Source fixtures and tree comparison shared by crash, corruption and errors.
 pub(crate) mod fx {
@@ -88,11 +92,12 @@ pub(crate) mod fx {
     }
 
     /// Asserts that `actual` holds exactly what `expected` holds (names, kinds, file bytes,
-    /// symlink targets), except the relative paths in `skip`, which are not compared.
+    /// symlink targets), except the relative paths in `skip` and what is below them, which are
+    /// not compared.
     pub fn assert_same_tree(expected: &Path, actual: &Path, skip: &[&str]) {
         let keep = |m: BTreeMap<PathBuf, Kind>| -> BTreeMap<PathBuf, Kind> {
             m.into_iter()
-                .filter(|(p, _)| !skip.iter().any(|s| Path::new(s) == p))
+                .filter(|(p, _)| !skip.iter().any(|s| p.starts_with(s)))
                 .collect()
         };
         let (want, got) = (keep(listing(expected)), keep(listing(actual)));
@@ -165,11 +170,11 @@ pub(crate) mod fx {
 
 /// Replaces every big file and about half of the small ones with new random bytes, deletes a
 /// few small files and adds a few: most of the next backup's data is new.
-fn mutate(src: &Path, rng: &mut StdRng, round: usize) {
-    for i in 0..4 {
+pub(crate) fn mutate(src: &Path, rng: &mut StdRng, round: usize) {
+    for i in 0..3 {
         fx::random_file(
             &src.join(format!("big{i}.bin")),
-            rng.gen_range(5 << 20..10 << 20),
+            rng.gen_range(1 << 20..3 << 20),
             rng,
         );
     }
@@ -183,26 +188,18 @@ fn mutate(src: &Path, rng: &mut StdRng, round: usize) {
         for p in names {
             match rng.gen_range(0..10) {
                 0 if p.file_name().unwrap() != "s000" => std::fs::remove_file(&p).unwrap(),
-                1..=5 => fx::random_file(&p, rng.gen_range(1..200 << 10), rng),
+                1..=5 => fx::random_file(&p, rng.gen_range(1..64 << 10), rng),
                 _ => {}
             }
         }
         for k in 0..3 {
             fx::random_file(
                 &dir.join(format!("r{round}-{k}")),
-                rng.gen_range(1..300 << 10),
+                rng.gen_range(1..64 << 10),
                 rng,
             );
         }
     }
-}
-
-fn spawn_backup(e: &Env, src: &Path) -> Child {
-    e.cmd(&["backup", "--quiet", src.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning vcd backup")
 }
 
 /// Waits (bounded) until `cond` holds while the backup runs.
@@ -221,13 +218,8 @@ fn wait_until(child: &mut Child, what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-/// Waits until the backup has written its lock, i.e. is past opening the repository.
-fn wait_for_lock(e: &Env, child: &mut Child) {
-    wait_until(child, "taking its lock", || fx::locks(&e.repo()) > 0);
-}
-
 /// Adds the newest snapshot (or `id`) with a copy of the source as it is now.
-fn record(e: &Env, src: &Path, snaps: &mut Vec<(String, PathBuf)>, id: Option<String>) {
+pub(crate) fn record(e: &Env, src: &Path, snaps: &mut Vec<(String, PathBuf)>, id: Option<String>) {
     let all = e.snapshots();
     assert_eq!(all.len(), snaps.len() + 1, "exactly one new snapshot");
     let id = id.unwrap_or_else(|| all.last().unwrap()["id"].as_str().unwrap().to_string());
@@ -272,7 +264,7 @@ fn check_read_data(e: &Env, when: &str) {
 }
 
 /// Removes stale locks with `vcd unlock` and checks none is left.
-fn unlock(e: &Env) {
+pub(crate) fn unlock(e: &Env) {
     e.ok(&["unlock"]);
     assert_eq!(
         fx::locks(&e.repo()),
@@ -281,17 +273,115 @@ fn unlock(e: &Env) {
     );
 }
 
+/// How far a killed backup got, from the files it left (in the order a backup writes them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Nothing in the repository yet.
+    Started,
+    /// Its lock file is there.
+    Locked,
+    /// At least one pack is in place.
+    Packed,
+    /// At least one index file is in place.
+    Indexed,
+    /// Its snapshot is in place.
+    Saved,
+    /// It exited before it could be stopped.
+    Ended,
+}
+
+impl Phase {
+    fn of(before: &State, stop: &phases::Stop) -> Phase {
+        let s = &stop.state;
+        if stop.ended {
+            Phase::Ended
+        } else if s.snapshots.len() > before.snapshots.len() {
+            Phase::Saved
+        } else if !s.index.is_subset(&before.index) || s.index.len() > before.index.len() {
+            Phase::Indexed
+        } else if s.packs.len() > before.packs.len() {
+            Phase::Packed
+        } else if s.locks.len() > before.locks.len() {
+            Phase::Locked
+        } else {
+            Phase::Started
+        }
+    }
+
+    /// The event that starts this phase.
+    fn event(self, ev: &Event) -> bool {
+        match self {
+            Phase::Locked => ev.placed(Dir::Locks),
+            Phase::Packed => ev.pack_placed(),
+            Phase::Indexed => ev.placed(Dir::Index),
+            Phase::Saved => ev.placed(Dir::Snapshots),
+            Phase::Started | Phase::Ended => unreachable!("not a step to stop at"),
+        }
+    }
+}
+
+/// The repository is valid after a kill: `check --read-data` passes; the killed backup's
+/// lock, if any, is stale by itself (its process is gone), blocks not even an exclusive lock,
+/// and `vcd unlock` removes it; a snapshot the backup saved is complete; every earlier
+/// snapshot restores byte for byte; and the next backup succeeds.
+pub(crate) fn valid_after_kill(
+    e: &Env,
+    src: &Path,
+    snaps: &mut Vec<(String, PathBuf)>,
+    new_snapshot: bool,
+    when: &str,
+) {
+    check_read_data(e, when);
+    if fx::locks(&e.repo()) > 0 {
+        let repo = e.open_repo();
+        let now = chrono::Utc::now();
+        for (name, info) in engine::repo::lock::list_locks(&repo).unwrap() {
+            let info = info.unwrap_or_else(|| panic!("{when}: lock {name} unreadable"));
+            assert!(
+                engine::repo::lock::is_stale(&info, now),
+                "{when}: lock of a killed process is not stale: {info:?}"
+            );
+        }
+        drop(
+            engine::repo::lock::acquire(&repo, true)
+                .expect("a dead process's lock blocked an exclusive lock"),
+        );
+    }
+    unlock(e);
+    let saved = e.snapshots().len() > snaps.len();
+    assert_eq!(
+        saved, new_snapshot,
+        "{when}: a snapshot exists exactly when the kill came after it was written"
+    );
+    if saved {
+        record(e, src, snaps, None);
+    }
+    for (i, (id, copy)) in snaps.iter().enumerate() {
+        let target = e.path(&format!("check-restore-{i}"));
+        e.ok(&[
+            "restore",
+            id,
+            "--target",
+            target.to_str().unwrap(),
+            "--quiet",
+        ]);
+        fx::assert_same_tree(copy, &fx::restored(&target, src), &[]);
+        std::fs::remove_dir_all(&target).unwrap();
+    }
+    let id = e.backup(src, &[]);
+    record(e, src, snaps, Some(id));
+}
+
 #[test]
-fn sigkill_during_backup_leaves_a_valid_repository() {
-    // Small packs: a backup writes a pack every few dozen milliseconds, so kills land between
-    // and during pack writes, not only before the first one.
+fn sigkill_at_each_phase_of_a_backup_leaves_a_valid_repository() {
+    // Packs of 1 MiB: a backup of a few MiB writes several, so there is time between the
+    // first pack and the index file (written once, after the last pack).
     let e = Env::bare();
-    e.ok(&["init", "--pack-size", "2"]);
+    e.ok(&["init", "--pack-size", "1"]);
     let src = e.path("src");
     let mut rng = StdRng::seed_from_u64(0x5eed_c4a5);
-    // ~45 MiB: 4 big files of 5-10 MiB and 150 small ones across three directories.
-    let bigs: Vec<usize> = (0..4).map(|_| rng.gen_range(5 << 20..10 << 20)).collect();
-    fx::tree(&src, &mut rng, 150, &bigs);
+    let bigs: Vec<usize> = (0..3).map(|_| rng.gen_range(1 << 20..3 << 20)).collect();
+    fx::tree(&src, &mut rng, 60, &bigs);
 
     // (snapshot id, copy of the source as that snapshot saw it)
     let mut snaps: Vec<(String, PathBuf)> = Vec::new();
@@ -300,101 +390,70 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
     let normal = started.elapsed();
     record(&e, &src, &mut snaps, Some(id));
 
-    // One kill known to land after the lock was written: it must leave a stale lock that
-    // counts as stale by itself (its process is gone) and that `vcd unlock` removes.
-    mutate(&src, &mut rng, 0);
-    let mut child = spawn_backup(&e, &src);
-    wait_for_lock(&e, &mut child);
-    child.kill().unwrap();
-    child.wait().unwrap(); // reaped: the pid is gone, so the lock is stale
-    assert_eq!(
-        fx::locks(&e.repo()),
-        1,
-        "the killed backup's lock should still be there"
-    );
-    {
-        let repo = engine::Repo::open(
-            Arc::new(engine::backend::LocalBackend::new(e.repo())),
-            PASSWORD.as_bytes(),
-            None,
-        )
-        .unwrap();
-        let now = chrono::Utc::now();
-        for (name, info) in engine::repo::lock::list_locks(&repo).unwrap() {
-            let info = info.unwrap_or_else(|| panic!("lock {name} unreadable"));
-            assert!(
-                engine::repo::lock::is_stale(&info, now),
-                "lock of a killed process is not stale: {info:?}"
+    // At each step a backup takes, one kill that lands there: stopped at the event that
+    // starts the step, before the next one's event (when it lands later, it is tried again).
+    let mut round = 0;
+    for target in [Phase::Locked, Phase::Packed, Phase::Indexed, Phase::Saved] {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            round += 1;
+            mutate(&src, &mut rng, round);
+            let before = phases::state(&e.repo());
+            let stop = phases::kill_at(
+                &e.repo(),
+                e.cmd(&["backup", "--quiet", src.to_str().unwrap()]),
+                &format!("backup killed at {target:?}"),
+                Duration::ZERO,
+                |ev| target.event(ev),
             );
+            let landed = Phase::of(&before, &stop);
+            eprintln!("kill at {target:?} (try {tries}) landed at {landed:?}");
+            assert!(
+                landed >= target,
+                "a kill after the event of {target:?} landed earlier, at {landed:?}"
+            );
+            if landed == Phase::Packed {
+                assert!(stop.state.index == before.index, "no index file yet");
+            }
+            let when = format!("after a kill at {target:?} (landed at {landed:?})");
+            valid_after_kill(&e, &src, &mut snaps, landed >= Phase::Saved, &when);
+            if landed == target {
+                break;
+            }
+            assert!(tries < 8, "{tries} kills at {target:?} all landed later");
         }
-        // Not even an exclusive lock is blocked by it.
-        drop(
-            engine::repo::lock::acquire(&repo, true)
-                .expect("a dead process's lock blocked an exclusive lock"),
-        );
     }
-    check_read_data(&e, "after a kill past the lock");
-    unlock(&e);
 
-    // Random kills: a seeded delay between 0 and the duration of a normal backup.
-    let window = normal.as_millis().max(50) as u64;
-    let (mut kills, mut attempts, mut left_packs) = (0, 0, 0);
-    while kills < 6 {
-        attempts += 1;
-        assert!(
-            attempts <= 30,
-            "only {kills} of {attempts} kills landed during a backup"
+    // Kills at random moments after the lock was taken (before it the backup has done nothing
+    // a kill could disturb): each lands somewhere between the lock and the end.
+    let mut landings = Vec::new();
+    for k in 0..3 {
+        round += 1;
+        mutate(&src, &mut rng, round);
+        let before = phases::state(&e.repo());
+        let delay = Duration::from_millis(rng.gen_range(0..normal.as_millis().max(50) as u64));
+        let stop = phases::kill_at(
+            &e.repo(),
+            e.cmd(&["backup", "--quiet", src.to_str().unwrap()]),
+            "backup killed at random",
+            delay,
+            |ev| ev.placed(Dir::Locks),
         );
-        let delay = Duration::from_millis(rng.gen_range(0..window));
-        let packs_before = packs(&e);
-        let mut child = spawn_backup(&e, &src);
-        std::thread::sleep(delay);
-        if let Some(status) = child.try_wait().unwrap() {
-            // It finished first: a completed snapshot like any other.
-            eprintln!("backup finished within {delay:?} (attempt {attempts})");
-            assert!(status.success(), "backup failed on its own: {status:?}");
+        let landed = Phase::of(&before, &stop);
+        eprintln!("random kill {k}, {delay:?} after the lock, landed at {landed:?}");
+        assert!(landed >= Phase::Locked, "{landed:?}");
+        landings.push(landed);
+        let when = format!("after random kill {k} (landed at {landed:?})");
+        if landed == Phase::Ended {
+            // Not a kill: a backup that finished, its snapshot like any other.
+            unlock(&e);
             record(&e, &src, &mut snaps, None);
-            mutate(&src, &mut rng, snaps.len());
             continue;
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        kills += 1;
-        left_packs += (packs(&e) > packs_before) as usize;
-        eprintln!(
-            "kill {kills} after {delay:?} (attempt {attempts}, {:?} into the test), {} new packs",
-            started.elapsed(),
-            packs(&e) - packs_before
-        );
-        check_read_data(&e, &format!("after kill {kills} ({delay:?} into a backup)"));
-        unlock(&e);
-        // Killed after writing its snapshot (the last step) but before exiting: that snapshot
-        // is complete, and must restore like the others.
-        let landed_late = e.snapshots().len() > snaps.len();
-        if landed_late {
-            eprintln!("kill {kills} came after the snapshot was written");
-            record(&e, &src, &mut snaps, None);
-        }
-        if kills % 2 == 0 {
-            // The next backup succeeds and is restorable like the others.
-            let id = e.backup(&src, &[]);
-            record(&e, &src, &mut snaps, Some(id));
-        }
-        if landed_late || kills % 2 == 0 {
-            mutate(&src, &mut rng, snaps.len());
-        }
+        valid_after_kill(&e, &src, &mut snaps, landed >= Phase::Saved, &when);
     }
-
-    // Not a test of luck: some kills must have landed while packs were being written.
-    assert!(left_packs > 0, "no kill landed after a pack was written");
-
-    let id = e.backup(&src, &[]);
-    record(&e, &src, &mut snaps, Some(id));
-    check_read_data(&e, "at the end");
-    for (i, (id, copy)) in snaps.iter().enumerate() {
-        let got = e.restore(id, &src, &format!("restore-{i}"));
-        fx::assert_same_tree(copy, &got, &[]);
-    }
+    eprintln!("random kills landed at {landings:?}");
 }
 
 #[test]

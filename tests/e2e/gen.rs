@@ -5,8 +5,8 @@
 //! dangling, looping, non-UTF-8 targets), hard links within and across directories, sparse
 //! files (holes at the start, middle and end), odd names (spaces, newlines, non-UTF-8 bytes),
 //! odd permissions and owners (0o000, setuid, setgid and sticky bits, foreign uids), fifos,
-//! `user.*` xattrs and varied mtimes (before 1970 and after 2038 too). The same seed gives the
-//! same tree.
+//! `user.*` xattrs (the filesystem must take them) and varied mtimes (before 1970 and after
+//! 2038 too). The same seed gives the same tree.
 //!
 //! `compare` walks two trees and panics naming every path where they differ.
 
@@ -64,8 +64,6 @@ impl Spec {
 #[derive(Debug, Clone)]
 pub struct Generated {
     pub root: PathBuf,
-    /// Whether the filesystem took `user.*` xattrs (they are skipped when it does not).
-    pub xattrs: bool,
     /// Paths (relative to the root) of the small files, for tests that modify some.
     pub small: Vec<PathBuf>,
     /// Paths (relative to the root) of the big files.
@@ -113,24 +111,22 @@ pub fn compressible(rng: &mut StdRng, n: usize) -> Vec<u8> {
     v
 }
 
-/// Whether `dir`'s filesystem takes `user.*` xattrs; says so on stdout when it does not.
-pub fn xattrs_supported(dir: &Path) -> bool {
+/// Panics unless `dir`'s filesystem takes `user.*` xattrs: a tree generated without them
+/// would let every xattr round trip pass untested.
+pub fn require_xattrs(dir: &Path) {
     let probe = dir.join(".xattr-probe");
     fs::write(&probe, b"").unwrap();
     let r = xattr::set(&probe, "user.vcd-probe", b"1");
     fs::remove_file(&probe).unwrap();
-    match r {
-        Ok(()) => true,
-        Err(e) => {
-            let fs_type = nix::sys::statfs::statfs(dir)
-                .map(|s| format!("{:?}", s.filesystem_type()))
-                .unwrap_or_else(|e| format!("unknown ({e})"));
-            println!(
-                "note: {} (filesystem {fs_type}) does not take user.* xattrs ({e}); generating trees without xattrs",
-                dir.display()
-            );
-            false
-        }
+    if let Err(e) = r {
+        let fs_type = nix::sys::statfs::statfs(dir)
+            .map(|s| format!("{:?}", s.filesystem_type()))
+            .unwrap_or_else(|e| format!("unknown ({e})"));
+        panic!(
+            "{} (filesystem {fs_type}) does not take user.* xattrs ({e}): the generated trees \
+             need them; run the tests on a filesystem that does (ext4, xfs, btrfs, tmpfs)",
+            dir.display()
+        );
     }
 }
 
@@ -173,7 +169,6 @@ fn write_at(f: &File, data: &[u8], off: u64) {
 struct Gen {
     rng: StdRng,
     root: PathBuf,
-    xattrs: bool,
     seed: u64,
 }
 
@@ -183,10 +178,7 @@ impl Gen {
     }
 
     fn setx(&mut self, path: &Path, name: &str, value: &[u8]) {
-        if self.xattrs {
-            xattr::set(path, name, value)
-                .unwrap_or_else(|e| panic!("setxattr {path:?} {name}: {e}"));
-        }
+        xattr::set(path, name, value).unwrap_or_else(|e| panic!("setxattr {path:?} {name}: {e}"));
     }
 
     /// A random mtime: mostly recent, sometimes before 1970 or after 2038.
@@ -489,9 +481,6 @@ impl Gen {
     }
 
     fn xattrs_on_small(&mut self, small: &[PathBuf]) {
-        if !self.xattrs {
-            return;
-        }
         for rel in small.iter().step_by(97) {
             let path = self.root.join(rel);
             let v = format!("seed {} file {}", self.seed, rel.display());
@@ -550,11 +539,10 @@ pub fn generate(root: &Path, seed: u64) -> Generated {
 
 pub fn generate_with(root: &Path, seed: u64, spec: &Spec) -> Generated {
     mkdir(root);
-    let xattrs = xattrs_supported(root);
+    require_xattrs(root);
     let mut g = Gen {
         rng: StdRng::seed_from_u64(seed),
         root: root.to_path_buf(),
-        xattrs,
         seed,
     };
     g.empty_files();
@@ -570,7 +558,6 @@ pub fn generate_with(root: &Path, seed: u64, spec: &Spec) -> Generated {
     g.times();
     Generated {
         root: root.to_path_buf(),
-        xattrs,
         small,
         big,
     }
@@ -614,15 +601,26 @@ fn kind(m: &fs::Metadata) -> &'static str {
     }
 }
 
-fn xattrs_of(path: &Path) -> BTreeMap<OsString, Vec<u8>> {
+/// An entry's xattrs by name; Err says why they could not be read (a filesystem without
+/// xattrs lists none, which is not an error).
+fn xattrs_of(path: &Path) -> Result<BTreeMap<OsString, Vec<u8>>, String> {
     let mut out = BTreeMap::new();
-    if let Ok(list) = xattr::list(path) {
-        for n in list {
-            let v = xattr::get(path, &n).ok().flatten().unwrap_or_default();
-            out.insert(n, v);
-        }
+    let list = xattr::list(path).map_err(|e| format!("listing xattrs: {e}"))?;
+    for n in list {
+        let v = xattr::get(path, &n)
+            .map_err(|e| format!("reading xattr {n:?}: {e}"))?
+            .ok_or_else(|| format!("xattr {n:?} listed but gone"))?;
+        out.insert(n, v);
     }
-    out
+    Ok(out)
+}
+
+/// A value for a message: text when it is, else its length and first bytes.
+fn show(v: &[u8]) -> String {
+    match std::str::from_utf8(v) {
+        Ok(t) if t.len() <= 60 => t.to_string(),
+        _ => format!("{} bytes {:02x?}", v.len(), &v[..v.len().min(8)]),
+    }
 }
 
 fn names_in(dir: &Path) -> BTreeSet<OsString> {
@@ -722,9 +720,24 @@ impl Cmp {
                 ),
             );
         }
-        let (xa, xb) = (xattrs_of(a), xattrs_of(b));
-        if xa != xb {
-            self.diff(rel, format!("xattrs {xa:?} vs {xb:?}"));
+        match (xattrs_of(a), xattrs_of(b)) {
+            (Ok(xa), Ok(xb)) => {
+                for (n, va) in &xa {
+                    match xb.get(n) {
+                        None => self.diff(rel, format!("xattr {n:?} only in the first tree")),
+                        Some(vb) if vb != va => self.diff(
+                            rel,
+                            format!("xattr {n:?} value {:?} vs {:?}", show(va), show(vb)),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+                for n in xb.keys().filter(|n| !xa.contains_key(*n)) {
+                    self.diff(rel, format!("xattr {n:?} only in the second tree"));
+                }
+            }
+            (Err(e), _) => self.diff(rel, format!("first tree: {e}")),
+            (_, Err(e)) => self.diff(rel, format!("second tree: {e}")),
         }
         if ma.nlink() != mb.nlink() {
             self.diff(rel, format!("link count {} vs {}", ma.nlink(), mb.nlink()));

@@ -1,16 +1,22 @@
 //! End-to-end tests of the real `vcd` binary. Each module covers one capability; `common` runs
 //! the binary against throwaway repositories, `gen` builds seeded random source trees and
-//! compares trees (content and metadata).
+//! compares trees (content and metadata), and `compare` proves that comparison sees every
+//! difference it claims to.
 
 mod common;
+mod compare;
 mod gen;
 mod keys;
 mod locks;
+mod phases;
 
 mod corruption;
 mod crash;
+mod crash_ops;
 mod dedup;
+mod disk_full;
 mod errors;
+mod filters;
 mod mount;
 mod output;
 mod readme;

@@ -1,7 +1,8 @@
 //! The FUSE mount (`vcd mount`) with a real kernel mount: every snapshot browsable and
 //! byte-identical to what was backed up, metadata as stored, read-only, live refresh, clean
-//! unmount on SIGTERM, concurrent readers, EIO (with a log line) for damaged data, names under
-//! `tags/` and `hosts/` suffixed only where needed, and an inode table the kernel's forgets shrink.
+//! unmount on SIGTERM, concurrent readers (behind a barrier), EROFS for every kind of write,
+//! EIO (with a log line) for damaged data, names under `tags/` and `hosts/` suffixed only where
+//! needed, and an inode table the kernel's forgets shrink.
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -264,24 +265,22 @@ fn cp_a_stat_getfattr_and_random_reads() {
         String::from_utf8_lossy(&stat.stdout).trim(),
         format!("{:o} {} {}", a.mode() & 0o7777, a.size(), a.mtime())
     );
-    if g.xattrs {
-        let with_x = walk_files(&copy)
-            .into_iter()
-            .find(|p| xattr::list(p).unwrap().count() > 0)
-            .expect("some file has xattrs");
-        let rel = with_x.strip_prefix(&copy).unwrap();
-        let out = std::process::Command::new("getfattr")
-            .args(["-d", "--absolute-names"])
-            .arg(snap.join(rel))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        for name in xattr::list(&with_x).unwrap() {
-            assert!(
-                text.contains(name.to_str().unwrap()),
-                "getfattr shows {name:?}: {text}"
-            );
-        }
+    let with_x = walk_files(&copy)
+        .into_iter()
+        .find(|p| xattr::list(p).unwrap().count() > 0)
+        .expect("some file has xattrs");
+    let rel = with_x.strip_prefix(&copy).unwrap();
+    let out = std::process::Command::new("getfattr")
+        .args(["-d", "--absolute-names"])
+        .arg(snap.join(rel))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in xattr::list(&with_x).unwrap() {
+        assert!(
+            text.contains(name.to_str().unwrap()),
+            "getfattr shows {name:?}: {text}"
+        );
     }
 
     // Reads at random offsets and lengths, across chunk boundaries and past the end.
@@ -339,35 +338,116 @@ fn read_only_live_refresh_concurrent_readers_and_clean_sigterm() {
     let big = gen::random_bytes(&mut rng, 24 << 20);
     fs::write(src.join("big"), &big).unwrap();
     fs::write(src.join("small"), b"hello").unwrap();
+    let others: Vec<Vec<u8>> = (0..3)
+        .map(|i| gen::random_bytes(&mut rng, (2 << 20) + i * 4099))
+        .collect();
+    for (i, b) in others.iter().enumerate() {
+        fs::write(src.join(format!("other{i}")), b).unwrap();
+    }
+    fs::create_dir(src.join("dir")).unwrap();
+    xattr::set(src.join("small"), "user.kept", b"yes").unwrap();
     env.backup(&src, &["--time", "2026-11-20T02:00:00Z"]);
     let mut m = Mount::start(&env, "mnt", &[]);
     let snap = inside(&m, "latest", &src);
 
-    // Every kind of write fails with EROFS.
-    let erofs =
-        |r: std::io::Result<()>| assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EROFS));
-    erofs(fs::write(snap.join("new"), b"x"));
+    // Every kind of write fails with EROFS, on files, directories and the mount's root.
+    let erofs = |what: &str, r: std::io::Result<()>| match r {
+        Err(e) if e.raw_os_error() == Some(libc::EROFS) => {}
+        other => panic!("{what}: want EROFS, got {other:?}"),
+    };
+    let nix_erofs = |what: &str, r: nix::Result<()>| {
+        erofs(
+            what,
+            r.map_err(|e| std::io::Error::from_raw_os_error(e as i32)),
+        )
+    };
+    let small = snap.join("small");
+    erofs("create", fs::write(snap.join("new"), b"x"));
     erofs(
-        fs::OpenOptions::new()
-            .write(true)
-            .open(snap.join("small"))
-            .map(|_| ()),
+        "open for writing",
+        fs::OpenOptions::new().write(true).open(&small).map(|_| ()),
     );
-    erofs(fs::create_dir(snap.join("d")));
-    erofs(fs::rename(snap.join("small"), snap.join("moved")));
-    erofs(fs::remove_file(snap.join("small")));
-    erofs(fs::set_permissions(
-        snap.join("small"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    ));
-    erofs(fs::write(m.path("x"), b"x"));
+    erofs("mkdir", fs::create_dir(snap.join("d")));
+    erofs("rename", fs::rename(&small, snap.join("moved")));
+    erofs("unlink", fs::remove_file(&small));
+    erofs(
+        "chmod",
+        fs::set_permissions(&small, std::os::unix::fs::PermissionsExt::from_mode(0o777)),
+    );
+    erofs("create at the root", fs::write(m.path("x"), b"x"));
+    nix_erofs("truncate", nix::unistd::truncate(&small, 1));
+    nix_erofs("truncate to 0", nix::unistd::truncate(&small, 0));
+    erofs("setxattr", xattr::set(&small, "user.new", b"v"));
+    erofs("setxattr (replace)", xattr::set(&small, "user.kept", b"no"));
+    erofs("removexattr", xattr::remove(&small, "user.kept"));
+    erofs(
+        "utimens",
+        filetime::set_file_times(
+            &small,
+            filetime::FileTime::from_unix_time(1, 0),
+            filetime::FileTime::from_unix_time(2, 0),
+        ),
+    );
+    erofs(
+        "utimens (now)",
+        filetime::set_file_mtime(&small, filetime::FileTime::now()),
+    );
+    erofs("chown", std::os::unix::fs::lchown(&small, Some(1), Some(1)));
+    erofs(
+        "chown (group only)",
+        std::os::unix::fs::chown(&small, None, Some(1)),
+    );
+    erofs(
+        "symlink",
+        std::os::unix::fs::symlink("small", snap.join("link")),
+    );
+    erofs("link", fs::hard_link(&small, snap.join("hard")));
+    erofs("rmdir", fs::remove_dir(snap.join("dir")));
+    erofs("rmdir at the root", fs::remove_dir(m.path("ids")));
+    nix_erofs(
+        "mknod (fifo)",
+        nix::sys::stat::mknod(
+            &snap.join("fifo"),
+            nix::sys::stat::SFlag::S_IFIFO,
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+            0,
+        ),
+    );
+    nix_erofs(
+        "mknod (device)",
+        nix::sys::stat::mknod(
+            &snap.join("null"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+            nix::sys::stat::makedev(1, 3),
+        ),
+    );
+    // Nothing changed.
+    assert_eq!(fs::read(&small).unwrap(), b"hello");
+    assert_eq!(xattr::get(&small, "user.kept").unwrap().unwrap(), b"yes");
+    assert_eq!(
+        fs::read_dir(&snap).unwrap().count(),
+        6,
+        "big, small, other0-2, dir"
+    );
 
-    // Two concurrent readers of one large file.
-    let readers: Vec<_> = (0..2)
+    // Readers behind a barrier: all open, then all read, at the same moment; half of them
+    // the same large file, the others one of three other files each (two readers apiece).
+    const READERS: usize = 8;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(READERS));
+    let readers: Vec<_> = (0..READERS)
         .map(|i| {
-            let p = snap.join("big");
+            let (name, want) = if i % 2 == 0 {
+                ("big".to_string(), big.clone())
+            } else {
+                (format!("other{}", i / 2 % 3), others[i / 2 % 3].clone())
+            };
+            let p = snap.join(&name);
+            let barrier = std::sync::Arc::clone(&barrier);
             std::thread::spawn(move || {
+                barrier.wait();
                 let mut f = File::open(p).unwrap();
+                barrier.wait();
                 let mut out = Vec::new();
                 let mut buf = vec![0u8; 128 << 10 | (i * 4096 + 1)];
                 loop {
@@ -377,15 +457,13 @@ fn read_only_live_refresh_concurrent_readers_and_clean_sigterm() {
                     }
                     out.extend_from_slice(&buf[..n]);
                 }
-                out
+                (name, out == want)
             })
         })
         .collect();
     for r in readers {
-        assert!(
-            r.join().unwrap() == big,
-            "a concurrent reader got wrong bytes"
-        );
+        let (name, same) = r.join().unwrap();
+        assert!(same, "a concurrent reader of {name} got wrong bytes");
     }
 
     // A snapshot taken while mounted appears without a remount.

@@ -87,11 +87,17 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         .filter_map(|(n, s)| Some((n.parse().ok()?, s)))
         .collect();
     rep.packs = stored.len();
-    for pid in &blobs.packs {
+    // Blobs that cannot be read (missing pack, damaged tree, and with `read_data` damaged
+    // blobs), with where: step 6 names every snapshot and path that needs one.
+    let mut damaged: HashMap<Id, String> = HashMap::new();
+    for (n, pid) in blobs.packs.iter().enumerate() {
         if !stored.contains_key(pid) {
             err(format!(
                 "pack {pid}: named by the index but missing from storage"
             ));
+            for e in blobs.of_pack(n as u32) {
+                damaged.insert(e.id, format!("pack {pid} missing"));
+            }
         }
     }
     let mut unref: Vec<&Id> = stored
@@ -137,7 +143,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         let loc = blobs
             .get(id)
             .ok_or_else(|| format!("tree {id} is not in the index"))?;
-        let b = repo.load_blob_at(&loc).map_err(|e| e.to_string())?;
+        let b = repo.load_blob_at(&loc).map_err(|e| format!("tree: {e}"))?;
         Tree::decode(&b).map_err(|e| format!("tree {id}: {e}"))
     };
     let mut seen_trees = HashSet::new();
@@ -151,7 +157,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
             let t = match load_tree(&tid) {
                 Ok(t) => t,
                 Err(e) => {
-                    err(format!("snapshot {}: {path}: {e}", s.id.short()));
+                    // A tree is often shared by many snapshots and paths; this walk visits it
+                    // once, step 6 names them all.
+                    err(e);
+                    damaged.insert(tid, "tree unreadable".into());
                     continue;
                 }
             };
@@ -176,7 +185,6 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     }
 
     // 5. Read the data.
-    let mut damaged: HashMap<Id, String> = HashMap::new();
     if opts.read_data {
         let mut todo = indexed.clone();
         todo.sort_by_key(|&n| blobs.packs[n as usize]);
@@ -247,7 +255,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
             Ok(())
         })?;
         rep.blobs_read = nblobs.into_inner();
-        damaged = bad.into_inner().unwrap();
+        damaged.extend(bad.into_inner().unwrap());
     }
 
     // 6. Trace damaged blobs to the files (and trees) they belong to.
@@ -255,8 +263,9 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         rep.damaged_files = files_touching(repo, &snaps, &damaged, &blobs);
         for (snap, path, blob) in &rep.damaged_files {
             err(format!(
-                "snapshot {}: {path}: damaged (blob {blob})",
-                snap.short()
+                "snapshot {}: {path}: damaged (blob {blob}: {})",
+                snap.short(),
+                damaged[blob]
             ));
         }
     }

@@ -198,9 +198,11 @@ impl Repo {
     pub fn write_sealed(&self, t: FileType, role: &[u8], plain: &[u8]) -> Result<Id> {
         let b = self.keys.data.seal(role, plain);
         let id = Id::of_file(&b);
+        // "writing snapshot <id>": a bare id would not say what failed to be written.
+        let name = format!("{} {}", t.label(), id.to_hex());
         self.backend
             .put(t, &id.to_hex(), &b)
-            .map_err(be("writing", &id.to_hex()))?;
+            .map_err(be("writing", &name))?;
         Ok(id)
     }
 
