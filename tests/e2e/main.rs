@@ -10,6 +10,7 @@ mod locks;
 mod corruption;
 mod crash;
 mod dedup;
+mod deep;
 mod errors;
 mod mount;
 mod output;
