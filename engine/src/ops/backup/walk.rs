@@ -2,7 +2,7 @@
 //! snapshot knew of it, reading and chunking what changed, and building trees bottom-up.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -360,23 +360,40 @@ pub(super) fn source_tree(paths: &[PathBuf]) -> Source {
 }
 
 /// Counts files and bytes under `paths` the way a backup would see them, for progress totals.
+/// Entries past PATH_MAX are not counted: these are only totals for a progress display.
 pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Result<()> {
     let ex = build_excludes(excludes)?;
     let (mut files, mut bytes) = (0u64, 0u64);
-    let mut stack: Vec<PathBuf> = paths
+    // The names of each directory being scanned, and one path cut back to a frame's own: a
+    // whole path per entry waiting held memory quadratic in the depth.
+    let roots = paths
         .iter()
         .filter_map(|p| std::path::absolute(p).ok())
+        .map(PathBuf::into_os_string)
         .collect();
-    while let Some(p) = stack.pop() {
-        if ex.is_match(&p) {
+    let mut stack: Vec<(Vec<OsString>, usize)> = vec![(roots, 0)];
+    let mut path = Vec::new();
+    while let Some((names, len)) = stack.last_mut() {
+        let Some(name) = names.pop() else {
+            stack.pop();
+            continue;
+        };
+        path.truncate(*len);
+        if !path.is_empty() && !path.ends_with(b"/") {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name.as_bytes());
+        let p = Path::new(OsStr::from_bytes(&path));
+        if ex.is_match(p) {
             continue;
         }
-        let Ok(m) = std::fs::symlink_metadata(&p) else {
+        let Ok(m) = std::fs::symlink_metadata(p) else {
             continue;
         };
         if m.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+            if let Ok(rd) = std::fs::read_dir(p) {
+                let names = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+                stack.push((names, path.len()));
             }
         } else if m.is_file() {
             files += 1;
@@ -385,4 +402,33 @@ pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Resu
     }
     progress.set_totals(files, bytes);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_counts_the_files_and_bytes_a_backup_would_read() {
+        let t = tempfile::tempdir().unwrap();
+        let p = |rel: &str| t.path().join(rel);
+        std::fs::create_dir_all(p("a/b")).unwrap();
+        std::fs::write(p("a/x"), b"123").unwrap();
+        std::fs::write(p("a/b/y"), b"12345").unwrap();
+        std::fs::write(p("a/b/skip.tmp"), b"1234567").unwrap();
+        std::fs::write(p("c"), b"12").unwrap();
+        std::os::unix::fs::symlink("c", p("a/link")).unwrap();
+        let progress = Progress::default();
+        scan(&[t.path().to_path_buf()], &["*.tmp".into()], &progress).unwrap();
+        let totals = |p: &Progress| {
+            (
+                p.total_files.load(Ordering::Relaxed),
+                p.total_bytes.load(Ordering::Relaxed),
+            )
+        };
+        assert_eq!(totals(&progress), (3, 10));
+        let progress = Progress::default();
+        scan(&[p("a/b"), p("c")], &[], &progress).unwrap();
+        assert_eq!(totals(&progress), (3, 14));
+    }
 }
