@@ -594,7 +594,7 @@ mod tests {
         let blob = repo.keys().chunk_id.id(b"at the bottom");
         let pack = repo.lookup(&blob).unwrap().pack.to_hex();
         repo.backend()
-            .put(FileType::Pack, &pack, &vec![0u8; 100])
+            .put(FileType::Pack, &pack, &[0u8; 100])
             .unwrap();
         let rep = on_small_stack(|| check(&repo, &opts, &Progress::default()).unwrap());
         let bottom = format!("{}/bottom", "/d".repeat(DEEP));
