@@ -5,7 +5,7 @@
 //! descriptors, as `/proc/self/fd/N/...`, some thousand bytes of path at a time.
 
 use std::fs::{self, File};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -64,17 +64,67 @@ fn build(src: &Path) {
 /// The deepest directory's mode, and `bottom`'s mode and content, below `top`.
 fn bottom_of(top: &Path) -> (u32, u32, Vec<u8>) {
     let dir = descend(top, DEPTH);
-    let names: Vec<_> = fs::read_dir(fd_path(&dir))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, ["bottom"], "the deepest directory's entries");
     let bottom = fd_path(&dir).join("bottom");
     (
         dir.metadata().unwrap().permissions().mode() & 0o7777,
         fs::symlink_metadata(&bottom).unwrap().permissions().mode() & 0o7777,
         fs::read(&bottom).unwrap(),
     )
+}
+
+/// How the chains below `a` and `b` differ, level by level: entry names, type, mode, owner
+/// and modification time, and at the bottom the file's, and its content. (gen::compare walks
+/// by path, which stops at PATH_MAX.)
+fn chain_differences(a: &Path, b: &Path) -> Vec<String> {
+    fn names(d: &File) -> Vec<std::ffi::OsString> {
+        let mut v: Vec<_> = fs::read_dir(fd_path(d))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    }
+    fn meta(m: &fs::Metadata) -> (bool, u32, u32, u32, i64, i64, u64) {
+        (
+            m.is_dir(),
+            m.mode() & 0o7777,
+            m.uid(),
+            m.gid(),
+            m.mtime(),
+            m.mtime_nsec(),
+            if m.is_dir() { 0 } else { m.len() },
+        )
+    }
+    let mut out = Vec::new();
+    let (mut da, mut db) = (File::open(a).unwrap(), File::open(b).unwrap());
+    for level in 0..=DEPTH {
+        let (ma, mb) = (meta(&da.metadata().unwrap()), meta(&db.metadata().unwrap()));
+        if ma != mb {
+            out.push(format!("level {level}: {ma:?} != {mb:?}"));
+        }
+        let (na, nb) = (names(&da), names(&db));
+        if na != nb {
+            out.push(format!("level {level}: entries {na:?} != {nb:?}"));
+            break;
+        }
+        if level == DEPTH {
+            let (fa, fb) = (fd_path(&da).join("bottom"), fd_path(&db).join("bottom"));
+            let (ma, mb) = (
+                meta(&fs::symlink_metadata(&fa).unwrap()),
+                meta(&fs::symlink_metadata(&fb).unwrap()),
+            );
+            if ma != mb {
+                out.push(format!("bottom: {ma:?} != {mb:?}"));
+            }
+            if fs::read(&fa).unwrap() != fs::read(&fb).unwrap() {
+                out.push("bottom: content differs".into());
+            }
+        } else {
+            da = File::open(fd_path(&da).join("d")).unwrap();
+            db = File::open(fd_path(&db).join("d")).unwrap();
+        }
+    }
+    out
 }
 
 /// `src`'s path followed by `n` levels of `/d`.
@@ -124,6 +174,7 @@ fn deep_tree_backs_up_lists_diffs_checks_counts_and_mounts() {
     let m = Mount::start(&e, "mnt", &[]);
     let top = m.path("latest").join(src.strip_prefix("/").unwrap());
     assert_eq!(bottom_of(&top), (0o700, 0o640, SECOND.to_vec()));
+    assert_eq!(chain_differences(&src, &top), Vec::<String>::new());
 }
 
 #[test]
@@ -134,6 +185,7 @@ fn deep_tree_restores() {
     let id = e.backup(&src, &[]);
     let restored = e.restore(&id, &src, "restored");
     assert_eq!(bottom_of(&restored), (0o700, 0o640, FIRST.to_vec()));
+    assert_eq!(chain_differences(&src, &restored), Vec::<String>::new());
 }
 
 /// `vcd args` with at most `bytes` of address space (and two worker threads, so that the
