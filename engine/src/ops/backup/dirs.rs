@@ -40,10 +40,10 @@ use super::walk::{Prev, Source, Walker};
 /// Longest path (bytes) of a directory reached by its path; a deeper one is opened and reached
 /// through its descriptor. Its entries' paths then stay below PATH_MAX (4096) with any name (at
 /// most 255 bytes).
-pub(super) const REACH_MAX: usize = 3072;
+const REACH_MAX: usize = 3072;
 
 /// A directory being backed up.
-pub(super) struct Dir {
+struct Dir {
     /// The parent, and this directory's index among its entries; None for the walk's root.
     up: Option<(Arc<Dir>, usize)>,
     /// How system calls reach this directory: its path, or `/proc/self/fd/N/...`.
