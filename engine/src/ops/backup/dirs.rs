@@ -12,11 +12,14 @@
 //! Jobs spawned last run first on their thread, so the walk goes depth first, in name order, as
 //! the recursion did: what is held is about one listing per level being walked.
 //!
-//! System calls reach an entry through `Dir::at`: the directory's real path while that is short.
-//! Past `REACH_MAX` bytes, a directory is opened and reached as `/proc/self/fd/N`, so no path
-//! handed to the kernel exceeds PATH_MAX however deep the tree, at the cost of one descriptor per
-//! `REACH_MAX` bytes of path (not one per level). Below such a directory the real path, for
-//! excludes and messages, is rebuilt from the names up the chain when needed.
+//! System calls reach an entry through its directory's `Reach`: the directory's real path
+//! while that is short. Past `REACH_MAX` bytes, a directory is opened and reached as
+//! `/proc/self/fd/N`, so no path handed to the kernel exceeds PATH_MAX however deep the tree.
+//! Below such a directory the real path, for excludes and messages, is rebuilt from the names up
+//! the chain when needed, and a directory lets go of its reach (path and descriptor) once its
+//! last entry is visited: a descriptor stays open only while a directory reached through it has
+//! entries to visit, so a chain holds a few at a time, and a tree at most one per `REACH_MAX`
+//! bytes of the path being walked, never one per level.
 
 use std::borrow::Cow;
 use std::collections::btree_map;
@@ -42,17 +45,34 @@ use super::walk::{Prev, Source, Walker};
 /// most 255 bytes).
 const REACH_MAX: usize = 3072;
 
+/// How system calls reach a directory: its path, or `/proc/self/fd/N/...`, with the descriptor
+/// N that path goes through, kept open as long as the path is.
+#[derive(Clone)]
+struct Reach {
+    at: PathBuf,
+    anchor: Option<Arc<File>>,
+}
+
+impl Reach {
+    fn by_path(p: &Path) -> Reach {
+        Reach {
+            at: p.to_path_buf(),
+            anchor: None,
+        }
+    }
+}
+
 /// A directory being backed up.
 struct Dir {
     /// The parent, and this directory's index among its entries; None for the walk's root.
     up: Option<(Arc<Dir>, usize)>,
-    /// How system calls reach this directory: its path, or `/proc/self/fd/N/...`.
-    at: PathBuf,
-    /// `at` is the real path (no directory from the root down to here was reached through a
-    /// descriptor).
+    /// `reach` is by the real path (no directory from the root down to here was reached
+    /// through a descriptor). Such a reach is kept: the real paths below are rebuilt from it.
     real: bool,
-    /// The descriptor `at` starts from, open while a directory reached through it is.
-    _anchor: Option<Arc<File>>,
+    /// None once every entry is visited, unless `real`.
+    reach: Mutex<Option<Reach>>,
+    /// Entries whose visit has not begun.
+    unvisited: AtomicUsize,
     /// What the parent snapshot had here.
     prev: Option<Tree>,
     /// Sorted by bytes, as the tree's nodes must be.
@@ -65,12 +85,12 @@ struct Dir {
 }
 
 impl Dir {
-    fn new(up: Option<(Arc<Dir>, usize)>, at: PathBuf, real: bool, prev: Option<Tree>) -> Dir {
+    fn new(up: Option<(Arc<Dir>, usize)>, reach: Reach, real: bool, prev: Option<Tree>) -> Dir {
         Dir {
             up,
-            at,
             real,
-            _anchor: None,
+            reach: Mutex::new(Some(reach)),
+            unvisited: AtomicUsize::new(0),
             prev,
             names: Vec::new(),
             nodes: Mutex::new(Vec::new()),
@@ -81,6 +101,7 @@ impl Dir {
     fn with_names(mut self, names: Vec<OsString>) -> Dir {
         self.nodes = Mutex::new(vec![None; names.len()]);
         self.pending = AtomicUsize::new(names.len() + 1);
+        self.unvisited = AtomicUsize::new(names.len());
         self.names = names;
         self
     }
@@ -96,9 +117,32 @@ impl Dir {
             names.push(parent.names[*i].as_os_str());
             d = parent;
         }
-        let mut out = d.at.clone();
+        let mut out = d.reach().expect("kept when real").at;
         out.extend(names.iter().rev());
         out
+    }
+
+    fn reach(&self) -> Option<Reach> {
+        self.reach.lock().unwrap().clone()
+    }
+
+    /// Where entry `i` is, for its visit; the last visit to begin takes the reach from a
+    /// directory not reached by its real path.
+    fn place(&self, i: usize) -> Place<'_> {
+        let name = self.names[i].as_os_str();
+        let last = self.unvisited.fetch_sub(1, Ordering::AcqRel) == 1;
+        let reach = if last && !self.real {
+            self.reach.lock().unwrap().take()
+        } else {
+            self.reach()
+        };
+        let reach = reach.expect("reached until its last entry's visit begins");
+        Place {
+            at: reach.at.join(name),
+            anchor: reach.anchor,
+            dir: self,
+            name,
+        }
     }
 }
 
@@ -113,10 +157,11 @@ impl Drop for Dir {
     }
 }
 
-/// Where an entry is: `at` for system calls; its real path when a message or an exclude
-/// needs it.
+/// Where an entry is: `at` for system calls (through `anchor`, held open while the place is
+/// used); its real path when a message or an exclude needs it.
 pub(super) struct Place<'d> {
     pub(super) at: PathBuf,
+    anchor: Option<Arc<File>>,
     dir: &'d Dir,
     name: &'d OsStr,
 }
@@ -205,12 +250,8 @@ impl<'w, 'a> Run<'w, 'a> {
         let w = self.w;
         // Per entry, not only per directory: one directory may hold a great many files.
         w.cancel.check()?;
-        let name = dir.names[i].as_os_str();
-        let place = Place {
-            at: dir.at.join(name),
-            dir,
-            name,
-        };
+        let place = dir.place(i);
+        let name = place.name;
         if !w.excludes.is_empty() && w.excludes.is_match(&*place.path()) {
             return self.settle(dir, i, None);
         }
@@ -253,32 +294,42 @@ impl<'w, 'a> Run<'w, 'a> {
     /// recorded and backed up empty.
     fn list(&self, dir: &Arc<Dir>, i: usize, place: Place, prev: Option<Tree>) -> Dir {
         let up = Some((Arc::clone(dir), i));
-        if place.at.as_os_str().len() <= REACH_MAX {
-            let mut d = Dir::new(up, place.at.clone(), dir.real, prev);
-            d._anchor = dir._anchor.clone();
-            return match self.w.names_of(&place.at, &place.path()) {
-                Some(names) => d.with_names(names),
-                None => d,
+        let (reach, real) = if place.at.as_os_str().len() <= REACH_MAX {
+            let reach = Reach {
+                at: place.at.clone(),
+                anchor: place.anchor.clone(),
             };
-        }
-        let opened = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&place.at);
-        match opened {
-            Ok(f) => {
-                let at = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
-                let mut d = Dir::new(up, at, false, prev);
-                d._anchor = Some(Arc::new(f));
-                match self.w.names_of(&d.at, &place.path()) {
-                    Some(names) => d.with_names(names),
-                    None => d,
+            (reach, dir.real)
+        } else {
+            let opened = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&place.at);
+            match opened {
+                Ok(f) => {
+                    let at = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
+                    let anchor = Some(Arc::new(f));
+                    (Reach { at, anchor }, false)
+                }
+                Err(e) => {
+                    self.w.fail(&place.path(), e);
+                    return Dir::new(
+                        up,
+                        Reach {
+                            at: PathBuf::new(),
+                            anchor: None,
+                        },
+                        false,
+                        prev,
+                    );
                 }
             }
-            Err(e) => {
-                self.w.fail(&place.path(), e);
-                Dir::new(up, place.at.clone(), dir.real, prev)
-            }
+        };
+        let names = self.w.names_of(&reach.at, &place.path());
+        let d = Dir::new(up, reach, real, prev);
+        match names {
+            Some(names) => d.with_names(names),
+            None => d,
         }
     }
 
@@ -341,7 +392,7 @@ impl Walker<'_> {
     /// Backs up directory `path`; returns its tree (not stored).
     pub(super) fn dir(&self, path: &Path, dev: u64, prev: Option<&Tree>) -> Result<Tree> {
         self.cancel.check()?;
-        let d = Dir::new(None, path.to_path_buf(), true, prev.cloned());
+        let d = Dir::new(None, Reach::by_path(path), true, prev.cloned());
         let d = match self.names_of(path, path) {
             Some(names) => d.with_names(names),
             None => return Ok(Tree::default()),
@@ -362,7 +413,7 @@ impl Walker<'_> {
         let prev = prev.map(|n| Tree {
             nodes: vec![n.clone()],
         });
-        let d = Dir::new(None, parent.to_path_buf(), true, prev).with_names(vec![name.into()]);
+        let d = Dir::new(None, Reach::by_path(parent), true, prev).with_names(vec![name.into()]);
         let mut t = Run::go(self, dev, d)?;
         Ok(t.nodes.pop())
     }
@@ -579,9 +630,14 @@ mod tests {
     /// that was a recursion per level.
     #[test]
     fn dropping_a_deep_chain_of_directories_does_not_recurse() {
-        let mut d = Arc::new(Dir::new(None, PathBuf::from("/"), true, None));
+        let mut d = Arc::new(Dir::new(None, Reach::by_path(Path::new("/")), true, None));
         for i in 0..100_000 {
-            d = Arc::new(Dir::new(Some((d, i)), PathBuf::new(), false, None));
+            d = Arc::new(Dir::new(
+                Some((d, i)),
+                Reach::by_path(Path::new("")),
+                false,
+                None,
+            ));
         }
         testing::on_small_stack(move || drop(d));
     }
