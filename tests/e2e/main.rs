@@ -14,6 +14,7 @@ mod corruption;
 mod crash;
 mod crash_ops;
 mod dedup;
+mod deep;
 mod disk_full;
 mod errors;
 mod filters;

@@ -19,14 +19,14 @@ use crate::gen;
 use crate::common::mounted;
 
 /// A running `vcd mount`; unmounts on drop even if the test failed.
-struct Mount {
+pub(crate) struct Mount {
     child: Option<Child>,
     point: PathBuf,
     log: PathBuf,
 }
 
 impl Mount {
-    fn start(env: &Env, name: &str, extra: &[&str]) -> Mount {
+    pub(crate) fn start(env: &Env, name: &str, extra: &[&str]) -> Mount {
         let point = env.path(name);
         fs::create_dir_all(&point).unwrap();
         let point = fs::canonicalize(&point).unwrap();
@@ -63,7 +63,7 @@ impl Mount {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.point.join(rel)
     }
 

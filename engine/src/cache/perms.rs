@@ -42,17 +42,21 @@ pub(super) fn private_file(path: &Path) -> Result<()> {
 /// but for a rare snapshot or large value later: those wait for the next open, unreachable
 /// meanwhile behind the 0700 directories above them.
 pub(super) fn narrow_tree(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        match e.file_type() {
-            Ok(t) if t.is_dir() => {
-                narrow(&e.path(), 0o700);
-                narrow_tree(&e.path());
+    // An explicit stack, as every directory walk here: no recursion depth to worry about.
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => {
+                    narrow(&e.path(), 0o700);
+                    stack.push(e.path());
+                }
+                Ok(t) if t.is_file() => narrow(&e.path(), 0o600),
+                _ => {}
             }
-            Ok(t) if t.is_file() => narrow(&e.path(), 0o600),
-            _ => {}
         }
     }
 }

@@ -148,11 +148,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
     };
     let mut seen_trees = HashSet::new();
     for s in &snaps {
-        let mut stack = vec![(s.snap.tree, String::from("/"))];
-        while let Some((tid, path)) = stack.pop() {
+        depth_first(s.snap.tree, |tid, path| {
             opts.cancel.check()?;
             if !seen_trees.insert(tid) {
-                continue;
+                return Ok(Vec::new());
             }
             let t = match load_tree(&tid) {
                 Ok(t) => t,
@@ -161,27 +160,29 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                     // once, step 6 names them all.
                     err(e);
                     damaged.insert(tid, "tree unreadable".into());
-                    continue;
+                    return Ok(Vec::new());
                 }
             };
-            for n in &t.nodes {
-                let p = format!("{}{}", path, n.name_lossy());
+            let mut subdirs = Vec::new();
+            for n in t.nodes {
                 if n.kind == NodeKind::Dir {
                     if let Some(sub) = n.subtree {
-                        stack.push((sub, p + "/"));
+                        subdirs.push((sub, n.name_lossy()));
                     }
                 } else {
                     for id in n.data_ids() {
                         if blobs.get(&id).is_none() {
                             err(format!(
-                                "snapshot {}: {p}: blob {id} is not in the index",
-                                s.id.short()
+                                "snapshot {}: {path}{}: blob {id} is not in the index",
+                                s.id.short(),
+                                n.name_lossy()
                             ));
                         }
                     }
                 }
             }
-        }
+            Ok(subdirs)
+        })?;
     }
 
     // 5. Read the data.
@@ -441,32 +442,58 @@ fn files_touching(
 ) -> Vec<(Id, String, Id)> {
     let mut out = Vec::new();
     for s in snaps {
-        let mut stack = vec![(s.snap.tree, String::from("/"))];
-        while let Some((tid, path)) = stack.pop() {
+        let walked = depth_first(s.snap.tree, |tid, path| {
             if damaged.contains_key(&tid) {
-                out.push((s.id, path.clone(), tid));
-                continue;
+                out.push((s.id, path.to_string(), tid));
+                return Ok(Vec::new());
             }
             let Some(loc) = blobs.get(&tid) else {
-                continue;
+                return Ok(Vec::new());
             };
             if loc.entry.ty != BlobType::Tree {
-                continue;
+                return Ok(Vec::new());
             }
             let Ok(t) = repo.load_blob_at(&loc).and_then(|b| Tree::decode(&b)) else {
-                continue;
+                return Ok(Vec::new());
             };
-            for n in &t.nodes {
-                let p = format!("{}{}", path, n.name_lossy());
+            let mut subdirs = Vec::new();
+            for n in t.nodes {
                 if let Some(sub) = n.subtree {
-                    stack.push((sub, p + "/"));
+                    subdirs.push((sub, n.name_lossy()));
                 } else if let Some(id) = n.data_ids().find(|id| damaged.contains_key(id)) {
-                    out.push((s.id, p, id));
+                    out.push((s.id, format!("{path}{}", n.name_lossy()), id));
                 }
             }
-        }
+            Ok(subdirs)
+        });
+        walked.expect("only the visit fails, and this one does not");
     }
     out
+}
+
+/// Visits the trees below `root` depth first, each tree's subdirectories last first, with an
+/// explicit stack. `visit` gets a tree's id and its directory's path (ending in `/`) and
+/// returns the subdirectories to go into, with their names. One path serves the whole walk,
+/// cut back to a frame's own as the walk returns to it: a path per pending directory held
+/// memory quadratic in the depth.
+fn depth_first(
+    root: Id,
+    mut visit: impl FnMut(Id, &str) -> Result<Vec<(Id, String)>>,
+) -> Result<()> {
+    let mut path = String::new();
+    let mut stack = vec![(vec![(root, String::new())], 0)];
+    while let Some((subdirs, len)) = stack.last_mut() {
+        let Some((id, name)) = subdirs.pop() else {
+            stack.pop();
+            continue;
+        };
+        path.truncate(*len);
+        path.push_str(&name);
+        path.push('/');
+        let next = visit(id, &path)?;
+        stack.push((next, path.len()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -557,6 +584,30 @@ mod tests {
         assert_eq!(b.packs.len(), 2);
         assert_eq!(EntriesBuilder::default().max_packs, MAX_PACKS);
         assert_eq!(Row::new(MAX_PACKS - 1, &e).pack(), MAX_PACKS - 1);
+    }
+
+    /// A deep snapshot is checked, and a damaged blob at its bottom traced to its file, with
+    /// explicit stacks: on a 256 KiB stack, where a walk recursing per level overflows.
+    #[test]
+    fn deep_trees_are_checked_and_their_damage_traced_on_a_small_stack() {
+        use crate::repo::testing::{deep, on_small_stack, repo, snapshot, DEEP};
+        let repo = repo();
+        let snap = snapshot(&repo, deep(&repo, DEEP, b"at the bottom"));
+        let opts = CheckOptions {
+            read_data: true,
+            ..Default::default()
+        };
+        let rep = on_small_stack(|| check(&repo, &opts, &Progress::default()).unwrap());
+        assert!(rep.ok(), "{:?}", rep.errors);
+        // The bottom file's blob, in a pack of its own (`testing::store`), garbled.
+        let blob = repo.keys().chunk_id.id(b"at the bottom");
+        let pack = repo.lookup(&blob).unwrap().pack.to_hex();
+        repo.backend()
+            .put(FileType::Pack, &pack, &[0u8; 100])
+            .unwrap();
+        let rep = on_small_stack(|| check(&repo, &opts, &Progress::default()).unwrap());
+        let bottom = format!("{}/bottom", "/d".repeat(DEEP));
+        assert_eq!(rep.damaged_files, vec![(snap, bottom, blob)]);
     }
 
     /// An index file naming an entry far beyond its pack's end: before offsets were bounded

@@ -47,7 +47,8 @@ pub struct DiffSummary {
 }
 
 /// Pending work. Both kinds keep their place, so that one tree per level is held however
-/// deep the trees are, with no recursion.
+/// deep the trees are, with no recursion. A frame's directory is the first `len` bytes of the
+/// walk's one path (a copy per level would hold memory quadratic in the depth).
 enum Frame {
     /// Two versions of one directory, walked in step.
     Merge {
@@ -55,12 +56,12 @@ enum Frame {
         b: Vec<Node>,
         i: usize,
         j: usize,
-        dir: String,
+        len: usize,
     },
     /// Entries present on one side only, with everything below them.
     All {
         nodes: std::vec::IntoIter<Node>,
-        dir: String,
+        len: usize,
         change: Change,
     },
 }
@@ -83,22 +84,24 @@ pub fn diff<E: From<crate::Error>>(
         }
         visit(&DiffEntry { path, change })
     };
-    let mut stack = vec![merge(repo, from, to, String::new())?];
+    let mut path = String::new();
+    let mut stack = vec![merge(repo, from, to, 0)?];
     while let Some(top) = stack.last_mut() {
         match top {
-            Frame::All { nodes, dir, change } => {
+            Frame::All { nodes, len, change } => {
                 let Some(n) = nodes.next() else {
                     stack.pop();
                     continue;
                 };
-                let (path, change) = (format!("{dir}/{}", n.name_lossy()), *change);
+                let change = *change;
+                enter(&mut path, *len, &n);
                 emit(path.clone(), change)?;
                 if let Some(sub) = n.subtree {
                     let t = repo.load_tree(&sub)?;
-                    stack.push(all(t.nodes, path, change));
+                    stack.push(all(t.nodes, path.len(), change));
                 }
             }
-            Frame::Merge { a, b, i, j, dir } => {
+            Frame::Merge { a, b, i, j, len } => {
                 let ord = match (a.get(*i), b.get(*j)) {
                     (None, None) => {
                         stack.pop();
@@ -108,35 +111,37 @@ pub fn diff<E: From<crate::Error>>(
                     (Some(_), None) => Ordering::Less,
                     (None, Some(_)) => Ordering::Greater,
                 };
+                let len = *len;
                 // Frames to push, the one to run first last.
                 let next: Vec<Frame> = match ord {
                     Ordering::Less => {
                         *i += 1;
-                        vec![all(vec![a[*i - 1].clone()], dir.clone(), Change::Removed)]
+                        vec![all(vec![a[*i - 1].clone()], len, Change::Removed)]
                     }
                     Ordering::Greater => {
                         *j += 1;
-                        vec![all(vec![b[*j - 1].clone()], dir.clone(), Change::Added)]
+                        vec![all(vec![b[*j - 1].clone()], len, Change::Added)]
                     }
                     Ordering::Equal => {
                         let (x, y) = (a[*i].clone(), b[*j].clone());
                         *i += 1;
                         *j += 1;
-                        let path = format!("{dir}/{}", x.name_lossy());
                         if x.kind != y.kind {
                             vec![
-                                all(vec![y], dir.clone(), Change::Added),
-                                all(vec![x], dir.clone(), Change::Removed),
+                                all(vec![y], len, Change::Added),
+                                all(vec![x], len, Change::Removed),
                             ]
                         } else if let (Some(sa), Some(sb)) = (x.subtree, y.subtree) {
                             if sa == sb {
                                 vec![]
                             } else {
-                                vec![merge(repo, &sa, &sb, path)?]
+                                enter(&mut path, len, &x);
+                                vec![merge(repo, &sa, &sb, path.len())?]
                             }
                         } else {
                             if let Some(c) = changed(&x, &y) {
-                                emit(path, c)?;
+                                enter(&mut path, len, &x);
+                                emit(path.clone(), c)?;
                             }
                             vec![]
                         }
@@ -165,22 +170,29 @@ fn changed(x: &Node, y: &Node) -> Option<Change> {
     }
 }
 
-fn all(nodes: Vec<Node>, dir: String, change: Change) -> Frame {
+/// Makes `path` the path of `n` in the directory that is its first `len` bytes.
+fn enter(path: &mut String, len: usize, n: &Node) {
+    path.truncate(len);
+    path.push('/');
+    path.push_str(&n.name_lossy());
+}
+
+fn all(nodes: Vec<Node>, len: usize, change: Change) -> Frame {
     Frame::All {
         nodes: nodes.into_iter(),
-        dir,
+        len,
         change,
     }
 }
 
-fn merge(repo: &Repo, a: &Id, b: &Id, dir: String) -> crate::Result<Frame> {
+fn merge(repo: &Repo, a: &Id, b: &Id, len: usize) -> crate::Result<Frame> {
     let (Tree { nodes: a }, Tree { nodes: b }) = (repo.load_tree(a)?, repo.load_tree(b)?);
     Ok(Frame::Merge {
         a,
         b,
         i: 0,
         j: 0,
-        dir,
+        len,
     })
 }
 

@@ -8,28 +8,34 @@ pub use crate::vfs::path::{lookup, Lookup, LsEntry};
 
 /// Calls `visit` for every entry below `tree` (whose own path is `prefix`), each directory
 /// before its contents, in name order. The walk keeps one tree per level on an explicit
-/// stack, so a deep snapshot cannot overflow the thread's stack. `visit` may stop the walk by
-/// returning an error (a front end whose output went away, say).
+/// stack, so a deep snapshot cannot overflow the thread's stack, and one path, cut back to a
+/// frame's own when the walk returns to it: a copy of the path per level would hold memory
+/// quadratic in the depth (gigabytes for some thousands of levels of long names). `visit` may
+/// stop the walk by returning an error (a front end whose output went away, say).
 pub fn walk<E: From<crate::Error>>(
     repo: &Repo,
     tree: Tree,
     prefix: &str,
     mut visit: impl FnMut(&LsEntry) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    let mut stack = vec![(tree.nodes.into_iter(), prefix.to_string())];
-    while let Some((nodes, dir)) = stack.last_mut() {
+    let mut path = prefix.to_string();
+    let mut stack = vec![(tree.nodes.into_iter(), path.len())];
+    while let Some((nodes, len)) = stack.last_mut() {
         let Some(node) = nodes.next() else {
             stack.pop();
             continue;
         };
+        path.truncate(*len);
+        path.push('/');
+        path.push_str(&node.name_lossy());
         let e = LsEntry {
-            path: format!("{dir}/{}", node.name_lossy()),
+            path: path.clone(),
             node,
         };
         visit(&e)?;
         if let Some(sub) = e.node.subtree {
             let t = repo.load_tree(&sub)?;
-            stack.push((t.nodes.into_iter(), e.path));
+            stack.push((t.nodes.into_iter(), path.len()));
         }
     }
     Ok(())

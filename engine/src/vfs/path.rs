@@ -37,7 +37,8 @@ pub fn lookup(repo: &dyn BlobSource, root: &Id, path: &str) -> Result<Lookup> {
                 component: comp.to_string(),
             });
         };
-        prefix = format!("{prefix}/{comp}");
+        prefix.push('/');
+        prefix.push_str(comp);
         match (n.kind, n.subtree) {
             (NodeKind::Dir, Some(sub)) => tree = repo.load_tree(&sub)?,
             // A directory without a subtree is an empty one.

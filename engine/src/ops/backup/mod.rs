@@ -3,6 +3,7 @@
 //!
 //! Commit order (see lib.rs): packs → index files → snapshot.
 
+mod dirs;
 mod store;
 mod walk;
 

@@ -2,7 +2,7 @@
 //! snapshot knew of it, reading and chunking what changed, and building trees bottom-up.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -24,6 +24,7 @@ use crate::ops::progress::Progress;
 use crate::policy::filter::build_excludes;
 use crate::repo::Repo;
 
+use super::dirs::Place;
 use super::store::Sink;
 
 /// Files up to this size are read whole; larger ones are streamed through a window.
@@ -90,91 +91,10 @@ impl<'a> Walker<'a> {
         self.sink.add(BlobType::Tree, &t.encode())
     }
 
-    /// Backs up directory `path`; returns its tree.
-    pub(super) fn dir(&self, path: &Path, dev: u64, prev: Option<&Tree>) -> Result<Tree> {
-        self.cancel.check()?;
-        let mut names: Vec<std::ffi::OsString> = match std::fs::read_dir(path) {
-            Ok(rd) => {
-                let mut v = Vec::new();
-                for e in rd {
-                    match e {
-                        Ok(e) => v.push(e.file_name()),
-                        Err(e) => self.fail(path, e),
-                    }
-                }
-                v
-            }
-            Err(e) => {
-                self.fail(path, e);
-                return Ok(Tree::default());
-            }
-        };
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        let nodes = names
-            .par_iter()
-            .map(|name| {
-                let p = prev.and_then(|t| t.find(name.as_bytes()));
-                self.entry(&path.join(name), name, dev, p)
-            })
-            .collect::<Result<Vec<Option<Node>>>>()?;
-        self.counters.dirs.fetch_add(1, Ordering::Relaxed);
-        Ok(Tree {
-            nodes: nodes.into_iter().flatten().collect(),
-        })
-    }
-
-    /// One directory entry; None when excluded or unreadable (the latter recorded as an error).
-    pub(super) fn entry(
-        &self,
-        path: &Path,
-        name: &OsStr,
-        dev: u64,
-        prev: Prev,
-    ) -> Result<Option<Node>> {
-        // Per entry, not only per directory: one directory may hold a great many files.
-        self.cancel.check()?;
-        if self.excludes.is_match(path) {
-            return Ok(None);
-        }
-        let m = match std::fs::symlink_metadata(path) {
-            Ok(m) => m,
-            Err(e) => {
-                self.fail(path, e);
-                return Ok(None);
-            }
-        };
-        let mut node = match fsmeta::node_from(name.as_bytes(), path, &m, &self.names) {
-            Ok(n) => n,
-            Err(e) => {
-                self.fail(path, e);
-                return Ok(None);
-            }
-        };
-        match node.kind {
-            NodeKind::Dir => {
-                let tree = if self.one_fs && m.dev() != dev {
-                    Tree::default()
-                } else {
-                    let pt = self.parent_tree(prev);
-                    self.dir(path, dev, pt.as_ref())?
-                };
-                node.subtree = Some(self.store_tree(&tree)?);
-            }
-            NodeKind::File => {
-                let stored = self.file(path, &mut node, &m, prev)?;
-                if !stored {
-                    return Ok(None);
-                }
-            }
-            _ => {}
-        }
-        Ok(Some(node))
-    }
-
     /// Fills a file node's content. Returns false when the file could not be read.
     pub(super) fn file(
         &self,
-        path: &Path,
+        place: &Place,
         node: &mut Node,
         m: &Metadata,
         prev: Prev,
@@ -206,13 +126,13 @@ impl<'a> Walker<'a> {
         let f = match std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(path)
+            .open(&place.at)
             .and_then(|f| f.metadata().map(|fm| (f, fm)))
         {
             Ok((f, fm)) if !fm.is_file() => {
                 drop(f);
                 self.fail(
-                    path,
+                    &place.path(),
                     "replaced by something that is not a regular file while being read",
                 );
                 return Ok(false);
@@ -220,41 +140,44 @@ impl<'a> Walker<'a> {
             Ok((f, fm)) => {
                 if (fm.dev(), fm.ino()) != (m.dev(), m.ino()) {
                     let name = std::mem::take(&mut node.name);
-                    match fsmeta::node_from(&name, path, &fm, &self.names) {
+                    match fsmeta::node_from(&name, &place.at, &fm, &self.names) {
                         Ok(n) => *node = n,
                         Err(e) => {
-                            self.fail(path, e);
+                            self.fail(&place.path(), e);
                             return Ok(false);
                         }
                     }
                     self.warn(format!(
                         "{}: replaced while being backed up; the new file was stored",
-                        path.display()
+                        place.path().display()
                     ));
                 }
                 (f, fm)
             }
             Err(e) => {
-                self.fail(path, e);
+                self.fail(&place.path(), e);
                 return Ok(false);
             }
         };
         let (f, m) = (&f.0, &f.1);
-        match self.read_content(path, f, m) {
+        match self.read_content(place, f, m) {
             Ok((content, read)) => {
                 if read != m.len() {
                     self.warn(format!(
                         "{}: file changed size while being read ({} → {read} bytes)",
-                        path.display(),
+                        place.path().display(),
                         m.len()
                     ));
                     node.size = read;
-                } else if let Ok(after) = std::fs::symlink_metadata(path) {
+                } else if let Ok(after) = std::fs::symlink_metadata(&place.at) {
                     if after.mtime() != m.mtime()
                         || after.mtime_nsec() != m.mtime_nsec()
                         || after.len() != m.len()
                     {
-                        self.warn(format!("{}: file changed while being read", path.display()));
+                        self.warn(format!(
+                            "{}: file changed while being read",
+                            place.path().display()
+                        ));
                     }
                 }
                 node.content = content;
@@ -262,7 +185,7 @@ impl<'a> Walker<'a> {
             }
             Err(ReadError::Fatal(e)) => Err(e),
             Err(ReadError::Source(e)) => {
-                self.fail(path, e);
+                self.fail(&place.path(), e);
                 Ok(false)
             }
         }
@@ -279,7 +202,7 @@ impl<'a> Walker<'a> {
 
     pub(super) fn read_content(
         &self,
-        path: &Path,
+        place: &Place,
         f: &File,
         m: &Metadata,
     ) -> Result<(Vec<Extent>, u64), ReadError> {
@@ -319,7 +242,7 @@ impl<'a> Walker<'a> {
         }
         if pos < m.len() {
             // A trailing hole: only when the file did not shrink while we read it.
-            let shrank = std::fs::symlink_metadata(path)
+            let shrank = std::fs::symlink_metadata(&place.at)
                 .map(|a| a.len() < m.len())
                 .unwrap_or(true);
             if !shrank {
@@ -436,67 +359,41 @@ pub(super) fn source_tree(paths: &[PathBuf]) -> Source {
     root
 }
 
-impl<'a> Walker<'a> {
-    pub(super) fn source(&self, s: &Source, prev: Option<&Tree>) -> Result<Tree> {
-        let Source::Virtual(_, children) = s else {
-            unreachable!("the root is virtual unless it is / itself");
-        };
-        let mut nodes = Vec::new();
-        for (name, child) in children {
-            let p = prev.and_then(|t| t.find(name));
-            match child {
-                Source::Real(path) => {
-                    let dev = std::fs::symlink_metadata(path)
-                        .map(|m| m.dev())
-                        .unwrap_or(0);
-                    if let Some(n) = self.entry(path, OsStr::from_bytes(name), dev, p)? {
-                        nodes.push(n);
-                    }
-                }
-                Source::Virtual(path, _) => {
-                    // A component above a source may be a symlink (/home -> /data/home):
-                    // follow it and record a directory, or restore would recreate the link
-                    // and drop everything below it.
-                    let m = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-                    if !m.is_dir() {
-                        return Err(Error::Invalid(format!(
-                            "{} is not a directory",
-                            path.display()
-                        )));
-                    }
-                    let mut n = fsmeta::node_from(name, path, &m, &self.names)
-                        .map_err(|e| Error::io(path, e))?;
-                    n.kind = NodeKind::Dir;
-                    n.target = None;
-                    let pt = self.parent_tree(p);
-                    let t = self.source(child, pt.as_ref())?;
-                    n.subtree = Some(self.store_tree(&t)?);
-                    nodes.push(n);
-                }
-            }
-        }
-        Ok(Tree { nodes })
-    }
-}
-
 /// Counts files and bytes under `paths` the way a backup would see them, for progress totals.
+/// Entries past PATH_MAX are not counted: these are only totals for a progress display.
 pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Result<()> {
     let ex = build_excludes(excludes)?;
     let (mut files, mut bytes) = (0u64, 0u64);
-    let mut stack: Vec<PathBuf> = paths
+    // The names of each directory being scanned, and one path cut back to a frame's own: a
+    // whole path per entry waiting held memory quadratic in the depth.
+    let roots = paths
         .iter()
         .filter_map(|p| std::path::absolute(p).ok())
+        .map(PathBuf::into_os_string)
         .collect();
-    while let Some(p) = stack.pop() {
-        if ex.is_match(&p) {
+    let mut stack: Vec<(Vec<OsString>, usize)> = vec![(roots, 0)];
+    let mut path = Vec::new();
+    while let Some((names, len)) = stack.last_mut() {
+        let Some(name) = names.pop() else {
+            stack.pop();
+            continue;
+        };
+        path.truncate(*len);
+        if !path.is_empty() && !path.ends_with(b"/") {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name.as_bytes());
+        let p = Path::new(OsStr::from_bytes(&path));
+        if ex.is_match(p) {
             continue;
         }
-        let Ok(m) = std::fs::symlink_metadata(&p) else {
+        let Ok(m) = std::fs::symlink_metadata(p) else {
             continue;
         };
         if m.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+            if let Ok(rd) = std::fs::read_dir(p) {
+                let names = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+                stack.push((names, path.len()));
             }
         } else if m.is_file() {
             files += 1;
@@ -505,4 +402,33 @@ pub fn scan(paths: &[PathBuf], excludes: &[String], progress: &Progress) -> Resu
     }
     progress.set_totals(files, bytes);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_counts_the_files_and_bytes_a_backup_would_read() {
+        let t = tempfile::tempdir().unwrap();
+        let p = |rel: &str| t.path().join(rel);
+        std::fs::create_dir_all(p("a/b")).unwrap();
+        std::fs::write(p("a/x"), b"123").unwrap();
+        std::fs::write(p("a/b/y"), b"12345").unwrap();
+        std::fs::write(p("a/b/skip.tmp"), b"1234567").unwrap();
+        std::fs::write(p("c"), b"12").unwrap();
+        std::os::unix::fs::symlink("c", p("a/link")).unwrap();
+        let progress = Progress::default();
+        scan(&[t.path().to_path_buf()], &["*.tmp".into()], &progress).unwrap();
+        let totals = |p: &Progress| {
+            (
+                p.total_files.load(Ordering::Relaxed),
+                p.total_bytes.load(Ordering::Relaxed),
+            )
+        };
+        assert_eq!(totals(&progress), (3, 10));
+        let progress = Progress::default();
+        scan(&[p("a/b"), p("c")], &[], &progress).unwrap();
+        assert_eq!(totals(&progress), (3, 14));
+    }
 }
