@@ -11,6 +11,7 @@ mod corruption;
 mod crash;
 mod dedup;
 mod errors;
+mod hostile;
 mod mount;
 mod output;
 mod readme;

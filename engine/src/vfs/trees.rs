@@ -89,7 +89,8 @@ impl TreeCache {
         let r = {
             // A loader that panicked poisoned only its own slot: the next one loads again.
             let _one = slot.lock().unwrap_or_else(|e| e.into_inner());
-            match self.lock().get(id) {
+            let cached = self.lock().get(id);
+            match cached {
                 Some(t) => Ok(t),
                 None => src.load_tree(id).map(|t| {
                     let t = Arc::new(t);
