@@ -468,7 +468,11 @@ impl Filesystem for SnapshotFs {
                 Ok(t) => t,
                 Err(e) => return reply.error(e),
             };
-            let first = self.inodes.write().unwrap().first_child(ino.0, t.nodes.len());
+            let first = self
+                .inodes
+                .write()
+                .unwrap()
+                .first_child(ino.0, t.nodes.len());
             let Some(first) = first else {
                 return reply.error(Errno::ENOENT);
             };

@@ -306,7 +306,12 @@ mod tests {
             .unwrap();
         let first = t.first_child(root, 3).unwrap();
         assert_eq!(d, first, "entry 0 is the first number");
-        assert_eq!(t.lookup_child(root, 0, 3, b"d", || unreachable!()).unwrap().0, d);
+        assert_eq!(
+            t.lookup_child(root, 0, 3, b"d", || unreachable!())
+                .unwrap()
+                .0,
+            d
+        );
         let (f, _) = t
             .lookup_child(d, 0, 2, b"f", || node(&s, b"f", NodeKind::File))
             .unwrap();
@@ -354,7 +359,15 @@ mod tests {
 
     #[test]
     fn a_snapshot_root_showing_another_snapshot_numbers_anew() {
-        let (s1, s2) = (snap(), Arc::new(crate::layout::tests::snap(2, "2026-01-01T00:00:00Z", &[], "h")));
+        let (s1, s2) = (
+            snap(),
+            Arc::new(crate::layout::tests::snap(
+                2,
+                "2026-01-01T00:00:00Z",
+                &[],
+                "h",
+            )),
+        );
         let mut t = Inodes::new();
         let root = t.intern_with(ROOT, b"snap", || Kind::SnapRoot(Arc::clone(&s1)));
         let a = t.first_child(root, 5).unwrap();

@@ -294,7 +294,10 @@ fn near_limit_xattrs_in_shared_subtrees() {
         let latest = m.point.join("latest");
         for p in ["shared/w000/z000", "shared/w127/z127"] {
             let got = xattr::get(latest.join(p), &name).unwrap();
-            assert!(got.as_deref() == Some(&value[..]), "{p}: the value reads back");
+            assert!(
+                got.as_deref() == Some(&value[..]),
+                "{p}: the value reads back"
+            );
         }
         ok_reads(&m);
         m.stop();
@@ -451,7 +454,10 @@ fn hostile_names() {
         v.check(&format!("restore {what:?}"), || {
             let t = env.path(&format!("restored{i}"));
             run(env, &["restore", snap, "--target", t.to_str().unwrap()]).fails_saying(&[says]);
-            assert!(!env.path("escape").exists(), "restore wrote outside its target");
+            assert!(
+                !env.path("escape").exists(),
+                "restore wrote outside its target"
+            );
             assert!(!t.join("escape").exists() && !t.join("h/escape").exists());
         });
         v.check(&format!("diff {what:?}"), || {
@@ -494,9 +500,13 @@ fn key_bombs() {
     let keys = env.repo().join("keys");
     let real = fs::read_dir(&keys).unwrap().next().unwrap().unwrap().path();
     let key: serde_json::Value = serde_json::from_slice(&fs::read(&real).unwrap()).unwrap();
-    for (i, (m_cost, t_cost, p_cost)) in [(4u64 << 20, 1u64, 1u64), (4 << 20, 100, 4), (1 << 21, 3, 64)]
-        .into_iter()
-        .enumerate()
+    for (i, (m_cost, t_cost, p_cost)) in [
+        (4u64 << 20, 1u64, 1u64),
+        (4 << 20, 100, 4),
+        (1 << 21, 3, 64),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let mut k = key.clone();
         k["kdf"]["m_cost"] = m_cost.into();
@@ -518,11 +528,7 @@ fn key_bombs() {
     v.check("wrong password", || {
         fs::write(env.path("pw"), "not the password\n").unwrap();
         let r = run(env, &["snapshots"]);
-        fs::write(
-            env.path("pw"),
-            format!("{}\n", crate::common::PASSWORD),
-        )
-        .unwrap();
+        fs::write(env.path("pw"), format!("{}\n", crate::common::PASSWORD)).unwrap();
         r.fails_saying(&[]);
     });
     v.assert_all();

@@ -165,7 +165,9 @@ pub fn check_name(name: &[u8]) -> Result<()> {
 fn xattr_misfit(x: &Xattr, list: usize, values: usize) -> Option<String> {
     let name = String::from_utf8_lossy(&x.name);
     if x.name.is_empty() || x.name.contains(&0) {
-        return Some(format!("extended attribute name {name:?} is empty or holds a NUL"));
+        return Some(format!(
+            "extended attribute name {name:?} is empty or holds a NUL"
+        ));
     }
     if x.name.len() > MAX_XATTR_NAME {
         return Some(format!(
@@ -445,7 +447,10 @@ mod tests {
         );
         refused(with(vec![xattr(b"user.bomb", 1 << 20)]), "user.bomb");
         decode_one(with(vec![xattr(&[b'n'; MAX_XATTR_NAME], 1)])).unwrap();
-        refused(with(vec![xattr(&[b'n'; MAX_XATTR_NAME + 1], 1)]), "256 bytes");
+        refused(
+            with(vec![xattr(&[b'n'; MAX_XATTR_NAME + 1], 1)]),
+            "256 bytes",
+        );
         refused(with(vec![xattr(b"", 1)]), "empty");
         refused(with(vec![xattr(b"user.a\0b", 1)]), "NUL");
         // Sixteen values at the limit are 1 MiB; a seventeenth is too many.

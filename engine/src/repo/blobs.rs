@@ -232,6 +232,9 @@ mod tests {
         // A data blob named as a tree is refused even when its bytes are a valid tree.
         let as_data = store(&repo, BlobType::Data, &Tree::default().encode());
         let e = repo.load_tree(&as_data).unwrap_err();
-        assert!(e.is_damage() && e.to_string().contains("stored as data"), "{e}");
+        assert!(
+            e.is_damage() && e.to_string().contains("stored as data"),
+            "{e}"
+        );
     }
 }

@@ -54,8 +54,7 @@ impl Crafter {
         let id = self.repo.keys().chunk_id.id(data);
         if self.stored.insert(id) {
             // Level 3: bombs are runs of zeros, and their point is how little they take.
-            self.pack
-                .add(&seal_blob(self.repo.keys(), ty, id, data, 3));
+            self.pack.add(&seal_blob(self.repo.keys(), ty, id, data, 3));
             if self.pack.len() >= PACK_BYTES {
                 self.flush();
             }
