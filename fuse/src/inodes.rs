@@ -6,7 +6,8 @@
 //! numbers when first listed or looked into (entry `j` is `first + j`), so `readdir` of any
 //! directory, however large and under however many paths one shared tree appears, adds
 //! nothing to the table; an entry is stored only when the kernel looks it up, and then only
-//! what `stat` needs (`Entry`).
+//! what `stat` needs (`Entry`). The one visible cost: the second name of a hard link lists
+//! (`d_ino`) under its own number but stats under the number the link shares.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
