@@ -517,7 +517,7 @@ fn key_bombs() {
         fs::write(keys.join(Id::of_file(&b).to_hex()), b).unwrap();
     }
     let mut v = Verdicts::default();
-    let mut both = |v: &mut Verdicts, what: &str| {
+    let both = |v: &mut Verdicts, what: &str| {
         v.check(&format!("{what}: right password"), || {
             let r = run(env, &["ls", &snap]);
             r.sane();
