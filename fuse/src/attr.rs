@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use engine::format::tree::{Extent, Node, NodeKind};
+use engine::format::tree::NodeKind;
+
+use crate::inodes::Entry;
 use fuser::{FileAttr, FileType, INodeNo};
 
 pub(crate) fn systime(sec: i64, nsec: u32) -> SystemTime {
@@ -87,27 +89,17 @@ pub(crate) fn link_attr(
     }
 }
 
-/// The attributes of a node of a snapshot, as stored. A device number that does not fit shows
+/// The attributes of an entry of a snapshot, as stored. A device number that does not fit shows
 /// as 0 (no device) with a warning, rather than as some other device.
-pub(crate) fn node_attr(ino: u64, n: &Node) -> FileAttr {
+pub(crate) fn node_attr(ino: u64, n: &Entry) -> FileAttr {
     let size = match n.kind {
         NodeKind::File => n.size,
         NodeKind::Symlink => n.target.as_ref().map_or(0, |t| t.len() as u64),
         _ => 0,
     };
-    // Only stored data occupies blocks: holes stay holes, as `du` expects.
-    let data: u64 = n
-        .content
-        .iter()
-        .map(|e| match e {
-            Extent::Data { len, .. } => *len as u64,
-            Extent::Hole { .. } => 0,
-        })
-        .sum();
     let rdev = rdev32(n.rdev).unwrap_or_else(|| {
         tracing::warn!(
-            "{}: device number {:#x} does not fit in FUSE's 32 bits; shown as 0",
-            n.name_lossy(),
+            "inode {ino}: device number {:#x} does not fit in FUSE's 32 bits; shown as 0",
             n.rdev
         );
         0
@@ -115,7 +107,8 @@ pub(crate) fn node_attr(ino: u64, n: &Node) -> FileAttr {
     FileAttr {
         ino: INodeNo(ino),
         size,
-        blocks: data.div_ceil(512),
+        // Only stored data occupies blocks: holes stay holes, as `du` expects.
+        blocks: n.stored.div_ceil(512),
         atime: systime(n.mtime.sec, n.mtime.nsec),
         mtime: systime(n.mtime.sec, n.mtime.nsec),
         ctime: systime(n.ctime.sec, n.ctime.nsec),
@@ -134,6 +127,12 @@ pub(crate) fn node_attr(ino: u64, n: &Node) -> FileAttr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::format::tree::Node;
+    use engine::Id;
+
+    fn entry(n: &Node) -> Entry {
+        Entry::new(n, Id([0; 32]))
+    }
 
     /// The kernel's `new_decode_dev`, to check the encoding round-trips.
     fn decode(d: u32) -> (u64, u64) {
@@ -166,11 +165,11 @@ mod tests {
         assert_eq!(nlink32(u32::MAX as u64 + 2), u32::MAX);
         let mut n = Node::new(b"f".to_vec(), NodeKind::File);
         n.links = 1 << 32;
-        assert_eq!(node_attr(2, &n).nlink, u32::MAX);
+        assert_eq!(node_attr(2, &entry(&n)).nlink, u32::MAX);
         let mut d = Node::new(b"d".to_vec(), NodeKind::CharDevice);
         d.rdev = libc::makedev(0x1000, 1);
-        assert_eq!(node_attr(2, &d).rdev, 0);
+        assert_eq!(node_attr(2, &entry(&d)).rdev, 0);
         d.rdev = libc::makedev(4, 64);
-        assert_eq!(decode(node_attr(2, &d).rdev), (4, 64));
+        assert_eq!(decode(node_attr(2, &entry(&d)).rdev), (4, 64));
     }
 }

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use engine::backend::FileType as RepoFile;
 use engine::format::snapshot::SnapshotRef;
-use engine::format::tree::{NodeKind, Tree};
+use engine::format::tree::{Node, NodeKind, Tree};
 use engine::vfs::reader::{BlobCache, FileMap};
+use engine::vfs::trees::TreeCache;
 use engine::{Id, Repo};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
@@ -20,14 +21,13 @@ use fuser::{
 
 use crate::attr::{dir_attr, ftype, link_attr, node_attr, systime};
 use crate::errno::errno;
-use crate::inodes::{Inodes, Kind, ROOT};
+use crate::inodes::{Entry, Inodes, Kind, ROOT};
 use crate::layout::Listing;
-use crate::{MountOptions, READAHEAD_CHUNKS, READAHEAD_THREADS};
+use crate::{MountOptions, READAHEAD_CHUNKS, READAHEAD_THREADS, TREE_CACHE_BYTES};
 
 const TTL: Duration = Duration::from_secs(1);
 /// How often the root may look for new snapshots (a listing of `snapshots/`).
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
-const TREE_CACHE_ENTRIES: usize = 16384;
 /// An extended attribute of the root giving the inode table's size, so that tests (and a
 /// curious user) can see entries being forgotten. Not listed by `listxattr`, so `cp -a` and
 /// `getfattr -d` do not copy or show it.
@@ -46,7 +46,7 @@ pub struct SnapshotFs {
     opts: MountOptions,
     listing: RwLock<Listing>,
     inodes: RwLock<Inodes>,
-    trees: Mutex<HashMap<Id, Arc<Tree>>>,
+    trees: TreeCache,
     cache: Arc<BlobCache>,
     open: Mutex<HashMap<u64, OpenFile>>,
     prefetch: crossbeam_channel::Sender<Id>,
@@ -76,7 +76,7 @@ impl SnapshotFs {
             opts,
             listing: RwLock::new(Listing::default()),
             inodes: RwLock::new(Inodes::new()),
-            trees: Mutex::new(HashMap::new()),
+            trees: TreeCache::new(TREE_CACHE_BYTES),
             cache,
             open: Mutex::new(HashMap::new()),
             prefetch: tx,
@@ -133,25 +133,39 @@ impl SnapshotFs {
         l.checked = Some(Instant::now());
     }
 
-    fn tree(&self, id: &Id) -> engine::Result<Arc<Tree>> {
-        if let Some(t) = self.trees.lock().unwrap().get(id) {
-            return Ok(Arc::clone(t));
-        }
-        let t = Arc::new(self.repo.load_tree(id)?);
-        let mut c = self.trees.lock().unwrap();
-        if c.len() >= TREE_CACHE_ENTRIES {
-            c.clear();
-        }
-        c.insert(*id, Arc::clone(&t));
-        Ok(t)
-    }
-
-    /// A directory's tree, or the errno to reply (with a log line naming the directory).
+    /// A directory's tree, or the errno to reply (with a log line naming the directory). A tree
+    /// that does not load or decode fails this directory alone, with EIO.
     fn dir_tree(&self, ino: u64, id: &Id) -> Result<Arc<Tree>, Errno> {
-        self.tree(id).map_err(|e| {
+        self.trees.load(self.repo.as_ref(), id).map_err(|e| {
             tracing::error!("{}: directory unreadable: {e}", self.path_of(ino));
             errno(&e)
         })
+    }
+
+    /// The tree a directory entry lists (a snapshot root's or a directory's), if it is one.
+    fn listed_tree(kind: &Kind) -> Option<(&Arc<SnapshotRef>, Id)> {
+        match kind {
+            Kind::SnapRoot(s) => Some((s, s.snap.tree)),
+            Kind::Node(s, e) if e.kind == NodeKind::Dir => e.subtree.map(|t| (s, t)),
+            _ => None,
+        }
+    }
+
+    /// Calls `f` with the whole node of a snapshot entry, found by name in its directory's
+    /// tree: content and extended attributes are not kept in the inode table.
+    fn with_node<R>(&self, ino: u64, f: impl FnOnce(&Node) -> R) -> Result<R, Errno> {
+        let (parent, name, dir_tree) = {
+            let inodes = self.inodes.read().unwrap();
+            let i = inodes.get(ino).ok_or(Errno::ENOENT)?;
+            match &i.kind {
+                Kind::Node(_, e) => (i.parent, i.name.clone(), e.dir_tree),
+                _ => return Err(Errno::EINVAL),
+            }
+        };
+        let t = self.dir_tree(parent, &dir_tree)?;
+        // The tree is the one the entry was found in: it holds the name.
+        let n = t.find(&name).ok_or(Errno::EIO)?;
+        Ok(f(n))
     }
 
     /// The path of an inode inside the mount, for log lines.
@@ -203,6 +217,22 @@ impl SnapshotFs {
 
     /// Finds (parent, name) and counts the kernel's lookup of it.
     fn lookup_child(&self, parent: u64, name: &[u8]) -> Result<(u64, Kind), Errno> {
+        let pk = self.kind(parent).ok_or(Errno::ENOENT)?;
+        if let Some((s, id)) = Self::listed_tree(&pk) {
+            // A snapshot directory is one binary search in its tree, not a listing.
+            let t = self.dir_tree(parent, &id)?;
+            let j = t.position(name).ok_or(Errno::ENOENT)?;
+            let make = || Kind::Node(Arc::clone(s), Arc::new(Entry::new(&t.nodes[j], id)));
+            return self
+                .inodes
+                .write()
+                .unwrap()
+                .lookup_child(parent, j, t.nodes.len(), name, make)
+                .ok_or(Errno::ENOENT);
+        }
+        if matches!(pk, Kind::Node(..) | Kind::Link(_)) {
+            return Err(Errno::ENOTDIR);
+        }
         if parent != ROOT {
             let mut inodes = self.inodes.write().unwrap();
             if let Some(i) = inodes.find(parent, name) {
@@ -211,25 +241,12 @@ impl SnapshotFs {
                 return Ok((i, k));
             }
         }
-        let pk = self.kind(parent).ok_or(Errno::ENOENT)?;
-        let found = match &pk {
-            // A snapshot directory is one binary search in its tree, not a listing.
-            Kind::SnapRoot(s) | Kind::Node(s, _) => {
-                let id = match &pk {
-                    Kind::Node(_, n) => n.subtree.ok_or(Errno::ENOTDIR)?,
-                    _ => s.snap.tree,
-                };
-                let t = self.dir_tree(parent, &id)?;
-                t.find(name)
-                    .map(|n| Kind::Node(Arc::clone(s), Arc::new(n.clone())))
-            }
-            _ => self
-                .children(&pk)?
-                .into_iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, k)| k),
-        };
-        let kind = found.ok_or(Errno::ENOENT)?;
+        let kind = self
+            .children(&pk)?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, k)| k)
+            .ok_or(Errno::ENOENT)?;
         let mut inodes = self.inodes.write().unwrap();
         let ino = inodes.intern_with(parent, name, || kind.clone());
         // A root entry may now point at another snapshot (refresh): keep the inode current.
@@ -245,16 +262,24 @@ impl SnapshotFs {
             return Ok(Arc::clone(&o.map));
         }
         match self.kind(ino) {
-            Some(Kind::Node(_, n)) if n.kind == NodeKind::File => Ok(Arc::new(FileMap::new(&n))),
+            Some(Kind::Node(_, e)) if e.kind == NodeKind::File => {
+                self.with_node(ino, |n| Arc::new(FileMap::new(n)))
+            }
             Some(_) => Err(Errno::EINVAL),
             None => Err(Errno::ENOENT),
         }
     }
 
-    fn xattrs(&self, ino: u64) -> Vec<engine::format::tree::Xattr> {
+    /// Calls `f` with an entry's extended attributes (none for the virtual entries).
+    fn with_xattrs<R>(
+        &self,
+        ino: u64,
+        f: impl FnOnce(&[engine::format::tree::Xattr]) -> R,
+    ) -> Result<R, Errno> {
         match self.kind(ino) {
-            Some(Kind::Node(_, n)) => n.xattrs.clone(),
-            _ => vec![],
+            Some(Kind::Node(_, e)) if e.has_xattrs => self.with_node(ino, |n| f(&n.xattrs)),
+            Some(_) => Ok(f(&[])),
+            None => Err(Errno::ENOENT),
         }
     }
 }
@@ -312,7 +337,7 @@ impl Filesystem for SnapshotFs {
                 reply.data(&t)
             }
             Some(Kind::Node(_, n)) if n.kind == NodeKind::Symlink => {
-                reply.data(n.target.as_ref().map_or(&[][..], |t| t.as_slice()))
+                reply.data(n.target.as_deref().unwrap_or_default())
             }
             Some(_) => reply.error(Errno::EINVAL),
             None => reply.error(Errno::ENOENT),
@@ -437,24 +462,23 @@ impl Filesystem for SnapshotFs {
             k = 2;
         }
         let skip = (k - 2) as usize;
-        let tree = match &kind {
-            Kind::SnapRoot(s) => Some((s, s.snap.tree)),
-            Kind::Node(s, n) if n.kind == NodeKind::Dir => n.subtree.map(|t| (s, t)),
-            _ => None,
-        };
-        if let Some((snap, id)) = tree {
-            // A snapshot directory: walk its cached tree, cloning only entries not yet seen.
+        if let Some((_, id)) = Self::listed_tree(&kind) {
+            // A snapshot directory: its cached tree, entry j numbered first + j, nothing stored.
             let t = match self.dir_tree(ino.0, &id) {
                 Ok(t) => t,
                 Err(e) => return reply.error(e),
             };
-            let mut inodes = self.inodes.write().unwrap();
+            let first = self
+                .inodes
+                .write()
+                .unwrap()
+                .first_child(ino.0, t.nodes.len());
+            let Some(first) = first else {
+                return reply.error(Errno::ENOENT);
+            };
             for (j, n) in t.nodes.iter().enumerate().skip(skip) {
-                let child = inodes.intern_with(ino.0, &n.name, || {
-                    Kind::Node(Arc::clone(snap), Arc::new(n.clone()))
-                });
                 if reply.add(
-                    INodeNo(child),
+                    INodeNo(first + j as u64),
                     j as u64 + 3,
                     ftype(n.kind),
                     OsStr::from_bytes(&n.name),
@@ -502,10 +526,15 @@ impl Filesystem for SnapshotFs {
         let value = if ino.0 == ROOT && name.as_bytes() == INODES_XATTR {
             Some(self.inodes.read().unwrap().len().to_string().into_bytes())
         } else {
-            let x = self.xattrs(ino.0);
-            x.into_iter()
-                .find(|x| x.name == name.as_bytes())
-                .map(|x| x.value)
+            let found = self.with_xattrs(ino.0, |xs| {
+                xs.iter()
+                    .find(|x| x.name == name.as_bytes())
+                    .map(|x| x.value.clone())
+            });
+            match found {
+                Ok(v) => v,
+                Err(e) => return reply.error(e),
+            }
         };
         match value {
             None => reply.error(Errno::ENODATA),
@@ -516,11 +545,18 @@ impl Filesystem for SnapshotFs {
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
-        let mut buf = Vec::new();
-        for x in self.xattrs(ino.0) {
-            buf.extend_from_slice(&x.name);
-            buf.push(0);
-        }
+        let names = self.with_xattrs(ino.0, |xs| {
+            let mut buf = Vec::new();
+            for x in xs {
+                buf.extend_from_slice(&x.name);
+                buf.push(0);
+            }
+            buf
+        });
+        let buf = match names {
+            Ok(b) => b,
+            Err(e) => return reply.error(e),
+        };
         if size == 0 {
             reply.size(buf.len() as u32)
         } else if buf.len() > size as usize {

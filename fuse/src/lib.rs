@@ -13,6 +13,10 @@
 //! The root is rebuilt when the repository's snapshot list changes, so snapshots taken after
 //! mounting appear without a remount.
 //!
+//! Memory stays bounded whatever the repository holds: decoded trees are cached by bytes
+//! (`engine::vfs::trees`), the inode table holds only what the kernel holds, a few hundred
+//! bytes per entry (`inodes`), and a tree that fails to load is EIO for that directory only.
+//!
 //! Modules: `fs` (the kernel's requests), `inodes` (the inode table and its lookup counts),
 //! `layout` (the virtual directories), `attr` (node → attributes), `errno` (engine error →
 //! errno).
@@ -44,6 +48,9 @@ const MAX_CHUNK: usize = 2 << 20;
 /// helps random re-reads, and costs its size in resident memory (it was 256 MiB: 351 MiB peak
 /// RSS reading every large file of the benchmark dataset, for no gain in throughput).
 pub const DEFAULT_CACHE_BYTES: usize = 2 * READAHEAD_CHUNKS * MAX_CHUNK;
+/// Decoded directory trees kept, by their estimated size in memory: a directory of 1,000
+/// entries takes about 300 KiB, so this holds a hundred such; a larger tree is kept alone.
+const TREE_CACHE_BYTES: usize = 32 << 20;
 
 #[derive(Debug, Clone)]
 pub struct MountOptions {

@@ -14,7 +14,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Mutex;
 
-use crate::format::tree::{Node, NodeKind, Timestamp, Xattr};
+use crate::format::tree::{self, Node, NodeKind, Timestamp, Xattr};
 
 pub fn kind_of(m: &Metadata) -> NodeKind {
     let ft = m.file_type();
@@ -74,8 +74,19 @@ impl Names {
     }
 }
 
-/// A node for `path` with everything but a file's content and a directory's subtree.
+/// A node for `path` with everything but a file's content and a directory's subtree. A name or
+/// symlink target longer than a tree may hold (FORMAT.md §8; no Linux system call takes one)
+/// is an error for this entry alone, never a tree that readers refuse.
 pub fn node_from(name: &[u8], path: &Path, m: &Metadata, names: &Names) -> io::Result<Node> {
+    let too_long = |what: &str, len: usize, max: usize| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{what} of {len} bytes, longer than a snapshot holds ({max})"),
+        )
+    };
+    if name.len() > tree::MAX_NAME {
+        return Err(too_long("a name", name.len(), tree::MAX_NAME));
+    }
     let kind = kind_of(m);
     let mut n = Node::new(name.to_vec(), kind);
     n.mode = m.mode() & 0o7777;
@@ -102,6 +113,10 @@ pub fn node_from(name: &[u8], path: &Path, m: &Metadata, names: &Names) -> io::R
     }
     if kind == NodeKind::Symlink {
         let t = std::fs::read_link(path)?;
+        let len = t.as_os_str().len();
+        if len > tree::MAX_TARGET {
+            return Err(too_long("a symlink target", len, tree::MAX_TARGET));
+        }
         n.target = Some(serde_bytes::ByteBuf::from(
             t.as_os_str().as_bytes().to_vec(),
         ));
@@ -111,7 +126,9 @@ pub fn node_from(name: &[u8], path: &Path, m: &Metadata, names: &Names) -> io::R
 }
 
 /// Extended attributes of the path itself (not a symlink's target). Filesystems without xattr
-/// support simply have none.
+/// support simply have none. Attributes beyond the tree format's bounds (FORMAT.md §8) are left
+/// out with a warning: Linux cannot give one, but a tree holding one would be refused by every
+/// reader.
 pub fn read_xattrs(path: &Path) -> Vec<Xattr> {
     let Ok(list) = xattr::list(path) else {
         return Vec::new();
@@ -126,7 +143,11 @@ pub fn read_xattrs(path: &Path) -> Vec<Xattr> {
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
+    let (kept, dropped) = tree::fit_xattrs(out);
+    for why in dropped {
+        tracing::warn!("{}: {why}; not backed up", path.display());
+    }
+    kept
 }
 
 /// The data regions of a file as (offset, length), found with SEEK_DATA/SEEK_HOLE. Files that

@@ -45,8 +45,18 @@ pub trait BlobSource: Send + Sync {
         self.load_blob_at(&loc)
     }
 
+    /// A tree blob, decoded. A blob stored as data is refused before it is read: its bytes
+    /// are authentic, but no writer names a data blob as a directory's tree.
     fn load_tree(&self, id: &Id) -> Result<Tree> {
-        let b = self.load_blob(id)?;
+        let loc = self.locate(id)?.ok_or(Error::BlobNotIndexed(*id))?;
+        if loc.entry.ty != BlobType::Tree {
+            return Err(Error::damaged(
+                "tree",
+                id.to_hex(),
+                "the blob is stored as data, not as a tree",
+            ));
+        }
+        let b = self.load_blob_at(&loc)?;
         Tree::decode(&b).map_err(|e| match e {
             Error::Damaged { detail, .. } => Error::damaged("tree", id.to_hex(), detail),
             e => e,
@@ -218,5 +228,13 @@ mod tests {
         );
         let e = repo.load_tree(&t).unwrap_err();
         assert!(e.is_damage() && e.to_string().contains("tree"), "{e}");
+
+        // A data blob named as a tree is refused even when its bytes are a valid tree.
+        let as_data = store(&repo, BlobType::Data, &Tree::default().encode());
+        let e = repo.load_tree(&as_data).unwrap_err();
+        assert!(
+            e.is_damage() && e.to_string().contains("stored as data"),
+            "{e}"
+        );
     }
 }
