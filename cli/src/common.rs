@@ -84,6 +84,7 @@ pub fn init_logging(g: &GlobalOpts) {
         tracing_subscriber::EnvFilter::new(format!("{level},sled=warn,fuser=error"))
     });
     tracing_subscriber::fmt()
+        .fmt_fields(crate::output::log_fields())
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -118,6 +119,28 @@ pub fn install_signal_handler() {
             std::process::exit(130);
         }
     });
+}
+
+/// The variables vcd reads. Empty counts as unset: `VCD_PASSWORD_FILE=` in a script whose
+/// variable was empty is a clap error otherwise, and an empty `VCD_PASSWORD` would become an
+/// empty password (and `init` would make a repository that opens with none).
+const ENV_VARS: [&str; 6] = [
+    "VCD_REPOSITORY",
+    "VCD_PASSWORD_FILE",
+    "VCD_PASSWORD",
+    "VCD_PASSWORD_COMMAND",
+    "VCD_NEW_PASSWORD",
+    "VCD_CACHE_DIR",
+];
+
+/// Removes the empty ones of `ENV_VARS` from the environment. Call first in `main`, while the
+/// process has one thread (changing the environment races with other threads reading it).
+pub fn unset_empty_env() {
+    for v in ENV_VARS {
+        if std::env::var_os(v).is_some_and(|x| x.is_empty()) {
+            std::env::remove_var(v);
+        }
+    }
 }
 
 pub fn repo_path(g: &GlobalOpts) -> Result<PathBuf> {

@@ -253,8 +253,13 @@ pub fn remember(cache_dir: &Path, repo_id: &Id, key: &Id) {
         return;
     }
     let write = || -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
         let dir = path.parent().expect("the path has a parent");
-        std::fs::create_dir_all(dir)?;
+        // 0700 like the rest of the cache (cache::perms); the temp file is 0600.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".last-key")
             .tempfile_in(dir)?;

@@ -112,14 +112,14 @@ impl Repo {
         })?;
         let keys = master.derive();
         let config = Config::decode(&plain)?;
-        if let Some(d) = cache_dir {
-            keys::remember(d, &config.id, &key_id);
-        }
         let index_path = cache_dir.map(|d| index_dir(d, &config.id));
         let index = match &index_path {
             Some(p) => Index::open(p)?,
             None => Index::temporary()?,
         };
+        if let Some(d) = cache_dir {
+            keys::remember(d, &config.id, &key_id);
+        }
         let current = std::sync::atomic::AtomicBool::new(config.version >= REPO_VERSION);
         let repo = Repo {
             locks: Arc::new(lock::LockRegistry::new(Arc::clone(&backend))),
