@@ -12,6 +12,7 @@ mod crash;
 mod dedup;
 mod errors;
 mod mount;
+mod names;
 mod output;
 mod readme;
 mod regressions;
