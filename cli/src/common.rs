@@ -49,7 +49,20 @@ pub fn read_lock(g: &GlobalOpts, repo: &Repo) -> Result<Option<engine::repo::loc
     if g.no_lock {
         return Ok(None);
     }
-    Ok(Some(engine::repo::lock::acquire(repo, false)?))
+    match engine::repo::lock::acquire(repo, false) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if cannot_write(&e) => Err(anyhow::Error::new(e).context(
+            "taking a shared lock (on read-only storage, commands that only read run with --no-lock)",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// True when storage refused a write as read-only or not permitted.
+fn cannot_write(e: &engine::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(e, engine::Error::Backend { source, .. }
+        if matches!(source.io().kind(), K::ReadOnlyFilesystem | K::PermissionDenied))
 }
 
 /// Commands that write cannot skip their lock: a writer racing a repair or prune could store

@@ -3,6 +3,9 @@
 //! removed alone. JSON, unencrypted apart from the sealed master key (the KDF parameters must be
 //! readable before anything can be decrypted). Adding, replacing and removing keys happen here,
 //! under the locks FORMAT.md §10 names, so every caller gets the same ordering and refusals.
+//! Key files are written by whoever controls the storage too: opening reads each only in its
+//! turn, bounded in size, skips any it cannot use, and tries first the key the local cache
+//! remembers (FORMAT.md §4).
 
 use std::path::{Path, PathBuf};
 
