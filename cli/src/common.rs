@@ -49,7 +49,20 @@ pub fn read_lock(g: &GlobalOpts, repo: &Repo) -> Result<Option<engine::repo::loc
     if g.no_lock {
         return Ok(None);
     }
-    Ok(Some(engine::repo::lock::acquire(repo, false)?))
+    match engine::repo::lock::acquire(repo, false) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if cannot_write(&e) => Err(anyhow::Error::new(e).context(
+            "taking a shared lock (on read-only storage, commands that only read run with --no-lock)",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// True when storage refused a write as read-only or not permitted.
+fn cannot_write(e: &engine::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(e, engine::Error::Backend { source, .. }
+        if matches!(source.io().kind(), K::ReadOnlyFilesystem | K::PermissionDenied))
 }
 
 /// Commands that write cannot skip their lock: a writer racing a repair or prune could store
@@ -84,6 +97,7 @@ pub fn init_logging(g: &GlobalOpts) {
         tracing_subscriber::EnvFilter::new(format!("{level},sled=warn,fuser=error"))
     });
     tracing_subscriber::fmt()
+        .fmt_fields(crate::output::log_fields())
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -118,6 +132,28 @@ pub fn install_signal_handler() {
             std::process::exit(130);
         }
     });
+}
+
+/// The variables vcd reads. Empty counts as unset: `VCD_PASSWORD_FILE=` in a script whose
+/// variable was empty is a clap error otherwise, and an empty `VCD_PASSWORD` would become an
+/// empty password (and `init` would make a repository that opens with none).
+const ENV_VARS: [&str; 6] = [
+    "VCD_REPOSITORY",
+    "VCD_PASSWORD_FILE",
+    "VCD_PASSWORD",
+    "VCD_PASSWORD_COMMAND",
+    "VCD_NEW_PASSWORD",
+    "VCD_CACHE_DIR",
+];
+
+/// Removes the empty ones of `ENV_VARS` from the environment. Call first in `main`, while the
+/// process has one thread (changing the environment races with other threads reading it).
+pub fn unset_empty_env() {
+    for v in ENV_VARS {
+        if std::env::var_os(v).is_some_and(|x| x.is_empty()) {
+            std::env::remove_var(v);
+        }
+    }
 }
 
 pub fn repo_path(g: &GlobalOpts) -> Result<PathBuf> {

@@ -98,6 +98,7 @@ fn message(e: &anyhow::Error) -> String {
 }
 
 fn main() -> ExitCode {
+    common::unset_empty_env();
     sys::tune_allocator();
     sys::raise_nofile_limit();
     let cli = Cli::parse();
@@ -130,7 +131,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = exit_code(&e);
             if code != 3 {
-                eprintln!("vcd: error: {}", message(&e));
+                eprintln!("vcd: error: {}", output::esc(&message(&e)));
             }
             ExitCode::from(code)
         }

@@ -1,7 +1,10 @@
 //! What the CLI shows besides plain lines: the progress display (a bar on a terminal, plain
 //! lines every few seconds otherwise, nothing with --quiet; it only reads the engine's atomic
-//! counters), tables sized to their content, and the one time format of every JSON output.
+//! counters), tables sized to their content, the one time format of every JSON output, and the
+//! escaping of control characters in every name shown as text (`esc`).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,6 +13,45 @@ use std::time::{Duration, Instant};
 use engine::ops::progress::Progress;
 
 use crate::common::human_bytes;
+
+/// Text that comes from a repository or a filesystem (file names, link targets, user, group
+/// and host names, tags, and messages that quote them) as it may be written to a terminal:
+/// every control character (U+0000 to U+001F, U+007F to U+009F: escape sequences, carriage
+/// return, newline, backspace, bell) becomes `\x` and two hex digits, so no name can recolour
+/// or rewrite the screen or forge a line of output. Everything else is written as is, as GNU
+/// `ls -b` would for a printable name. Applied whether or not the output is a terminal: a log
+/// file is read on one later. JSON output is not escaped here: JSON's own escapes keep names
+/// exact there.
+pub fn esc(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The log's field formatter: messages (and any other field) escaped as `esc` does, since the
+/// engine's warnings quote file names (tracing-subscriber escapes ESC but not newlines or
+/// carriage returns).
+pub fn log_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let v = format!("{value:?}");
+        if field.name() == "message" {
+            write!(w, "{}", esc(&v))
+        } else {
+            write!(w, "{field}={}", esc(&v))
+        }
+    })
+    .delimited(" ")
+}
 
 /// Times in JSON: RFC 3339 in UTC, whole seconds, `Z` (`2026-11-28T16:20:00Z`).
 pub fn json_time(t: &chrono::DateTime<chrono::Utc>) -> String {
@@ -265,6 +307,58 @@ mod tests {
                 "a-very-long-tag  10.00 MiB  y",
             ]
         );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_nothing_else() {
+        assert_eq!(esc("plain/name ü 名"), "plain/name ü 名");
+        assert!(matches!(esc("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            esc("\u{1b}[31mred\nline\r\t\u{7f}\u{9b}2J\0"),
+            "\\x1b[31mred\\x0aline\\x0d\\x09\\x7f\\x9b2J\\x00"
+        );
+        // Backslashes stay: `\x1b` in a name is shown as typed.
+        assert_eq!(esc("a\\x1b"), "a\\x1b");
+    }
+
+    /// Defect: the engine's warnings quote file names and went to stderr as they were;
+    /// tracing-subscriber escapes ESC but not a newline or a carriage return, so a name could
+    /// still forge or overwrite lines.
+    #[test]
+    fn log_messages_are_escaped() {
+        use std::sync::Mutex;
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .fmt_fields(log_fields())
+            .with_writer(move || w.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .finish();
+        tracing::subscriber::with_default(sub, || {
+            tracing::warn!("cannot read {}", "a\u{1b}[31m\nb\r");
+            tracing::warn!(path = "x\ny", "with a field");
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out:?}");
+        assert!(
+            lines[0].ends_with("cannot read a\\x1b[31m\\x0ab\\x0d"),
+            "{out:?}"
+        );
+        assert!(lines[1].ends_with("with a field path=\"x\\ny\""), "{out:?}");
     }
 
     #[test]

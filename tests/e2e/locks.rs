@@ -1,8 +1,8 @@
 //! Which command takes which lock (FORMAT.md §10), seen from outside: read commands wait for an
 //! exclusive lock unless given `--no-lock`, which commands that write refuse; key removal and
-//! password changes wait for every other lock; a mount holds its shared lock while mounted. And
-//! the repository and the local cache are private (0700 directories, 0600 files) whatever the
-//! umask.
+//! password changes wait for every other lock; a mount holds its shared lock while mounted;
+//! read-only storage is checked, restored and mounted with `--no-lock`. And the repository and
+//! the local cache are private (0700 directories, 0600 files) whatever the umask.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -301,4 +301,101 @@ fn repository_and_cache_are_private_whatever_the_umask() {
     assert!(bad.is_empty(), "repository not private: {bad:#?}");
     let bad = not_private(&e.cache());
     assert!(bad.is_empty(), "cache not private: {bad:#?}");
+}
+
+/// `dir` bind-mounted read-only onto itself for the life of the value: storage that even root
+/// cannot write to.
+struct ReadOnly(PathBuf);
+
+impl ReadOnly {
+    fn bind(dir: &Path) -> ReadOnly {
+        let run = |args: &[&str]| {
+            let st = Command::new("mount").args(args).arg(dir).arg(dir).status();
+            assert!(
+                st.unwrap().success(),
+                "mount {args:?} (the e2e tests run as root)"
+            );
+        };
+        run(&["--bind"]);
+        let ro = ReadOnly(dir.to_path_buf());
+        let st = Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(dir)
+            .status();
+        assert!(st.unwrap().success(), "remount read-only");
+        assert!(fs::write(dir.join("probe"), b"").is_err(), "still writable");
+        ro
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue 12, item 11: a repository on read-only storage could be restored but not checked or
+/// mounted, both writing a lock. With `--no-lock` both work and write nothing; without it, the
+/// refusal says what to do.
+#[test]
+fn read_only_storage_is_checked_restored_and_mounted_with_no_lock() {
+    let (e, src, snap) = with_snapshot();
+    {
+        let _ro = ReadOnly::bind(&e.repo());
+        let (_, err) = e.code(1, &["check"]);
+        assert!(
+            err.contains("Read-only file system") && err.contains("run with --no-lock"),
+            "{err}"
+        );
+        let out = e.ok(&["--no-lock", "check", "--read-data"]);
+        assert!(out.contains("no errors found"), "{out}");
+        let t = e.path("restored");
+        e.ok(&[
+            "--no-lock",
+            "restore",
+            &snap,
+            "--target",
+            t.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            fs::read(fx::restored(&t, &src).join("d/f")).unwrap(),
+            b"locked data"
+        );
+        let m = Daemon::start(&e, "mnt", &["--no-lock"]);
+        let f =
+            m.mp.join("latest")
+                .join(src.strip_prefix("/").unwrap())
+                .join("d/f");
+        assert_eq!(fs::read(f).unwrap(), b"locked data");
+        m.unmount();
+    }
+    assert_eq!(fx::locks(&e.repo()), 0);
+
+    // The same for a user who may read the repository but not write to it.
+    use std::os::unix::process::CommandExt;
+    let nobody = crate::common::NOBODY;
+    let st = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{nobody}:{nobody}"))
+        .arg(e.dir.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = Command::new("chmod")
+        .args(["-R", "a-w"])
+        .arg(e.repo())
+        .status();
+    assert!(st.unwrap().success());
+    let as_nobody = |args: &[&str]| e.cmd(args).uid(nobody).gid(nobody).output().unwrap();
+    let o = as_nobody(&["check"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Permission denied") && err.contains("--no-lock"),
+        "{err}"
+    );
+    let o = as_nobody(&["--no-lock", "check", "--read-data"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no errors found"));
+    assert_eq!(fx::locks(&e.repo()), 0);
 }

@@ -20,6 +20,7 @@ mod errors;
 mod filters;
 mod hostile;
 mod mount;
+mod names;
 mod output;
 mod readme;
 mod regressions;

@@ -11,7 +11,7 @@ use engine::ops::progress::Progress;
 
 use crate::common::{self, human_bytes, GlobalOpts, Incomplete};
 use crate::out;
-use crate::output::{json_time, Display, Unit};
+use crate::output::{esc, json_time, Display, Unit};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -98,7 +98,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             s.errors.len()
         );
         for e in &s.errors {
-            eprintln!("  {e}");
+            eprintln!("  {}", esc(e));
         }
         return Err(Incomplete.into());
     }

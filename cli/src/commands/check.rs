@@ -9,7 +9,7 @@ use engine::ops::progress::Progress;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
-use crate::output::{Display, Unit};
+use crate::output::{esc, Display, Unit};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -51,10 +51,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     display.finish();
     let r = r?;
     for w in &r.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", esc(w));
     }
     for e in &r.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", esc(e));
     }
     // The verdict does not depend on stdout: a damaged repository fails even when the
     // summary cannot be written.

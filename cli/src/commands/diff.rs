@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
+use crate::output::esc;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,7 +21,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let s1 = engine::policy::select::select(&snaps, &a.from)?;
     let s2 = engine::policy::select::select(&snaps, &a.to)?;
     let c = engine::ops::diff::diff(&repo, &s1.snap.tree, &s2.snap.tree, |e| {
-        out!("{}    {}", e.change.mark(), e.path)
+        out!("{}    {}", e.change.mark(), esc(&e.path))
     })?;
     out!(
         "\n{} added, {} removed, {} modified",

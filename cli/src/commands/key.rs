@@ -9,6 +9,7 @@ use engine::repo::keys;
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
+use crate::output::esc;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -67,8 +68,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                     "{cur}{:<7}  {:<19}  {:<10}  {}",
                     id.short(),
                     k.created.format("%Y-%m-%d %H:%M:%S"),
-                    k.user,
-                    k.host
+                    esc(&k.user),
+                    esc(&k.host)
                 )?;
             }
         }

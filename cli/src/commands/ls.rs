@@ -6,6 +6,7 @@ use engine::ops::ls::{self, Lookup, LsEntry};
 
 use crate::common::{self, GlobalOpts};
 use crate::out;
+use crate::output::esc;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,7 +32,7 @@ fn kind_char(k: NodeKind) -> char {
 }
 
 fn print(e: &LsEntry, long: bool) -> Result<()> {
-    let (n, path) = (&e.node, &e.path);
+    let (n, path) = (&e.node, esc(&e.path));
     if !long {
         return out!("{path}");
     }
@@ -39,7 +40,7 @@ fn print(e: &LsEntry, long: bool) -> Result<()> {
     let link = n
         .target
         .as_ref()
-        .map(|t| format!(" -> {}", String::from_utf8_lossy(t)))
+        .map(|t| format!(" -> {}", esc(&String::from_utf8_lossy(t))))
         .unwrap_or_default();
     out!(
         "{}{:04o} {:>8} {:>8} {:>12} {} {path}{link}",
@@ -48,12 +49,12 @@ fn print(e: &LsEntry, long: bool) -> Result<()> {
         if n.user.is_empty() {
             n.uid.to_string()
         } else {
-            n.user.clone()
+            esc(&n.user).into_owned()
         },
         if n.group.is_empty() {
             n.gid.to_string()
         } else {
-            n.group.clone()
+            esc(&n.group).into_owned()
         },
         n.size,
         t.format("%Y-%m-%d %H:%M:%S")

@@ -28,7 +28,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let _lock = engine::repo::lock::acquire(&repo, true)?;
     let r = engine::ops::repair::repair_index(&repo, read_all_packs)?;
     for u in &r.unreadable {
-        eprintln!("warning: {u}");
+        eprintln!("warning: {}", crate::output::esc(u));
     }
     if !g.quiet {
         out!(

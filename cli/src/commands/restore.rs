@@ -10,7 +10,7 @@ use engine::ops::restore::{self, RestoreOptions};
 
 use crate::common::{self, human_bytes, GlobalOpts};
 use crate::out;
-use crate::output::{Display, Unit};
+use crate::output::{esc, Display, Unit};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -116,7 +116,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     })();
     if !r.errors.is_empty() {
         for e in &r.errors {
-            eprintln!("  {e}");
+            eprintln!("  {}", esc(e));
         }
         bail!("{} file(s) could not be restored intact", r.errors.len());
     }

@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::common::{self, human_bytes, GlobalOpts};
 use crate::out;
-use crate::output::{set_json_time, table};
+use crate::output::{esc, set_json_time, table};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,11 +46,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             vec![
                 s.id.short(),
                 s.snap.time.format("%Y-%m-%d %H:%M:%S").to_string(),
-                s.snap.host.clone(),
+                esc(&s.snap.host).into_owned(),
                 format!("{:?}", s.snap.kind).to_lowercase(),
-                s.snap.tags.join(","),
+                esc(&s.snap.tags.join(",")).into_owned(),
                 human_bytes(s.snap.summary.bytes_total),
-                s.snap.paths.join(" "),
+                esc(&s.snap.paths.join(" ")).into_owned(),
             ]
         })
         .collect();

@@ -14,6 +14,35 @@ pub fn run(b: &dyn Backend) {
     assert!(b.exists().unwrap());
     assert_eq!(b.get(FileType::Config, "config").unwrap(), b"cfg");
 
+    // A create-exclusive put never replaces, and of racing ones exactly one wins.
+    let e = b.put_new(FileType::Config, "config", b"other").unwrap_err();
+    assert!(e.is_exists(), "{e}");
+    assert_eq!(b.get(FileType::Config, "config").unwrap(), b"cfg");
+    for round in 0..4 {
+        let name = format!("race{round}");
+        let won: Vec<usize> = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..8)
+                .map(|i| {
+                    let name = &name;
+                    s.spawn(
+                        move || match b.put_new(FileType::Key, name, &[i as u8; 3]) {
+                            Ok(()) => Some(i),
+                            Err(e) if e.is_exists() => None,
+                            Err(e) => panic!("put_new: {e}"),
+                        },
+                    )
+                })
+                .collect();
+            racers
+                .into_iter()
+                .filter_map(|r| r.join().unwrap())
+                .collect()
+        });
+        assert_eq!(won.len(), 1, "winners of round {round}: {won:?}");
+        assert_eq!(b.get(FileType::Key, &name).unwrap(), [won[0] as u8; 3]);
+        b.delete(FileType::Key, &name).unwrap();
+    }
+
     let name = "ab".repeat(32);
     b.put(FileType::Pack, &name, b"0123456789").unwrap();
     assert_eq!(b.get_range(FileType::Pack, &name, 2, 3).unwrap(), b"234");

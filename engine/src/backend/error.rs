@@ -1,6 +1,7 @@
-//! What a storage failure means to the caller: the file is not there, trying again may work,
-//! or it will not. A retry layer retries `Transient` only; `NotFound` is an answer, not a
-//! failure, and the layer above decides whether a missing file is damage.
+//! What a storage failure means to the caller: the file is not there, it is there already (for
+//! a create-exclusive put), trying again may work, or it will not. A retry layer retries
+//! `Transient` only; `NotFound` and `Exists` are answers, not failures, and the layer above
+//! decides whether a missing file is damage and what a taken name means.
 
 use std::io;
 
@@ -16,6 +17,9 @@ pub enum BackendError {
     /// Will fail again: permission denied, no space, a short read, anything else.
     #[error("{0}")]
     Permanent(#[source] io::Error),
+    /// `put_new` found the name taken: someone else created it first.
+    #[error("already exists")]
+    Exists(#[source] io::Error),
 }
 
 pub type BResult<T> = Result<T, BackendError>;
@@ -29,6 +33,10 @@ impl BackendError {
         matches!(self, BackendError::Transient(_))
     }
 
+    pub fn is_exists(&self) -> bool {
+        matches!(self, BackendError::Exists(_))
+    }
+
     /// A copy for each of several callers failed by one read (io::Error is not Clone).
     pub fn duplicate(&self) -> BackendError {
         let copy = |e: &io::Error| io::Error::new(e.kind(), e.to_string());
@@ -36,14 +44,16 @@ impl BackendError {
             BackendError::NotFound(e) => BackendError::NotFound(copy(e)),
             BackendError::Transient(e) => BackendError::Transient(copy(e)),
             BackendError::Permanent(e) => BackendError::Permanent(copy(e)),
+            BackendError::Exists(e) => BackendError::Exists(copy(e)),
         }
     }
 
     pub fn io(&self) -> &io::Error {
         match self {
-            BackendError::NotFound(e) | BackendError::Transient(e) | BackendError::Permanent(e) => {
-                e
-            }
+            BackendError::NotFound(e)
+            | BackendError::Transient(e)
+            | BackendError::Permanent(e)
+            | BackendError::Exists(e) => e,
         }
     }
 }
@@ -54,6 +64,7 @@ impl From<io::Error> for BackendError {
         use io::ErrorKind as K;
         match e.kind() {
             K::NotFound => BackendError::NotFound(e),
+            K::AlreadyExists => BackendError::Exists(e),
             K::Interrupted
             | K::WouldBlock
             | K::TimedOut
@@ -82,6 +93,7 @@ mod tests {
             (K::PermissionDenied, "permanent"),
             (K::UnexpectedEof, "permanent"),
             (K::StorageFull, "permanent"),
+            (K::AlreadyExists, "exists"),
         ];
         for (kind, want) in cases {
             let e = BackendError::from(io::Error::from(kind));
@@ -89,6 +101,7 @@ mod tests {
                 BackendError::NotFound(_) => "not found",
                 BackendError::Transient(_) => "transient",
                 BackendError::Permanent(_) => "permanent",
+                BackendError::Exists(_) => "exists",
             };
             assert_eq!(got, want, "{kind:?}");
         }

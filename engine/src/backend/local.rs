@@ -1,7 +1,8 @@
 //! The local-directory backend. Layout: `config`, `keys/`, `index/`, `snapshots/`, `locks/`,
 //! and `data/XX/` where XX is the first two hex digits of the pack name (keeps directories
 //! small). Every `put` writes a temp file beside its destination, fsyncs it, renames it into
-//! place and fsyncs the directory, so a crash leaves either the old state or the new one.
+//! place and fsyncs the directory, so a crash leaves either the old state or the new one; a
+//! `put_new` renames without replacing (RENAME_NOREPLACE, or link then unlink).
 //! A `put_stream` does the same with its temp file in the type's directory (`data/` for
 //! packs), since its name, and so its subdirectory, is known only at the end. Temp files start
 //! with `.tmp` and are never listed. Directories are created 0700 and files 0600 whatever the
@@ -31,6 +32,17 @@ impl LocalBackend {
             }
             _ => self.root.join(t.dir()).join(name),
         }
+    }
+
+    /// `data` in a temp file beside where `name` goes (the directory created if missing).
+    fn write_temp(&self, t: FileType, name: &str, data: &[u8]) -> BResult<tempfile::NamedTempFile> {
+        valid_name(name)?;
+        let dest = self.path(t, name);
+        let dir = dest.parent().expect("object paths have a parent");
+        ensure_dir(dir)?;
+        let mut tmp = tempfile::Builder::new().prefix(".tmp").tempfile_in(dir)?;
+        tmp.write_all(data)?;
+        Ok(tmp)
     }
 
     /// Where a streamed file of type `t` is written before it has a name: the type's own
@@ -72,6 +84,18 @@ impl PutStream for LocalPut<'_> {
 fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> BResult<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(fsync_dir(
+        dest.parent().expect("object paths have a parent"),
+    )?)
+}
+
+/// `persist` that never replaces `dest`: renameat2(RENAME_NOREPLACE), or where the filesystem
+/// lacks it link(2) then unlink, both of which fail with EEXIST if `dest` exists. The temp
+/// file is complete and synced before its name appears, so the new name is as atomic as
+/// `persist`'s; on EEXIST the temp file is dropped (removed).
+fn persist_new(tmp: tempfile::NamedTempFile, dest: &Path) -> BResult<()> {
+    tmp.as_file().sync_all()?;
+    tmp.persist_noclobber(dest).map_err(|e| e.error)?;
     Ok(fsync_dir(
         dest.parent().expect("object paths have a parent"),
     )?)
@@ -142,13 +166,11 @@ impl Backend for LocalBackend {
     }
 
     fn put(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
-        valid_name(name)?;
-        let dest = self.path(t, name);
-        let dir = dest.parent().expect("object paths have a parent");
-        ensure_dir(dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(".tmp").tempfile_in(dir)?;
-        tmp.write_all(data)?;
-        persist(tmp, &dest)
+        persist(self.write_temp(t, name, data)?, &self.path(t, name))
+    }
+
+    fn put_new(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
+        persist_new(self.write_temp(t, name, data)?, &self.path(t, name))
     }
 
     fn put_stream(&self, t: FileType) -> BResult<Box<dyn PutStream + '_>> {

@@ -45,6 +45,19 @@ impl Backend for MemBackend {
             .insert(key(t, name), data.to_vec());
         Ok(())
     }
+    fn put_new(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
+        use std::collections::btree_map::Entry;
+        match self.files.write().unwrap().entry(key(t, name)) {
+            Entry::Occupied(_) => Err(BackendError::Exists(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{name} exists"),
+            ))),
+            Entry::Vacant(v) => {
+                v.insert(data.to_vec());
+                Ok(())
+            }
+        }
+    }
     fn put_stream(&self, t: FileType) -> BResult<Box<dyn PutStream + '_>> {
         Ok(Box::new(MemPut {
             backend: self,

@@ -5,6 +5,9 @@
 //! Contract every backend keeps (and `conformance::run` checks):
 //! - `put` is atomic: a reader sees the whole file or none of it, also after a crash;
 //! - `put` of a name that exists replaces it (content-addressed names make that harmless);
+//! - `put_new` never replaces: of several callers creating one name, exactly one succeeds and
+//!   the others get `BackendError::Exists` (the config, which marks a repository as
+//!   initialised, is created this way, so two racing `init`s cannot both write one);
 //! - `list` never shows partially written files;
 //! - a missing file is `BackendError::NotFound`; other failures say whether a retry may help
 //!   (`Transient`) or not (`Permanent`).
@@ -76,6 +79,9 @@ pub trait Backend: Send + Sync {
     /// Creates whatever structure the backend needs before the first `put`.
     fn create(&self) -> BResult<()>;
     fn put(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()>;
+    /// `put`, but only if `name` does not exist yet: `BackendError::Exists` otherwise, with
+    /// nothing changed. As atomic as `put`, and exclusive against concurrent `put_new`s.
+    fn put_new(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()>;
     fn get(&self, t: FileType, name: &str) -> BResult<Vec<u8>>;
     /// Reads `len` bytes at `offset`; a short file is `UnexpectedEof`.
     fn get_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> BResult<Vec<u8>>;

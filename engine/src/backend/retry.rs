@@ -1,7 +1,8 @@
 //! `RetryBackend`: retries what storage calls `Transient` (a timeout, a reset connection,
 //! throttling) with exponential backoff, and never what it calls `NotFound` or `Permanent`.
 //! Every call is safe to repeat: puts are whole and atomic, names are content hashes, reads
-//! and lists have no effect. A stream is not retried: its bytes are gone once written.
+//! and lists have no effect; a repeated `put_new` that finds its name taken checks whether the
+//! file holds its own bytes (an earlier attempt that succeeded but whose answer was lost). A stream is not retried: its bytes are gone once written.
 
 use std::time::Duration;
 
@@ -82,6 +83,21 @@ impl<B: Backend> Backend for RetryBackend<B> {
     fn put(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
         self.retry("writing", || self.inner.put(t, name, data))
     }
+    fn put_new(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
+        let mut attempts = 0;
+        match self.retry("creating", || {
+            attempts += 1;
+            self.inner.put_new(t, name, data)
+        }) {
+            // An attempt whose answer was lost may have created the file itself: it is ours if
+            // it holds our bytes (sealed objects never repeat, nonces being random).
+            Err(e) if e.is_exists() && attempts > 1 => match self.get(t, name) {
+                Ok(b) if b == data => Ok(()),
+                _ => Err(e),
+            },
+            r => r,
+        }
+    }
     fn get(&self, t: FileType, name: &str) -> BResult<Vec<u8>> {
         self.retry("reading", || self.inner.get(t, name))
     }
@@ -119,12 +135,14 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Mutex;
 
-    /// A memory backend whose `get` fails `fails` times with an error of `kind` first.
+    /// A memory backend whose `get` fails `fails` times with an error of `kind` first, and
+    /// whose `put_new` does its work but answers with a timeout `lost` times first.
     struct Flaky {
         inner: MemBackend,
         fails: AtomicU32,
         kind: io::ErrorKind,
         calls: AtomicU32,
+        lost: AtomicU32,
     }
 
     impl Backend for Flaky {
@@ -139,6 +157,14 @@ mod tests {
         }
         fn put(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
             self.inner.put(t, name, data)
+        }
+        fn put_new(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
+            self.inner.put_new(t, name, data)?;
+            if self.lost.load(Ordering::SeqCst) > 0 {
+                self.lost.fetch_sub(1, Ordering::SeqCst);
+                return Err(BackendError::from(io::Error::from(io::ErrorKind::TimedOut)));
+            }
+            Ok(())
         }
         fn get(&self, t: FileType, name: &str) -> BResult<Vec<u8>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
@@ -174,6 +200,7 @@ mod tests {
             fails: AtomicU32::new(fails),
             kind,
             calls: AtomicU32::new(0),
+            lost: AtomicU32::new(0),
         };
         f.inner.put(FileType::Config, "config", b"c").unwrap();
         let policy = RetryPolicy {
@@ -216,6 +243,22 @@ mod tests {
         assert!(b.get(FileType::Config, "nope").unwrap_err().is_not_found());
         assert_eq!(b.inner.calls.load(Ordering::SeqCst), 1);
         assert!(SLEPT.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_create_whose_answer_was_lost_is_recognised_as_ours() {
+        let b = flaky(0, io::ErrorKind::Other);
+        b.inner.lost.store(1, Ordering::SeqCst);
+        // The first attempt created the file and timed out; the retry finds it taken, with
+        // our bytes: success.
+        b.put_new(FileType::Key, "k", b"ours").unwrap();
+        assert_eq!(b.get(FileType::Key, "k").unwrap(), b"ours");
+        // Taken by someone else: an answer, not a failure, and the file is left alone.
+        assert!(b
+            .put_new(FileType::Key, "k", b"again")
+            .unwrap_err()
+            .is_exists());
+        assert_eq!(b.get(FileType::Key, "k").unwrap(), b"ours");
     }
 
     #[test]

@@ -179,6 +179,17 @@ impl std::fmt::Display for MacError {
     }
 }
 
+/// Most memory, in KiB, a key file may ask the KDF for: 128 MiB, under 3 times what vcd writes
+/// (46 MiB). Every open runs the KDF of each key file tried before the right one, so this and
+/// the two below bound what a planted key file costs: about 11 times a real key's work.
+pub const MAX_M_COST: u32 = 128 * 1024;
+/// Most passes a key file may ask for: 4 times what vcd writes (2).
+pub const MAX_T_COST: u32 = 8;
+/// Most lanes a key file may ask for (vcd writes 1; Argon2 here runs them one after another).
+pub const MAX_P_COST: u32 = 4;
+const MIN_SALT: usize = 8;
+const MAX_SALT: usize = 64;
+
 /// Argon2id parameters, stored in each key file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KdfParams {
@@ -206,17 +217,25 @@ impl KdfParams {
         }
     }
 
-    /// Refuses parameters a hostile key file could use to exhaust memory or time.
+    /// Refuses parameters a hostile key file could use to exhaust memory or time: anything
+    /// beyond what vcd writes (`recommended`, the only parameters `init`, `key add` and `key
+    /// passwd` use) with some headroom (`MAX_M_COST`, `MAX_T_COST`, `MAX_P_COST`).
     fn validate(&self) -> Result<()> {
         if self.algorithm != "argon2id" {
             return Err(Error::Crypto(format!("unknown KDF {:?}", self.algorithm)));
         }
-        if self.m_cost > 4 * 1024 * 1024
-            || self.t_cost > 100
-            || self.p_cost > 64
-            || self.salt.len() < 8
-        {
-            return Err(Error::Crypto("KDF parameters out of range".into()));
+        if self.m_cost > MAX_M_COST || self.t_cost > MAX_T_COST || self.p_cost > MAX_P_COST {
+            return Err(Error::Crypto(format!(
+                "KDF parameters beyond what vcd writes ({} KiB, {} passes, {} lanes; at most \
+                 {MAX_M_COST} KiB, {MAX_T_COST} passes, {MAX_P_COST} lanes)",
+                self.m_cost, self.t_cost, self.p_cost
+            )));
+        }
+        if !(MIN_SALT..=MAX_SALT).contains(&self.salt.len()) {
+            return Err(Error::Crypto(format!(
+                "KDF salt of {} bytes (vcd writes 16)",
+                self.salt.len()
+            )));
         }
         Ok(())
     }
@@ -314,5 +333,59 @@ mod tests {
         assert!(k1.open(aad::MASTER_KEY, &s).is_ok());
         p.m_cost = u32::MAX;
         assert!(p.derive(b"pw").is_err());
+    }
+
+    /// Defect: the bounds were 4 GiB and 100 passes, so a planted key file could make every
+    /// open spend 17 s and 4 GB on one key. They are now what vcd writes, with headroom, and
+    /// checked before Argon2 allocates anything.
+    #[test]
+    fn kdf_parameters_are_bounded_by_what_vcd_writes() {
+        let r = KdfParams::recommended();
+        assert!(r.validate().is_ok());
+        assert!(r.m_cost <= MAX_M_COST && r.t_cost <= MAX_T_COST && r.p_cost <= MAX_P_COST);
+        let at_limit = KdfParams {
+            m_cost: 64,
+            t_cost: MAX_T_COST,
+            p_cost: MAX_P_COST,
+            ..r.clone()
+        };
+        at_limit.derive(b"pw").unwrap();
+        let refused = [
+            KdfParams {
+                m_cost: 4 * 1024 * 1024,
+                ..r.clone()
+            },
+            KdfParams {
+                m_cost: MAX_M_COST + 1,
+                ..r.clone()
+            },
+            KdfParams {
+                m_cost: 64,
+                t_cost: 100,
+                ..r.clone()
+            },
+            KdfParams {
+                m_cost: 64,
+                t_cost: MAX_T_COST + 1,
+                ..r.clone()
+            },
+            KdfParams {
+                m_cost: 64,
+                p_cost: 64,
+                ..r.clone()
+            },
+            KdfParams {
+                salt: vec![1; 4],
+                ..r.clone()
+            },
+            KdfParams {
+                salt: vec![1; 1 << 20],
+                ..r.clone()
+            },
+        ];
+        for p in refused {
+            let e = p.derive(b"pw").err().expect("refused");
+            assert!(matches!(e, Error::Crypto(_)), "{e}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Verification of a repository against itself. The structural check reads every index file,
 //! every pack trailer and every snapshot's trees, and proves that each blob a snapshot needs is
-//! named by an index file and sits in a pack that says the same. `read_data` additionally reads
+//! named by an index file, of the type and length the tree expects, and sits in a pack that
+//! says the same. `read_data` additionally reads
 //! packs whole, checks each pack's hash against its name and decrypts and hashes every blob.
 //! Damage is reported per pack and blob, and traced to the snapshots and files it touches.
 //! Check never trusts the local sled cache: it works from the repository alone.
@@ -15,7 +16,7 @@ use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::format::blob::{BlobEntry, BlobType};
 use crate::format::snapshot::SnapshotRef;
-use crate::format::tree::{NodeKind, Tree};
+use crate::format::tree::{Extent, NodeKind, Tree};
 use crate::id::Id;
 use crate::ops::progress::Progress;
 use crate::repo::{BlobSource, Repo};
@@ -143,6 +144,9 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         let loc = blobs
             .get(id)
             .ok_or_else(|| format!("tree {id} is not in the index"))?;
+        if loc.entry.ty != BlobType::Tree {
+            return Err(format!("tree {id} is stored as file data, not as a tree"));
+        }
         let b = repo.load_blob_at(&loc).map_err(|e| format!("tree: {e}"))?;
         Tree::decode(&b).map_err(|e| format!("tree {id}: {e}"))
     };
@@ -170,14 +174,28 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                         subdirs.push((sub, n.name_lossy()));
                     }
                 } else {
-                    for id in n.data_ids() {
-                        if blobs.get(&id).is_none() {
-                            err(format!(
-                                "snapshot {}: {path}{}: blob {id} is not in the index",
-                                s.id.short(),
-                                n.name_lossy()
-                            ));
-                        }
+                    // Type and length too: restore writes an extent's bytes where the tree
+                    // says they go, and fails on a blob of another length or kind.
+                    for x in &n.content {
+                        let Extent::Data { id, len } = x else {
+                            continue;
+                        };
+                        let problem = match blobs.get(id) {
+                            None => "is not in the index".to_string(),
+                            Some(l) if l.entry.ty != BlobType::Data => {
+                                "is a tree, not file data".to_string()
+                            }
+                            Some(l) if l.entry.raw_length != *len => format!(
+                                "holds {} bytes where the file's extent has {len}",
+                                l.entry.raw_length
+                            ),
+                            Some(_) => continue,
+                        };
+                        err(format!(
+                            "snapshot {}: {path}{}: blob {id} {problem}",
+                            s.id.short(),
+                            n.name_lossy()
+                        ));
                     }
                 }
             }
@@ -525,6 +543,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Defect: check compared a file's blobs with the index by id only, so an extent whose
+    /// length differs from its blob's, or that names a tree blob (and a directory naming a data
+    /// blob as its subtree), passed `check --read-data` and then failed the restore.
+    #[test]
+    fn extents_and_subtrees_of_the_wrong_length_or_type_are_errors() {
+        use crate::repo::testing::{file, repo, snapshot, store, tree};
+        let repo = repo();
+        let good = file(&repo, "good", b"good data");
+        let mut long = file(&repo, "long", b"twelve bytes");
+        // The tree stays consistent (extents add up to the size): only the blob disagrees.
+        long.size += 5;
+        if let Some(Extent::Data { len, .. }) = long.content.first_mut() {
+            *len += 5;
+        }
+        let t = tree(&repo, vec![file(&repo, "inner", b"inner")]);
+        let t_len = repo.lookup(&t).unwrap().entry.raw_length;
+        let mut tree_as_data = file(&repo, "tree-as-data", b"");
+        tree_as_data.size = t_len as u64;
+        tree_as_data.content = vec![Extent::Data { id: t, len: t_len }];
+        let mut data_as_tree = crate::repo::testing::dir(&repo, "data-as-tree", vec![]);
+        data_as_tree.subtree = Some(store(&repo, BlobType::Data, b"not a tree"));
+        let root = tree(&repo, vec![good, long, tree_as_data, data_as_tree]);
+        snapshot(&repo, root);
+        let opts = CheckOptions {
+            read_data: true,
+            ..Default::default()
+        };
+        let rep = check(&repo, &opts, &Progress::default()).unwrap();
+        let has = |path: &str, what: &str| {
+            rep.errors
+                .iter()
+                .any(|m| m.contains(&format!(": {path}")) && m.contains(what))
+        };
+        assert!(
+            has(
+                "/long: blob",
+                "holds 12 bytes where the file's extent has 17"
+            ),
+            "{:?}",
+            rep.errors
+        );
+        assert!(
+            has("/tree-as-data: blob", "is a tree, not file data"),
+            "{:?}",
+            rep.errors
+        );
+        assert!(
+            has("/data-as-tree/: tree", "stored as file data, not as a tree"),
+            "{:?}",
+            rep.errors
+        );
+        assert_eq!(rep.errors.len(), 3, "{:?}", rep.errors);
+        // Every pack still reads intact: the damage is in what the tree says, not in the data.
+        assert_eq!(rep.blobs_read, 7);
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! removed alone. JSON, unencrypted apart from the sealed master key (the KDF parameters must be
 //! readable before anything can be decrypted). Adding, replacing and removing keys happen here,
 //! under the locks FORMAT.md §10 names, so every caller gets the same ordering and refusals.
+//! Key files are written by whoever controls the storage too: opening reads each only in its
+//! turn, bounded in size, skips any it cannot use, and tries first the key the local cache
+//! remembers (FORMAT.md §4).
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -103,55 +108,171 @@ pub fn store(backend: &dyn Backend, k: &KeyFile) -> Result<Id> {
     Ok(id)
 }
 
-/// Every key file, verified against its name.
-pub fn list(backend: &dyn Backend) -> Result<Vec<(Id, KeyFile)>> {
-    let names = backend.list(FileType::Key).map_err(|e| Error::Backend {
+/// Largest key file read. Ours are under 1 KiB; a larger file is not a key file, and reading
+/// it whole (a sparse 1 TiB file costs the storage nothing) must not stall or fail an open.
+pub const MAX_KEY_FILE: u64 = 64 << 10;
+
+/// Names and sizes of the key files in storage.
+fn names(backend: &dyn Backend) -> Result<Vec<(String, u64)>> {
+    backend.list(FileType::Key).map_err(|e| Error::Backend {
         what: "listing keys",
         name: String::new(),
         source: e,
-    })?;
-    let mut out = Vec::new();
-    for (name, _) in names {
-        let b = backend
-            .get(FileType::Key, &name)
-            .map_err(|e| Error::Backend {
-                what: "reading key",
-                name: name.clone(),
-                source: e,
-            })?;
-        let id = Id::of_file(&b);
-        if id.to_hex() != name {
-            tracing::warn!("key file {name} does not match its hash; skipped");
-            continue;
-        }
-        match KeyFile::decode(&b) {
-            Ok(k) => out.push((id, k)),
-            Err(e) => tracing::warn!("key file {name}: {e}; skipped"),
-        }
-    }
-    Ok(out)
+    })
 }
 
-/// Tries every key with the password; returns the master key and the id of the key that opened.
-pub fn open(backend: &dyn Backend, password: &[u8]) -> Result<(MasterKey, Id)> {
-    let keys = list(backend)?;
-    if keys.is_empty() {
-        return Err(Error::damaged(
-            "keys",
-            "",
-            "the repository has no readable key file",
-        ));
+/// Reads one key file, verified against its name; None, with a warning, when it cannot be
+/// used (too large, unreadable, not its hash, not a key file): one bad key file must not lock
+/// out the people whose keys are fine.
+fn read(backend: &dyn Backend, name: &str, size: u64) -> Option<(Id, KeyFile)> {
+    if size > MAX_KEY_FILE {
+        tracing::warn!("key file {name}: {size} bytes, over {MAX_KEY_FILE}; skipped");
+        return None;
     }
-    for (id, k) in keys {
+    // A range of the listed size, so a file that grew since the listing is not read whole
+    // (the prefix then fails its hash).
+    let b = match backend.get_range(FileType::Key, name, 0, size) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!("key file {name}: unreadable ({e}); skipped");
+            return None;
+        }
+    };
+    let id = Id::of_file(&b);
+    if id.to_hex() != name {
+        tracing::warn!("key file {name} does not match its hash; skipped");
+        return None;
+    }
+    match KeyFile::decode(&b) {
+        Ok(k) => Some((id, k)),
+        Err(e) => {
+            tracing::warn!("key file {name}: {e}; skipped");
+            None
+        }
+    }
+}
+
+/// Every usable key file, verified against its name (the others are skipped with a warning).
+pub fn list(backend: &dyn Backend) -> Result<Vec<(Id, KeyFile)>> {
+    Ok(names(backend)?
+        .into_iter()
+        .filter_map(|(name, size)| read(backend, &name, size))
+        .collect())
+}
+
+/// Finds the key that opens this repository with `password`: tries the keys in `first` (the
+/// one that opened it last time) before the others, and of each key the password unlocks asks
+/// `accept` whether its master key is this repository's (it opens the config). A key that
+/// unlocks but is not accepted (left by an `init` that lost a race, or planted) is skipped.
+/// Returns the master key, the key's id and what `accept` returned. Each key file is read only
+/// when its turn comes, so with the right key first the others are never read.
+pub fn open<T>(
+    backend: &dyn Backend,
+    password: &[u8],
+    first: &[Id],
+    mut accept: impl FnMut(&MasterKey) -> Option<T>,
+) -> Result<(MasterKey, Id, T)> {
+    let mut names = names(backend)?;
+    // Stable: the remembered keys first, the rest in listing order.
+    names.sort_by_key(|(n, _)| !first.iter().any(|f| f.to_hex() == *n));
+    let (mut readable, mut unlocked) = (0, 0);
+    for (name, size) in names {
+        let Some((id, k)) = read(backend, &name, size) else {
+            continue;
+        };
+        readable += 1;
+        tracing::debug!("trying key {}", id.short());
         match k.unlock(password) {
-            Ok(Some(m)) => return Ok((m, id)),
+            Ok(Some(m)) => {
+                unlocked += 1;
+                match accept(&m) {
+                    Some(t) => return Ok((m, id, t)),
+                    None => tracing::warn!(
+                        "key {} opens with this password but does not open this repository \
+                         (left by an interrupted or concurrent init?); skipped",
+                        id.short()
+                    ),
+                }
+            }
             Ok(None) => {}
             // One unusable key file (unknown KDF, hostile parameters) must not lock out the
             // people whose keys are fine.
             Err(e) => tracing::warn!("key {}: {e}; skipped", id.short()),
         }
     }
+    if readable == 0 {
+        return Err(Error::damaged(
+            "keys",
+            "",
+            "the repository has no readable key file",
+        ));
+    }
+    if unlocked > 0 {
+        return Err(Error::damaged(
+            "config",
+            "config",
+            "no key this password unlocks opens it (MAC mismatch)",
+        ));
+    }
     Err(Error::WrongPassword)
+}
+
+/// Where the id of the key that last opened repository `repo_id` is kept in a cache directory
+/// (beside its local index).
+pub fn last_key_path(cache_dir: &Path, repo_id: &Id) -> PathBuf {
+    cache_dir.join(repo_id.to_hex()).join("last-key")
+}
+
+/// The keys that last opened any repository cached under `cache_dir`. The repository's own id
+/// is in its config, which no key has opened yet, so every cached repository's entry is
+/// read; key ids are hashes of key files with random salts, so only this repository's can
+/// name one of its key files.
+pub fn remembered(cache_dir: &Path) -> Vec<Id> {
+    let Ok(rd) = std::fs::read_dir(cache_dir) else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<Id>().is_ok())
+        })
+        .filter_map(|e| {
+            use std::io::Read;
+            let mut s = String::new();
+            let f = std::fs::File::open(e.path().join("last-key")).ok()?;
+            // A hex id and a newline; anything longer is not ours.
+            f.take(80).read_to_string(&mut s).ok()?;
+            s.trim().parse().ok()
+        })
+        .collect()
+}
+
+/// Records that `key` opened repository `repo_id`. Best effort: a cache directory that cannot
+/// be written only costs the next open its shortcut.
+pub fn remember(cache_dir: &Path, repo_id: &Id, key: &Id) {
+    let path = last_key_path(cache_dir, repo_id);
+    if std::fs::read_to_string(&path).is_ok_and(|s| s.trim() == key.to_hex()) {
+        return;
+    }
+    let write = || -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = path.parent().expect("the path has a parent");
+        // 0700 like the rest of the cache (cache::perms); the temp file is 0600.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".last-key")
+            .tempfile_in(dir)?;
+        std::io::Write::write_all(&mut tmp, format!("{}\n", key.to_hex()).as_bytes())?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        tracing::debug!("could not remember the key in {}: {e}", path.display());
+    }
 }
 
 /// Seals the repository's master key under another password in a new key file; returns its id.
@@ -225,6 +346,7 @@ pub fn remove(repo: &Repo, prefix: &str) -> Result<Id> {
 mod tests {
     use super::*;
     use crate::repo::testing::{cheap_kdf, mem_repo};
+    use std::sync::Arc;
 
     fn key_files(repo: &Repo) -> Vec<Id> {
         list(&*repo.backend)
@@ -339,5 +461,247 @@ mod tests {
             Err(Error::Key(KeyError::Ambiguous(_)))
         ));
         assert_eq!(key_files(&repo).len(), before);
+    }
+
+    /// A backend that records which key files are read and fails reads of the names in
+    /// `deny` (a key file the process may not read).
+    struct Watched {
+        inner: crate::backend::MemBackend,
+        reads: std::sync::Mutex<Vec<String>>,
+        deny: Vec<String>,
+    }
+
+    impl Watched {
+        fn read_key(&self, t: FileType, name: &str) -> crate::backend::BResult<()> {
+            if t == FileType::Key {
+                self.reads.lock().unwrap().push(name.to_string());
+                if self.deny.iter().any(|d| d == name) {
+                    return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied).into());
+                }
+            }
+            Ok(())
+        }
+    }
+
+    impl Backend for Watched {
+        fn location(&self) -> String {
+            "watched".into()
+        }
+        fn exists(&self) -> crate::backend::BResult<bool> {
+            self.inner.exists()
+        }
+        fn create(&self) -> crate::backend::BResult<()> {
+            self.inner.create()
+        }
+        fn put(&self, t: FileType, name: &str, data: &[u8]) -> crate::backend::BResult<()> {
+            self.inner.put(t, name, data)
+        }
+        fn put_new(&self, t: FileType, name: &str, data: &[u8]) -> crate::backend::BResult<()> {
+            self.inner.put_new(t, name, data)
+        }
+        fn get(&self, t: FileType, name: &str) -> crate::backend::BResult<Vec<u8>> {
+            self.read_key(t, name)?;
+            self.inner.get(t, name)
+        }
+        fn get_range(
+            &self,
+            t: FileType,
+            name: &str,
+            offset: u64,
+            len: u64,
+        ) -> crate::backend::BResult<Vec<u8>> {
+            self.read_key(t, name)?;
+            self.inner.get_range(t, name, offset, len)
+        }
+        fn put_stream(
+            &self,
+            t: FileType,
+        ) -> crate::backend::BResult<Box<dyn crate::backend::PutStream + '_>> {
+            self.inner.put_stream(t)
+        }
+        fn list(&self, t: FileType) -> crate::backend::BResult<Vec<(String, u64)>> {
+            self.inner.list(t)
+        }
+        fn delete(&self, t: FileType, name: &str) -> crate::backend::BResult<()> {
+            self.inner.delete(t, name)
+        }
+    }
+
+    /// A repository in a `Watched` backend, password "pw", and its key's id.
+    fn watched(deny: Vec<String>) -> (Arc<Watched>, Id) {
+        let w = Arc::new(Watched {
+            inner: Default::default(),
+            reads: Default::default(),
+            deny,
+        });
+        let b: crate::backend::DynBackend = w.clone();
+        let id = Repo::init(b, b"pw", crate::format::config::Config::new(), cheap_kdf()).unwrap();
+        (w, id)
+    }
+
+    fn open_watched(w: &Arc<Watched>, password: &[u8], cache: Option<&Path>) -> Result<Repo> {
+        w.reads.lock().unwrap().clear();
+        Repo::open(w.clone(), password, cache)
+    }
+
+    /// Stores the first of `k`'s variants (its `host` changed) whose id sorts before `real`,
+    /// so a listing offers it first; returns its id.
+    fn plant_before(backend: &dyn Backend, real: &Id, mut k: KeyFile) -> Id {
+        for i in 0.. {
+            k.host = format!("planted-{i}");
+            if Id::of_file(&k.encode()) < *real {
+                return store(backend, &k).unwrap();
+            }
+        }
+        unreachable!()
+    }
+
+    /// A key file sealing `master` under `password` with any parameters, bypassing the
+    /// bounds `KdfParams::derive` enforces (as a hostile writer would).
+    fn key_unchecked(master: &MasterKey, password: &[u8], kdf: KdfParams) -> KeyFile {
+        let params = argon2::Params::new(kdf.m_cost, kdf.t_cost, kdf.p_cost, Some(32)).unwrap();
+        let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut kek = [0u8; 32];
+        a.hash_password_into(password, &kdf.salt, &mut kek).unwrap();
+        KeyFile {
+            version: KEY_VERSION,
+            created: chrono::Utc::now(),
+            host: String::new(),
+            user: String::new(),
+            master: crate::crypto::DataKey::from_bytes(kek)
+                .seal(aad::MASTER_KEY, master.as_bytes()),
+            kdf,
+        }
+    }
+
+    /// Defect: open took the first key the password unlocked and then failed on the config
+    /// ("MAC mismatch") when that key's master key was another's: a key left by an init that
+    /// lost a race to the same location, with the same password, locked everyone out.
+    #[test]
+    fn a_key_whose_master_does_not_open_the_config_is_skipped() {
+        let (w, real) = watched(vec![]);
+        let stray = KeyFile::create(&MasterKey::generate(), b"pw", cheap_kdf()).unwrap();
+        let stray = plant_before(&*w, &real, stray);
+        let repo = open_watched(&w, b"pw", None).unwrap();
+        assert_eq!(repo.key_id(), real);
+        assert_eq!(
+            *w.reads.lock().unwrap(),
+            [stray.to_hex(), real.to_hex()],
+            "the stray key was tried first"
+        );
+        assert!(matches!(
+            open_watched(&w, b"other", None),
+            Err(Error::WrongPassword)
+        ));
+        // Only stray keys unlock: the config does not open, which is damage, not a wrong
+        // password.
+        w.inner.delete(FileType::Key, &real.to_hex()).unwrap();
+        let e = open_watched(&w, b"pw", None).err().unwrap();
+        assert!(e.is_damage() && e.to_string().contains("config"), "{e}");
+    }
+
+    /// Defect: a key file asking for 4 GiB or 100 passes was run (17.8 s and 4.2 GB at one
+    /// pass). Keys beyond the bounds are now skipped unrun: here they seal the real master key
+    /// and sort first, so had they been run they would have opened the repository.
+    #[test]
+    fn keys_with_out_of_bounds_kdf_parameters_are_skipped() {
+        use crate::crypto::{MAX_M_COST, MAX_T_COST};
+        let (w, real) = watched(vec![]);
+        let master = open_watched(&w, b"pw", None).unwrap().master.clone();
+        let passes = KdfParams {
+            t_cost: MAX_T_COST + 1,
+            ..cheap_kdf()
+        };
+        let memory = KdfParams {
+            m_cost: MAX_M_COST + 8,
+            ..cheap_kdf()
+        };
+        for kdf in [passes, memory] {
+            let hostile = plant_before(&*w, &real, key_unchecked(&master, b"pw", kdf));
+            let repo = open_watched(&w, b"pw", None).unwrap();
+            assert_eq!(repo.key_id(), real);
+            assert_eq!(w.reads.lock().unwrap()[0], hostile.to_hex(), "tried first");
+            w.inner.delete(FileType::Key, &hostile.to_hex()).unwrap();
+        }
+    }
+
+    /// Defect: one key file that could not be read (too large, or not readable by this user)
+    /// failed every open. Such files are now skipped with a warning, and one larger than
+    /// `MAX_KEY_FILE` is not read at all.
+    #[test]
+    fn oversize_and_unreadable_key_files_are_skipped() {
+        let denied = "00".repeat(32);
+        let (w, real) = watched(vec![denied.clone()]);
+        w.inner.put(FileType::Key, &denied, b"{}").unwrap();
+        let big = format!("01{}", "00".repeat(31));
+        w.inner
+            .put(FileType::Key, &big, &vec![b' '; MAX_KEY_FILE as usize + 1])
+            .unwrap();
+        let repo = open_watched(&w, b"pw", None).unwrap();
+        assert_eq!(repo.key_id(), real);
+        assert_eq!(
+            *w.reads.lock().unwrap(),
+            [denied.clone(), real.to_hex()],
+            "the oversize file was not read"
+        );
+        assert_eq!(list(&*w).unwrap().len(), 1);
+
+        // The same on disk, with a 1 TiB sparse file sorted first.
+        let d = tempfile::tempdir().unwrap();
+        let b: crate::backend::DynBackend =
+            Arc::new(crate::backend::LocalBackend::new(d.path().join("repo")));
+        let real = Repo::init(b.clone(), b"pw", Default::default(), cheap_kdf()).unwrap();
+        std::fs::File::create(d.path().join("repo/keys").join(&denied))
+            .unwrap()
+            .set_len(1 << 40)
+            .unwrap();
+        assert_eq!(Repo::open(b, b"pw", None).unwrap().key_id(), real);
+    }
+
+    /// The key that opened a repository is remembered in the cache directory and tried first
+    /// next time: a planted key sorted before it (a slow one would cost every open its KDF) is
+    /// then not even read.
+    #[test]
+    fn the_key_that_opened_last_time_is_tried_first() {
+        let (w, real) = watched(vec![]);
+        let cache = tempfile::tempdir().unwrap();
+        let slow = KeyFile::create(&MasterKey::generate(), b"not pw", cheap_kdf()).unwrap();
+        let slow = plant_before(&*w, &real, slow);
+        let repo = open_watched(&w, b"pw", Some(cache.path())).unwrap();
+        assert_eq!(*w.reads.lock().unwrap(), [slow.to_hex(), real.to_hex()]);
+        let remembered = std::fs::read_to_string(last_key_path(cache.path(), &repo.config().id));
+        assert_eq!(remembered.unwrap().trim(), real.to_hex());
+        drop(repo);
+        let repo = open_watched(&w, b"pw", Some(cache.path())).unwrap();
+        assert_eq!(repo.key_id(), real);
+        assert_eq!(*w.reads.lock().unwrap(), [real.to_hex()]);
+        drop(repo);
+
+        // Another person's key: theirs is tried after the remembered one, then remembered.
+        let theirs = add(
+            &open_watched(&w, b"pw", None).unwrap(),
+            b"theirs",
+            cheap_kdf(),
+        )
+        .unwrap();
+        let repo = open_watched(&w, b"theirs", Some(cache.path())).unwrap();
+        assert_eq!(repo.key_id(), theirs);
+        assert_eq!(w.reads.lock().unwrap()[0], real.to_hex());
+        drop(repo);
+        let _ = open_watched(&w, b"theirs", Some(cache.path())).unwrap();
+        assert_eq!(*w.reads.lock().unwrap(), [theirs.to_hex()]);
+
+        // A remembered key that was removed is simply not there to try.
+        w.inner.delete(FileType::Key, &theirs.to_hex()).unwrap();
+        assert!(matches!(
+            open_watched(&w, b"theirs", Some(cache.path())),
+            Err(Error::WrongPassword)
+        ));
+        assert_eq!(
+            open_watched(&w, b"pw", Some(cache.path()))
+                .unwrap()
+                .key_id(),
+            real
+        );
     }
 }

@@ -54,7 +54,9 @@ pub fn index_dir(cache_dir: &Path, repo_id: &Id) -> PathBuf {
 }
 
 impl Repo {
-    /// Creates a repository: structure, first key, config. Fails if one exists.
+    /// Creates a repository: structure, first key, config. Fails if one exists, or if key
+    /// files do (an interrupted or concurrent `init`). The config is created exclusively: of
+    /// inits racing on one location exactly one succeeds, and the others remove their key file.
     pub fn init(
         backend: DynBackend,
         password: &[u8],
@@ -65,38 +67,59 @@ impl Repo {
         if backend.exists().map_err(be("probing", "config"))? {
             return Err(Error::RepoExists(backend.location()));
         }
+        if !backend
+            .list(FileType::Key)
+            .map_err(be("listing", "keys"))?
+            .is_empty()
+        {
+            return Err(Error::RepoExists(format!(
+                "{}: it has key files but no config (an init was interrupted, or is running \
+                 now; if none is, delete its key files and init again)",
+                backend.location()
+            )));
+        }
         backend.create().map_err(be("creating repository", ""))?;
         let master = MasterKey::generate();
         let keys = master.derive();
         let key_id = keys::store(backend.as_ref(), &KeyFile::create(&master, password, kdf)?)?;
         let sealed = seal_config(&keys, &config);
         // The config goes last: its presence is what marks a repository as initialised.
-        backend
-            .put(FileType::Config, "config", &sealed)
-            .map_err(be("writing", "config"))?;
-        Ok(key_id)
+        match backend.put_new(FileType::Config, "config", &sealed) {
+            Ok(()) => Ok(key_id),
+            Err(e) if e.is_exists() => {
+                // Another init won: our key seals a master key nothing is encrypted with.
+                if let Err(e) = backend.delete(FileType::Key, &key_id.to_hex()) {
+                    tracing::warn!("removing key {} of the lost init: {e}", key_id.short());
+                }
+                Err(Error::RepoExists(backend.location()))
+            }
+            Err(e) => Err(be("writing", "config")(e)),
+        }
     }
 
-    /// Opens with a password. `cache_dir` holds the local index; None uses a temporary one.
+    /// Opens with a password. `cache_dir` holds the local index and remembers which key opened
+    /// the repository, to try it first next time; None uses a temporary index.
     pub fn open(backend: DynBackend, password: &[u8], cache_dir: Option<&Path>) -> Result<Repo> {
         if !backend.exists().map_err(be("probing", "config"))? {
             return Err(Error::RepoNotFound(backend.location()));
         }
-        let (master, key_id) = keys::open(backend.as_ref(), password)?;
-        let keys = master.derive();
         let raw = backend
             .get(FileType::Config, "config")
             .map_err(be("reading", "config"))?;
-        let plain = keys
-            .data
-            .open(aad::CONFIG, &raw)
-            .map_err(|m| Error::damaged("config", "config", m.to_string()))?;
+        let first = cache_dir.map(keys::remembered).unwrap_or_default();
+        let (master, key_id, plain) = keys::open(backend.as_ref(), password, &first, |m| {
+            m.derive().data.open(aad::CONFIG, &raw).ok()
+        })?;
+        let keys = master.derive();
         let config = Config::decode(&plain)?;
         let index_path = cache_dir.map(|d| index_dir(d, &config.id));
         let index = match &index_path {
             Some(p) => Index::open(p)?,
             None => Index::temporary()?,
         };
+        if let Some(d) = cache_dir {
+            keys::remember(d, &config.id, &key_id);
+        }
         let current = std::sync::atomic::AtomicBool::new(config.version >= REPO_VERSION);
         let repo = Repo {
             locks: Arc::new(lock::LockRegistry::new(Arc::clone(&backend))),

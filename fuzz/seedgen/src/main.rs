@@ -10,6 +10,7 @@ use engine::cache::fuzzing::encode_record;
 use engine::crypto::{aad, KdfParams, MasterKey};
 use engine::format::blob::{seal_blob, BlobEntry, BlobType};
 use engine::format::config::Config;
+use engine::format::lock_file::LockInfo;
 use engine::format::index_file::{encode_index_file, PackEntries};
 use engine::format::pack::{encode_trailer, PackWriter};
 use engine::format::snapshot::{BackupType, Snapshot, Summary};
@@ -214,6 +215,50 @@ fn main() {
     b1s.extend_from_slice(&[0, 0, 0]);
     b1s.extend_from_slice(&zstd::bulk::compress(&payload, 3).unwrap());
     put(&dir, "blob", "mode1_standard_frame_exact", &b1s);
+
+    // lock_file: as a lock taker writes one.
+    let l = LockInfo {
+        time: chrono::Utc::now(),
+        host: "host".into(),
+        user: "user".into(),
+        pid: 4242,
+        exclusive: true,
+    };
+    put(&dir, "lock_file", "exclusive", &l.encode());
+
+    // key_open: the config sealed with the fixed key; the tiny key file (which opens it), a key
+    // of another master key under the same password (unlocks, opens nothing), garbage.
+    let config = keys.data.seal(
+        aad::CONFIG,
+        &serde_json::to_vec_pretty(&Config::new()).unwrap(),
+    );
+    let stray = KeyFile::create(
+        &MasterKey::from_bytes([9; 32]),
+        b"fuzz password",
+        k.kdf.clone(),
+    )
+    .unwrap();
+    let key_open = |flags: u8, parts: &[&[u8]]| {
+        let mut b = vec![flags];
+        for p in parts {
+            b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+            b.extend_from_slice(p);
+        }
+        b
+    };
+    let (real, stray) = (k.encode(), stray.encode());
+    put(
+        &dir,
+        "key_open",
+        "remembered_real",
+        &key_open(0x80, &[&config, &real, &stray]),
+    );
+    put(
+        &dir,
+        "key_open",
+        "remembered_stray_then_misnamed",
+        &key_open(0x80 | 0b100, &[&config, &stray, &real, b"{}"]),
+    );
     eprintln!("seeds written to {}", dir.display());
 }
 
