@@ -139,6 +139,10 @@ fn a_tree_20000_levels_deep() {
             comps.push(b"bottom");
             assert_eq!(read_deep(&t, &comps).unwrap(), b"deep bottom\n");
         }
+        // std's remove_dir_all (the scratch area's drop) recurses once per level: GNU rm
+        // walks any depth.
+        let rm = std::process::Command::new("rm").arg("-rf").arg(&t).status();
+        assert!(rm.unwrap().success(), "rm -rf of the restored chain");
     });
     v.check("mount + find", || {
         let mut m = LimitedMount::start(env);

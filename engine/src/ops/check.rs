@@ -162,8 +162,8 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
                 Err(e) => {
                     // A tree is often shared by many snapshots and paths; this walk visits it
                     // once, step 6 names them all.
+                    damaged.insert(tid, e.clone());
                     err(e);
-                    damaged.insert(tid, "tree unreadable".into());
                     return Ok(Vec::new());
                 }
             };
@@ -279,7 +279,14 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
 
     // 6. Trace damaged blobs to the files (and trees) they belong to.
     if !damaged.is_empty() {
-        rep.damaged_files = files_touching(repo, &snaps, &damaged, &blobs);
+        let (files, complete) = files_touching(repo, &snaps, &damaged, &blobs);
+        rep.damaged_files = files;
+        if !complete {
+            err(format!(
+                "more damaged paths than the {MAX_NAMED} named below (a damaged tree or blob \
+                 that many directories share)"
+            ));
+        }
         for (snap, path, blob) in &rep.damaged_files {
             err(format!(
                 "snapshot {}: {path}: damaged (blob {blob}: {})",
@@ -457,21 +464,26 @@ fn files_touching(
     snaps: &[SnapshotRef],
     damaged: &HashMap<Id, String>,
     blobs: &Entries,
-) -> Vec<(Id, String, Id)> {
+) -> (Vec<(Id, String, Id)>, bool) {
+    let load = |tid: &Id| -> Option<Tree> {
+        let loc = blobs.get(tid)?;
+        if loc.entry.ty != BlobType::Tree {
+            return None;
+        }
+        repo.load_blob_at(&loc).and_then(|b| Tree::decode(&b)).ok()
+    };
+    let tainted = tainted_trees(snaps, damaged, &load);
     let mut out = Vec::new();
     for s in snaps {
         let walked = depth_first(s.snap.tree, |tid, path| {
+            if out.len() >= MAX_NAMED || !tainted.contains(&tid) {
+                return Ok(Vec::new());
+            }
             if damaged.contains_key(&tid) {
                 out.push((s.id, path.to_string(), tid));
                 return Ok(Vec::new());
             }
-            let Some(loc) = blobs.get(&tid) else {
-                return Ok(Vec::new());
-            };
-            if loc.entry.ty != BlobType::Tree {
-                return Ok(Vec::new());
-            }
-            let Ok(t) = repo.load_blob_at(&loc).and_then(|b| Tree::decode(&b)) else {
+            let Some(t) = load(&tid) else {
                 return Ok(Vec::new());
             };
             let mut subdirs = Vec::new();
@@ -486,7 +498,69 @@ fn files_touching(
         });
         walked.expect("only the visit fails, and this one does not");
     }
-    out
+    let complete = out.len() < MAX_NAMED;
+    out.truncate(MAX_NAMED);
+    (out, complete)
+}
+
+/// Damaged paths `check` names at most: a damaged subtree that a crafted (or merely large)
+/// repository shares among many directories would otherwise be named without end.
+const MAX_NAMED: usize = 100_000;
+
+/// The trees with damage somewhere below them, each tree read once (post-order, explicit
+/// stack), so tracing damage to paths descends only where there is some: snapshots share most
+/// trees, and a crafted chain whose levels each point twice at the next has exponentially many
+/// paths.
+fn tainted_trees(
+    snaps: &[SnapshotRef],
+    damaged: &HashMap<Id, String>,
+    load: &dyn Fn(&Id) -> Option<Tree>,
+) -> HashSet<Id> {
+    let mut memo: HashMap<Id, bool> = HashMap::new();
+    let open = |id: Id| -> (Id, Vec<Id>, bool) {
+        if damaged.contains_key(&id) {
+            return (id, Vec::new(), true);
+        }
+        let Some(t) = load(&id) else {
+            return (id, Vec::new(), false);
+        };
+        let mut subs = Vec::new();
+        let mut bad = false;
+        for n in t.nodes {
+            match n.subtree {
+                Some(sub) => subs.push(sub),
+                None => bad |= n.data_ids().any(|id| damaged.contains_key(&id)),
+            }
+        }
+        (id, subs, bad)
+    };
+    for s in snaps {
+        if memo.contains_key(&s.snap.tree) {
+            continue;
+        }
+        let mut stack = vec![open(s.snap.tree)];
+        while let Some((_, subs, bad)) = stack.last_mut() {
+            if let Some(sub) = subs.pop() {
+                match memo.get(&sub) {
+                    Some(&b) => *bad |= b,
+                    None => {
+                        let f = open(sub);
+                        stack.push(f);
+                    }
+                }
+                continue;
+            }
+            let (id, _, b) = stack.pop().expect("non-empty");
+            memo.insert(id, b);
+            if let Some((_, _, parent)) = stack.last_mut() {
+                *parent |= b;
+            }
+        }
+    }
+    memo.into_iter()
+        .filter(|&(_, b)| b)
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// Visits the trees below `root` depth first, each tree's subdirectories last first, with an
@@ -591,12 +665,23 @@ mod tests {
             "{:?}",
             rep.errors
         );
+        // The tree once, then every path that holds it (step 6).
         assert!(
-            has("/data-as-tree/: tree", "stored as file data, not as a tree"),
+            rep.errors.iter().any(
+                |m| m.starts_with("tree ") && m.ends_with("stored as file data, not as a tree")
+            ),
             "{:?}",
             rep.errors
         );
-        assert_eq!(rep.errors.len(), 3, "{:?}", rep.errors);
+        assert!(
+            has(
+                "/data-as-tree/: damaged",
+                "stored as file data, not as a tree"
+            ),
+            "{:?}",
+            rep.errors
+        );
+        assert_eq!(rep.errors.len(), 4, "{:?}", rep.errors);
         // Every pack still reads intact: the damage is in what the tree says, not in the data.
         assert_eq!(rep.blobs_read, 7);
     }
@@ -662,6 +747,46 @@ mod tests {
 
     /// A deep snapshot is checked, and a damaged blob at its bottom traced to its file, with
     /// explicit stacks: on a 256 KiB stack, where a walk recursing per level overflows.
+    #[test]
+    fn damage_is_traced_through_shared_subtrees_without_walking_every_path() {
+        use crate::repo::testing::{dir, file, repo, snapshot, tree};
+        let repo = repo();
+        // A clean chain whose levels each hold the next twice (2^60 paths), beside a directory
+        // whose tree is missing and that a 20-level chain of the same kind shares 2^20 times.
+        let doubling = |bottom: Vec<crate::format::tree::Node>, levels: usize| {
+            let mut nodes = bottom;
+            for _ in 0..levels {
+                let sub = dir(&repo, "a", nodes);
+                let mut twin = sub.clone();
+                twin.name = b"b".to_vec();
+                nodes = vec![sub, twin];
+            }
+            nodes
+        };
+        let clean = dir(
+            &repo,
+            "clean",
+            doubling(vec![file(&repo, "f", b"fine")], 60),
+        );
+        let mut lost = dir(&repo, "lost", vec![]);
+        lost.subtree = Some(Id::of_file(b"a tree that was never stored"));
+        let shared = dir(&repo, "shared", doubling(vec![lost], 20));
+        snapshot(&repo, tree(&repo, vec![clean, shared]));
+        let rep = check(&repo, &CheckOptions::default(), &Progress::default()).unwrap();
+        assert_eq!(rep.damaged_files.len(), MAX_NAMED);
+        assert!(rep
+            .damaged_files
+            .iter()
+            .all(|(_, p, _)| p.starts_with("/shared/") && p.ends_with("/lost/")));
+        assert!(
+            rep.errors
+                .iter()
+                .any(|e| e.starts_with("more damaged paths than")),
+            "{:?}",
+            &rep.errors[..3.min(rep.errors.len())]
+        );
+    }
+
     #[test]
     fn deep_trees_are_checked_and_their_damage_traced_on_a_small_stack() {
         use crate::repo::testing::{deep, on_small_stack, repo, snapshot, DEEP};
