@@ -184,3 +184,27 @@ pub fn mounted(p: &Path) -> bool {
         .lines()
         .any(|l| l.split(' ').nth(4) == Some(want))
 }
+
+/// Starts `cmd` (a `vcd mount` of `point`, its stderr into `log`) and waits until `point` is
+/// mounted; panics with the log if the command exits first or the mount is not ready in 60 s.
+pub fn spawn_mount(mut cmd: Command, point: &Path, log: &Path) -> std::process::Child {
+    let log_text = || std::fs::read_to_string(log).unwrap_or_default();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !mounted(point) {
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("vcd mount exited early ({st}): {}", log_text());
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "mount not ready: {}",
+            log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}

@@ -33,30 +33,12 @@ impl Mount {
         let log = env.path(&format!("{name}.log"));
         let mut args = vec!["mount", point.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let child = env
-            .cmd(&args)
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut m = Mount {
+        let child = crate::common::spawn_mount(env.cmd(&args), &point, &log);
+        Mount {
             child: Some(child),
             point,
             log,
-        };
-        let start = Instant::now();
-        while !mounted(&m.point) {
-            if let Some(st) = m.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("vcd mount exited early ({st}): {}", m.log_text());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "mount not ready: {}",
-                m.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
-        m
     }
 
     fn log_text(&self) -> String {

@@ -321,29 +321,13 @@ impl LimitedMount {
         fs::create_dir_all(&point).unwrap();
         let point = fs::canonicalize(&point).unwrap();
         let log = env.path("mount.log");
-        let child = limited_cmd(env, &["mount", point.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut m = LimitedMount {
+        let cmd = limited_cmd(env, &["mount", point.to_str().unwrap()]);
+        let child = crate::common::spawn_mount(cmd, &point, &log);
+        LimitedMount {
             child: Some(child),
             point,
             log,
-        };
-        let start = Instant::now();
-        while !mounted(&m.point) {
-            if let Some(st) = m.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("vcd mount exited early ({st}): {}", m.log_text());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "mount not ready: {}",
-                m.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
-        m
     }
 
     pub fn log_text(&self) -> String {
