@@ -1,15 +1,13 @@
-//! The filesystem edge: turning what `lstat`, `readlink`, `llistxattr` and `SEEK_DATA` say about
-//! a path into a tree `Node`, and putting a node's metadata back onto a restored path. The
-//! metadata half of the filesystem edge; the backup walk and the restore writer open and
-//! create the files themselves, the local backend holds the repository and `cache` the local
-//! index.
+//! The filesystem edge of a backup: turning what `lstat`, `readlink`, `llistxattr` and
+//! `SEEK_DATA` say about a path into a tree `Node`. The metadata half of that edge; the backup
+//! walk opens the files itself. Putting metadata back is the restore's (`restore::target`,
+//! through descriptors only).
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Mutex;
@@ -180,84 +178,4 @@ pub fn data_regions(f: &File, m: &Metadata) -> io::Result<Vec<(u64, u64)>> {
         pos = hole;
     }
     Ok(out)
-}
-
-fn ft(t: Timestamp) -> filetime::FileTime {
-    filetime::FileTime::from_unix_time(t.sec, t.nsec)
-}
-
-/// Applies ownership (when `chown`), mode, xattrs and times to a restored path. Order matters:
-/// chown clears setuid bits, so mode comes after it; times come last because setting xattrs
-/// or mode changes ctime only, but writing would change mtime.
-pub fn apply_metadata(path: &Path, n: &Node, chown: bool) -> io::Result<()> {
-    let is_link = n.kind == NodeKind::Symlink;
-    if chown {
-        std::os::unix::fs::lchown(path, Some(n.uid), Some(n.gid))?;
-    }
-    if !is_link {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(n.mode))?;
-    }
-    for x in &n.xattrs {
-        if let Err(e) = xattr::set(path, OsStr::from_bytes(&x.name), &x.value) {
-            // Not every target filesystem takes every namespace: report, do not fail the file.
-            tracing::warn!(
-                "{}: cannot set xattr {}: {e}",
-                path.display(),
-                String::from_utf8_lossy(&x.name)
-            );
-        }
-    }
-    // utimensat(AT_SYMLINK_NOFOLLOW) for every kind: `filetime::set_file_times` opens the
-    // path, which blocks forever on a fifo (no writer) and would follow a symlink.
-    filetime::set_symlink_file_times(path, ft(n.mtime), ft(n.mtime))
-}
-
-/// `apply_metadata` for a regular file already open for writing: the same order, through the
-/// descriptor, so no path is walked again (per-path calls were a tenth of a restore's system time
-/// on a tree of small files) and nothing can be swapped in under the name meanwhile.
-pub fn apply_file_metadata(
-    f: &std::fs::File,
-    path: &Path,
-    n: &Node,
-    chown: bool,
-) -> io::Result<()> {
-    use xattr::FileExt as _;
-    if chown {
-        std::os::unix::fs::fchown(f, Some(n.uid), Some(n.gid))?;
-    }
-    f.set_permissions(std::fs::Permissions::from_mode(n.mode))?;
-    for x in &n.xattrs {
-        if let Err(e) = f.set_xattr(OsStr::from_bytes(&x.name), &x.value) {
-            tracing::warn!(
-                "{}: cannot set xattr {}: {e}",
-                path.display(),
-                String::from_utf8_lossy(&x.name)
-            );
-        }
-    }
-    filetime::set_file_handle_times(f, Some(ft(n.mtime)), Some(ft(n.mtime)))
-}
-
-/// Creates a fifo, device node or socket placeholder.
-pub fn make_special(path: &Path, n: &Node) -> io::Result<()> {
-    use nix::sys::stat::{mknod, Mode, SFlag};
-    let kind = match n.kind {
-        NodeKind::Fifo => SFlag::S_IFIFO,
-        NodeKind::CharDevice => SFlag::S_IFCHR,
-        NodeKind::BlockDevice => SFlag::S_IFBLK,
-        NodeKind::Socket => SFlag::S_IFSOCK,
-        _ => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a special file",
-            ))
-        }
-    };
-    mknod(
-        path,
-        kind,
-        Mode::from_bits_truncate(n.mode & 0o777),
-        n.rdev as libc::dev_t,
-    )
-    .map_err(io::Error::from)
 }

@@ -227,7 +227,7 @@ impl Dirs {
             return Err(changed("new directory"));
         }
         if let (Some(n), true) = (node, rules.xattrs) {
-            set_xattrs_fd(fd.as_fd(), &n.xattrs)?;
+            set_xattrs_fd(fd.as_fd(), &n.xattrs);
         }
         self.recs.push(DirRec {
             parent: parent_rec,
@@ -487,19 +487,21 @@ fn owner(uid: u32, gid: u32) -> (Option<rfs::Uid>, Option<rfs::Gid>) {
     (u, g)
 }
 
-/// Sets xattrs through a descriptor; a namespace the filesystem refuses is not an error of
-/// the restore (the caller reports nothing; `set_xattrs_fd` returns only hard failures).
-fn set_xattrs_fd(fd: BorrowedFd, xattrs: &[Xattr]) -> io::Result<()> {
+/// A namespace the target filesystem refuses is reported, not an error of the restore.
+fn xattr_refused(x: &Xattr, e: rustix::io::Errno) {
+    tracing::warn!(
+        "cannot set xattr {}: {}",
+        String::from_utf8_lossy(&x.name),
+        io::Error::from(e)
+    );
+}
+
+fn set_xattrs_fd(fd: BorrowedFd, xattrs: &[Xattr]) {
     for x in xattrs {
         if let Err(e) = rfs::fsetxattr(fd, os(&x.name), &x.value, XattrFlags::empty()) {
-            tracing::warn!(
-                "cannot set xattr {}: {}",
-                String::from_utf8_lossy(&x.name),
-                io::Error::from(e)
-            );
+            xattr_refused(x, e);
         }
     }
-    Ok(())
 }
 
 /// Puts a symlink's or special file's metadata on `name` in `dir`: through an `O_PATH`
@@ -547,11 +549,7 @@ pub(super) fn apply_special_meta(
                 rfs::setxattr(&proc, os(&x.name), &x.value, XattrFlags::empty())
             };
             if let Err(e) = r {
-                tracing::warn!(
-                    "cannot set xattr {}: {}",
-                    String::from_utf8_lossy(&x.name),
-                    io::Error::from(e)
-                );
+                xattr_refused(x, e);
             }
         }
     }
@@ -584,7 +582,7 @@ pub(super) fn apply_file_meta(f: &File, n: &Node, rules: &Rules) -> io::Result<(
     }
     rfs::fchmod(f, Mode::from_raw_mode(n.mode & 0o7777))?;
     if rules.xattrs {
-        set_xattrs_fd(f.as_fd(), &n.xattrs)?;
+        set_xattrs_fd(f.as_fd(), &n.xattrs);
     }
     rfs::futimens(f, &timestamps(n.mtime))?;
     Ok(())
