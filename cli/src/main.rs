@@ -52,6 +52,8 @@ enum Command {
     Check(commands::check::Args),
     /// Repair repository structures
     Repair(commands::repair::Args),
+    /// Delete data no snapshot uses (beside running backups)
+    Prune(commands::prune::Args),
     /// Manage the keys (passwords) that open the repository
     Key(commands::key::Args),
     /// Remove stale locks
@@ -115,6 +117,7 @@ fn main() -> ExitCode {
         Command::Restore(a) => commands::restore::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),
+        Command::Prune(a) => commands::prune::run(&cli.global, a),
         Command::Key(a) => commands::key::run(&cli.global, a),
         Command::Unlock(a) => commands::unlock::run(&cli.global, a),
         Command::Mount(a) => commands::mount::run(&cli.global, a),

@@ -8,6 +8,7 @@ pub mod init;
 pub mod key;
 pub mod ls;
 pub mod mount;
+pub mod prune;
 pub mod repair;
 pub mod restore;
 pub mod snapshots;

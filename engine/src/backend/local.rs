@@ -277,6 +277,55 @@ impl Backend for LocalBackend {
         fs::remove_file(&p)?;
         Ok(fsync_dir(p.parent().expect("object paths have a parent"))?)
     }
+
+    fn modified(&self, t: FileType, name: &str) -> BResult<Option<std::time::SystemTime>> {
+        valid_name(name)?;
+        Ok(Some(fs::symlink_metadata(self.path(t, name))?.modified()?))
+    }
+
+    fn remove_temp_files(&self, before: std::time::SystemTime) -> BResult<(u64, u64)> {
+        let mut dirs = vec![self.root.clone()];
+        for t in FileType::ALL {
+            if t != FileType::Config {
+                dirs.push(self.root.join(t.dir()));
+            }
+        }
+        if let Ok(rd) = fs::read_dir(self.root.join("data")) {
+            dirs.extend(
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir()),
+            );
+        }
+        let (mut n, mut bytes) = (0, 0);
+        for d in dirs {
+            let Ok(rd) = fs::read_dir(&d) else { continue };
+            let mut removed = false;
+            for e in rd.filter_map(|e| e.ok()) {
+                if !e.file_name().as_encoded_bytes().starts_with(b".tmp") {
+                    continue;
+                }
+                // Not followed: a symlink named .tmp* is removed as itself, never its target.
+                let Ok(m) = e.metadata() else { continue };
+                if !m.is_file() || m.modified().map_or(true, |t| t >= before) {
+                    continue;
+                }
+                match fs::remove_file(e.path()) {
+                    Ok(()) => {
+                        n += 1;
+                        bytes += m.len();
+                        removed = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if removed {
+                fsync_dir(&d)?;
+            }
+        }
+        Ok((n, bytes))
+    }
 }
 
 #[cfg(test)]

@@ -36,16 +36,19 @@ pub enum FileType {
     Index,
     Snapshot,
     Lock,
+    /// Prune's deletion plans (FORMAT.md §14): packs awaiting deletion.
+    Pending,
 }
 
 impl FileType {
-    pub const ALL: [FileType; 6] = [
+    pub const ALL: [FileType; 7] = [
         FileType::Config,
         FileType::Key,
         FileType::Pack,
         FileType::Index,
         FileType::Snapshot,
         FileType::Lock,
+        FileType::Pending,
     ];
 
     pub fn dir(self) -> &'static str {
@@ -56,6 +59,7 @@ impl FileType {
             FileType::Index => "index",
             FileType::Snapshot => "snapshots",
             FileType::Lock => "locks",
+            FileType::Pending => "pending",
         }
     }
 
@@ -67,6 +71,7 @@ impl FileType {
             FileType::Index => "index file",
             FileType::Snapshot => "snapshot",
             FileType::Lock => "lock",
+            FileType::Pending => "deletion plan",
         }
     }
 }
@@ -105,6 +110,16 @@ pub trait Backend: Send + Sync {
     /// Names and sizes of every complete file of type `t`.
     fn list(&self, t: FileType) -> BResult<Vec<(String, u64)>>;
     fn delete(&self, t: FileType, name: &str) -> BResult<()>;
+    /// When a file was last written, where the backend can say (None otherwise). Prune asks
+    /// it only of packs no index file names, to leave young ones to the backup writing them.
+    fn modified(&self, _t: FileType, _name: &str) -> BResult<Option<std::time::SystemTime>> {
+        Ok(None)
+    }
+    /// Removes temp files (`.tmp*`, left by killed writers) last written before `before`;
+    /// returns how many and their bytes. Backends that write in one request have none.
+    fn remove_temp_files(&self, _before: std::time::SystemTime) -> BResult<(u64, u64)> {
+        Ok((0, 0))
+    }
 }
 
 /// A file being written by `Backend::put_stream`. Until `commit` it is invisible to `list`

@@ -11,6 +11,7 @@ mod perms;
 mod records;
 mod table;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -52,6 +53,9 @@ pub struct Index {
     meta: sled::Tree,
     table: RwLock<Option<Table>>,
     cache: Mutex<PackCache>,
+    /// Packs a deletion plan names (FORMAT.md §14): a lookup prefers any other location, and
+    /// `contains`, which decides whether a backup stores a chunk, does not count them.
+    pending: RwLock<HashSet<Id>>,
     /// Held (flock) while this process uses the on-disk database. Last, so it is released
     /// only after sled has closed the database.
     _lock: Option<std::fs::File>,
@@ -126,6 +130,7 @@ impl Index {
             meta: db.open_tree("meta")?,
             table: RwLock::new(None),
             cache: Mutex::new(PackCache::default()),
+            pending: RwLock::new(HashSet::new()),
             _lock: None,
             db,
         };
@@ -234,22 +239,64 @@ impl Index {
         Ok(entries)
     }
 
+    /// Where a blob is. A pack awaiting deletion is given only when no other pack holds the
+    /// blob: a snapshot written beside the prune that planned it may still need it there.
     pub fn lookup(&self, id: &Id) -> Result<Option<Location>> {
+        self.find(id, true)
+    }
+
+    /// True when a pack that is not awaiting deletion holds the blob: a backup must store a
+    /// blob again rather than lean on a pack a prune will delete.
+    pub fn contains(&self, id: &Id) -> Result<bool> {
+        Ok(self.find(id, false)?.is_some())
+    }
+
+    fn find(&self, id: &Id, or_pending: bool) -> Result<Option<Location>> {
         let packs = self.with_table(|t| t.candidates(prefix(id)))?;
+        let pending = self.pending.read().unwrap();
+        let mut fallback = None;
         for pack in packs {
             let entries = self.pack_entries(pack)?;
             if let Ok(i) = entries.binary_search_by(|e| e.id.cmp(id)) {
-                return Ok(Some(Location {
+                let loc = Location {
                     pack,
                     entry: entries[i],
-                }));
+                };
+                if !pending.contains(&pack) {
+                    return Ok(Some(loc));
+                }
+                if or_pending && fallback.is_none() {
+                    fallback = Some(loc);
+                }
             }
         }
-        Ok(None)
+        Ok(fallback)
     }
 
-    pub fn contains(&self, id: &Id) -> Result<bool> {
-        Ok(self.lookup(id)?.is_some())
+    /// Sets the packs awaiting deletion. When they differ from the set this database last
+    /// saw, the marks of complete snapshots go: a mark vouches for blobs a plan may since
+    /// have left only in packs awaiting deletion, and a backup must look those up.
+    pub fn set_pending(&self, packs: HashSet<Id>) -> Result<()> {
+        let mut sorted: Vec<&Id> = packs.iter().collect();
+        sorted.sort();
+        let mut h = blake3::Hasher::new();
+        for p in sorted {
+            h.update(&p.0);
+        }
+        let digest = h.finalize();
+        if self.meta.get(PENDING)?.as_deref() != Some(digest.as_bytes().as_slice()) {
+            for k in self.meta.scan_prefix(COMPLETE).keys() {
+                self.meta.remove(k?)?;
+            }
+            self.meta.insert(PENDING, digest.as_bytes().as_slice())?;
+        }
+        *self.pending.write().unwrap() = packs;
+        Ok(())
+    }
+
+    /// The packs awaiting deletion, as last set.
+    pub fn pending(&self) -> HashSet<Id> {
+        self.pending.read().unwrap().clone()
     }
 
     pub fn insert_pack(&self, p: &PackEntries) -> Result<()> {
@@ -329,6 +376,15 @@ impl Index {
         self.packs.is_empty()
     }
 
+    /// Every pack in the database with its entries, one record read at a time.
+    pub fn packs(&self) -> impl Iterator<Item = Result<(Id, Vec<BlobEntry>)>> + '_ {
+        self.packs.iter().map(|kv| {
+            let (k, v) = kv?;
+            let pack = Id::from_slice(&k).ok_or_else(|| Error::Index("corrupt pack key".into()))?;
+            Ok((pack, self.read_record(&pack, &v)?))
+        })
+    }
+
     /// Every blob entry in the database, pack by pack.
     pub fn iter(&self) -> impl Iterator<Item = Result<(Id, Location)>> + '_ {
         self.packs.iter().flat_map(|kv| {
@@ -393,6 +449,9 @@ const COMPLETE: &[u8] = b"complete/";
 pub(super) const RECORDS_END: &[u8] = b"records_end";
 /// Key in `meta` while a clear runs, or after a damaged record was read.
 const CLEARING: &[u8] = b"clearing";
+/// The hash of the set of packs awaiting deletion when the marks of complete snapshots were
+/// last valid.
+const PENDING: &[u8] = b"pending";
 
 fn complete_key(snap: &Id) -> Vec<u8> {
     let mut k = COMPLETE.to_vec();

@@ -6,11 +6,17 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::id::Id;
 
-/// The repository format this vcd writes and the newest it reads. Version 2: packs and index
-/// files may hold compact blobs (trailer and index file version 4). A version-1 repository is
-/// read as is and raised to 2 by the first command that writes a pack or an index file
-/// (`Repo::upgrade`), so an older vcd refuses it instead of misjudging version-4 objects.
-pub const REPO_VERSION: u32 = 2;
+/// The newest repository format this vcd reads. Version 2: packs and index files may hold
+/// compact blobs (trailer and index file version 4). Version 3: deletion plans may exist
+/// (`pending/`, FORMAT.md §14), which every writer must honour. A repository is raised only as
+/// far as what is written needs: to 2 by the first command that writes a pack or an index
+/// file, to 3 by the first prune that writes a plan (`Repo::upgrade_to`), so an older vcd
+/// refuses it instead of misjudging version-4 objects or storing chunks in packs about to go.
+pub const REPO_VERSION: u32 = 3;
+/// What `init` writes, and what a pack or an index file needs.
+pub const COMPACT_VERSION: u32 = 2;
+/// What a deletion plan needs.
+pub const PLANS_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChunkerParams {
@@ -64,7 +70,7 @@ impl Config {
 
     pub fn new() -> Self {
         Config {
-            version: REPO_VERSION,
+            version: COMPACT_VERSION,
             id: Id::random(),
             chunker: ChunkerParams::DEFAULT,
             pack_size: Self::DEFAULT_PACK_SIZE,

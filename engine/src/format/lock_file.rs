@@ -14,6 +14,10 @@ pub struct LockInfo {
     pub user: String,
     pub pid: u32,
     pub exclusive: bool,
+    /// A prune's lock: shared, but it conflicts with another prune's (FORMAT.md §10). Absent
+    /// in locks of earlier versions, which are read as not a prune's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune: bool,
 }
 
 impl LockInfo {
@@ -41,6 +45,8 @@ impl LockInfo {
             "{} lock by {}@{} pid {} since {}",
             if self.exclusive {
                 "exclusive"
+            } else if self.prune {
+                "prune"
             } else {
                 "shared"
             },
@@ -68,6 +74,7 @@ mod tests {
             user: "u".into(),
             pid: 7,
             exclusive: false,
+            prune: false,
         };
         let alive = |_| true;
         let dead = |_| false;

@@ -8,5 +8,6 @@ pub mod index_file;
 pub mod lock_file;
 pub mod meta;
 pub mod pack;
+pub mod plan;
 pub mod snapshot;
 pub mod tree;

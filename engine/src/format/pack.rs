@@ -49,18 +49,32 @@ impl<W: std::io::Write> PackStream<W> {
     }
 
     pub fn add(&mut self, b: &SealedBlob) -> std::io::Result<()> {
-        self.out.write_all(&b.bytes)?;
-        self.hasher.update(&b.bytes);
+        self.add_sealed(
+            &BlobEntry {
+                ty: b.ty,
+                compressed: b.compressed,
+                compact: b.compact,
+                id: b.id,
+                offset: 0,
+                length: b.bytes.len() as u32,
+                raw_length: b.raw_length,
+            },
+            &b.bytes,
+        )
+    }
+
+    /// Adds a blob sealed before, as another pack held it (prune's repack): `e` describes it,
+    /// its offset aside. The sealed bytes are bound to nothing about the pack, so they move as
+    /// they are.
+    pub fn add_sealed(&mut self, e: &BlobEntry, bytes: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.hasher.update(bytes);
         self.entries.push(BlobEntry {
-            ty: b.ty,
-            compressed: b.compressed,
-            compact: b.compact,
-            id: b.id,
             offset: self.len,
-            length: b.bytes.len() as u32,
-            raw_length: b.raw_length,
+            length: bytes.len() as u32,
+            ..*e
         });
-        self.len += b.bytes.len() as u64;
+        self.len += bytes.len() as u64;
         Ok(())
     }
 

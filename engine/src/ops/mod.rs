@@ -1,4 +1,4 @@
-//! Operations a user runs: backup, restore, check, repair, diff, ls, stats. Each is written against `Repo`'s
+//! Operations a user runs: backup, restore, check, repair, prune, diff, ls, stats. Each is written against `Repo`'s
 //! seams and the pure layers below; the filesystem edge (`fsmeta`) lives here too.
 
 pub mod backup;
@@ -7,6 +7,7 @@ pub mod diff;
 pub mod fsmeta;
 pub mod ls;
 pub mod progress;
+pub mod prune;
 pub mod repair;
 pub mod restore;
 pub mod stats;

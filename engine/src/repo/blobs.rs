@@ -175,6 +175,11 @@ impl Repo {
         self.index.iter()
     }
 
+    /// Every pack of the local index with its entries.
+    pub fn indexed_packs(&self) -> impl Iterator<Item = Result<(Id, Vec<BlobEntry>)>> + '_ {
+        self.index.packs()
+    }
+
     /// Empties the local index (repair rebuilds it from what it writes next).
     pub(crate) fn clear_index(&self) -> Result<()> {
         self.index.clear()

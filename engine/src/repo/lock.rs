@@ -106,7 +106,16 @@ fn write_lock(backend: &DynBackend, key: &DataKey, name: &str, info: &LockInfo) 
         .map_err(crate::repo::be("writing lock", name))
 }
 
-fn conflicts(repo: &Repo, own: Option<&str>, exclusive: bool) -> Result<Option<String>> {
+/// What a lock excludes: an exclusive lock every other lock, a prune's lock exclusive ones and
+/// other prunes', a shared one exclusive ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Shared,
+    Exclusive,
+    Prune,
+}
+
+fn conflicts(repo: &Repo, own: Option<&str>, kind: Kind) -> Result<Option<String>> {
     let now = chrono::Utc::now();
     for (name, info) in list_locks(repo)? {
         if Some(name.as_str()) == own {
@@ -114,7 +123,11 @@ fn conflicts(repo: &Repo, own: Option<&str>, exclusive: bool) -> Result<Option<S
         }
         match info {
             Some(i) if is_stale(&i, now) => continue,
-            Some(i) if exclusive || i.exclusive => return Ok(Some(i.describe())),
+            Some(i)
+                if kind == Kind::Exclusive || i.exclusive || (kind == Kind::Prune && i.prune) =>
+            {
+                return Ok(Some(i.describe()))
+            }
             Some(_) => continue,
             // A lock we cannot read may be half-visible on an eventually consistent store:
             // respect it unless it is old (object stores give no mtime here; treat as held).
@@ -124,10 +137,44 @@ fn conflicts(repo: &Repo, own: Option<&str>, exclusive: bool) -> Result<Option<S
     Ok(None)
 }
 
+/// Names of the locks held now, other than this handle's own: every lock that is not stale,
+/// and every lock that cannot be read (it may be one being written). Prune waits for these
+/// before it deletes what its deletion plan names (FORMAT.md §14).
+pub fn live_locks(repo: &Repo) -> Result<Vec<(String, String)>> {
+    let now = chrono::Utc::now();
+    let own = repo.locks.held.lock().unwrap().clone();
+    Ok(list_locks(repo)?
+        .into_iter()
+        .filter(|(name, _)| !own.contains(name))
+        .filter_map(|(name, info)| match info {
+            Some(i) if is_stale(&i, now) => None,
+            Some(i) => Some((name, i.describe())),
+            None => Some((name.clone(), format!("unreadable lock {name}"))),
+        })
+        .collect())
+}
+
 /// Takes a lock. Checks, writes its own, then checks again so two racing writers cannot both
 /// believe they hold an exclusive lock.
 pub fn acquire(repo: &Repo, exclusive: bool) -> Result<LockGuard> {
-    if let Some(c) = conflicts(repo, None, exclusive)? {
+    acquire_kind(
+        repo,
+        if exclusive {
+            Kind::Exclusive
+        } else {
+            Kind::Shared
+        },
+    )
+}
+
+/// A prune's lock: it lets backups, restores and every other shared lock run beside it, but
+/// not a second prune, a repair or a key change (FORMAT.md §10).
+pub fn acquire_prune(repo: &Repo) -> Result<LockGuard> {
+    acquire_kind(repo, Kind::Prune)
+}
+
+fn acquire_kind(repo: &Repo, kind: Kind) -> Result<LockGuard> {
+    if let Some(c) = conflicts(repo, None, kind)? {
         return Err(Error::Locked(c));
     }
     let name = Id::random().to_hex();
@@ -139,7 +186,8 @@ pub fn acquire(repo: &Repo, exclusive: bool) -> Result<LockGuard> {
         host: crate::host::hostname(),
         user: crate::host::username(),
         pid: std::process::id(),
-        exclusive,
+        exclusive: kind == Kind::Exclusive,
+        prune: kind == Kind::Prune,
     };
     // Registered before it exists, so a signal arriving while it is written still removes it.
     registry.held.lock().unwrap().insert(name.clone());
@@ -151,7 +199,7 @@ pub fn acquire(repo: &Repo, exclusive: bool) -> Result<LockGuard> {
         refresher: None,
     };
     write_lock(&backend, &key, &name, &info)?;
-    if let Some(c) = conflicts(repo, Some(&name), exclusive)? {
+    if let Some(c) = conflicts(repo, Some(&name), kind)? {
         return Err(Error::Locked(c)); // guard drops: our lock file goes
     }
     guard.refresher = Some(std::thread::spawn(move || loop {
@@ -212,6 +260,34 @@ mod tests {
     }
 
     #[test]
+    fn a_prune_runs_beside_shared_locks_but_not_beside_another_prune_or_an_exclusive_lock() {
+        let repo = mem_repo();
+        let backup = acquire(&repo, false).unwrap();
+        let prune = acquire_prune(&repo).unwrap();
+        // A backup may still start while the prune runs.
+        let second_backup = acquire(&repo, false).unwrap();
+        assert!(
+            matches!(acquire_prune(&repo), Err(Error::Locked(m)) if m.starts_with("prune lock"))
+        );
+        assert!(matches!(acquire(&repo, true), Err(Error::Locked(_))));
+        let live: Vec<String> = live_locks(&repo)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
+        assert!(
+            live.is_empty(),
+            "this handle's own locks are not listed: {live:?}"
+        );
+        let other = crate::repo::Repo::open(Arc::clone(&repo.backend), b"pw", None).unwrap();
+        assert_eq!(live_locks(&other).unwrap().len(), 3);
+        drop((backup, second_backup, prune));
+        let x = acquire(&repo, true).unwrap();
+        assert!(matches!(acquire_prune(&repo), Err(Error::Locked(_))));
+        drop(x);
+    }
+
+    #[test]
     fn the_registry_forgets_released_locks() {
         let repo = mem_repo();
         for _ in 0..50 {
@@ -243,6 +319,7 @@ mod tests {
             user: "u".into(),
             pid: 1,
             exclusive: true,
+            prune: false,
         };
         write_lock(&repo.backend, &repo.keys.data, "old", &old).unwrap();
         // A stale exclusive lock blocks no one, and `unlock` removes only it.

@@ -12,12 +12,13 @@ use crate::backend::{Backend, BackendError, DynBackend, FileType};
 use crate::cache::Index;
 use crate::crypto::{aad, KdfParams, Keys, MasterKey};
 use crate::error::{Error, Result};
-use crate::format::config::{Config, REPO_VERSION};
+use crate::format::config::{Config, COMPACT_VERSION};
 use crate::format::index_file::{self, PackEntries};
 use crate::id::Id;
 mod blobs;
 pub mod keys;
 pub mod lock;
+mod plans;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -36,8 +37,8 @@ pub struct Repo {
     key_id: Id,
     index: Index,
     index_path: Option<PathBuf>,
-    /// Set once the stored config says REPO_VERSION (see `upgrade`).
-    current: std::sync::atomic::AtomicBool,
+    /// The format version the stored config says, as far as this handle knows (`upgrade_to`).
+    stored_version: std::sync::atomic::AtomicU32,
 }
 
 pub(crate) fn be<'a>(what: &'static str, name: &'a str) -> impl FnOnce(BackendError) -> Error + 'a {
@@ -120,7 +121,7 @@ impl Repo {
         if let Some(d) = cache_dir {
             keys::remember(d, &config.id, &key_id);
         }
-        let current = std::sync::atomic::AtomicBool::new(config.version >= REPO_VERSION);
+        let stored_version = std::sync::atomic::AtomicU32::new(config.version);
         let repo = Repo {
             locks: Arc::new(lock::LockRegistry::new(Arc::clone(&backend))),
             backend,
@@ -130,31 +131,48 @@ impl Repo {
             key_id,
             index,
             index_path,
-            current,
+            stored_version,
         };
         repo.sync_index()?;
         Ok(repo)
     }
 
-    /// Raises a repository of an earlier format version to this one before its first new
-    /// pack or index file, which may hold what the earlier version cannot describe. The config
-    /// is rewritten atomically with every other field unchanged; racing writers write the same.
+    /// Raises a repository of an earlier format version to the one packs and index files
+    /// need, before its first new pack or index file, which may hold what the earlier version
+    /// cannot describe.
     pub fn upgrade(&self) -> Result<()> {
+        self.upgrade_to(COMPACT_VERSION)
+    }
+
+    /// Raises the stored format version to `version` if it is lower. The config is rewritten
+    /// atomically with every other field unchanged; racing writers write the same or a
+    /// higher version, and a lower one is never written over a higher one this handle saw.
+    pub fn upgrade_to(&self, version: u32) -> Result<()> {
         use std::sync::atomic::Ordering;
-        if self.current.load(Ordering::Acquire) {
+        let was = self.stored_version.load(Ordering::Acquire);
+        if was >= version {
             return Ok(());
         }
-        let mut c = self.config.clone();
-        c.version = REPO_VERSION;
-        let sealed = seal_config(&self.keys, &c);
-        self.backend
-            .put(FileType::Config, "config", &sealed)
-            .map_err(be("writing", "config"))?;
-        tracing::info!(
-            "repository format raised from version {} to {REPO_VERSION}",
-            self.config.version
-        );
-        self.current.store(true, Ordering::Release);
+        // Read again: another process may have raised it further since this handle opened.
+        let raw = self
+            .backend
+            .get(FileType::Config, "config")
+            .map_err(be("reading", "config"))?;
+        let plain = self
+            .keys
+            .data
+            .open(aad::CONFIG, &raw)
+            .map_err(|m| Error::damaged("config", "config", m.to_string()))?;
+        let mut c = Config::decode(&plain)?;
+        if c.version < version {
+            c.version = version;
+            let sealed = seal_config(&self.keys, &c);
+            self.backend
+                .put(FileType::Config, "config", &sealed)
+                .map_err(be("writing", "config"))?;
+            tracing::info!("repository format raised from version {was} to {version}");
+        }
+        self.stored_version.store(c.version, Ordering::Release);
         Ok(())
     }
 
@@ -344,6 +362,9 @@ impl Repo {
         if !todo.is_empty() {
             self.index.flush()?;
         }
+        // After the index files: a plan names packs that index files name, and a backup that
+        // missed a plan written after this listing has its lock in the plan's `waits_for`.
+        self.absorb_plans()?;
         Ok(bad.into_inner().unwrap())
     }
 

@@ -223,6 +223,7 @@ fn main() {
         user: "user".into(),
         pid: 4242,
         exclusive: true,
+        prune: false,
     };
     put(&dir, "lock_file", "exclusive", &l.encode());
 

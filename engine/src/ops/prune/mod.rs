@@ -1,0 +1,273 @@
+//! `prune`: gives back the space of data no snapshot uses, without ever stopping a backup.
+//!
+//! The protocol (FORMAT.md §14) in two steps, both under a prune's lock, which lets backups
+//! and readers run beside it:
+//! 1. **Plan.** Mark what the snapshots use; copy the used blobs of wasteful packs to new
+//!    packs (indexed before anything else changes); write a *deletion plan* naming the packs to
+//!    go; then record in it the locks held at that moment. Every process that takes a lock
+//!    later reads the plan and neither stores a chunk by pointing at those packs (a backup
+//!    stores it again) nor reads from them when another copy exists.
+//! 2. **Carry out**, once none of the recorded locks is held (in the same run when none was,
+//!    else in a later prune): list the snapshots again, mark what they use, give back to the
+//!    living any planned pack that holds a used blob found nowhere else (a backup that started
+//!    before the plan may have pointed at it), then write index files without the others,
+//!    delete the old index files, the packs, and the plan.
+//!
+//! A crash at any point leaves a plan that the next prune carries out or finishes.
+
+mod mark;
+mod repack;
+mod survey;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use crate::backend::FileType;
+use crate::cancel::CancelToken;
+use crate::error::{Error, Result};
+use crate::format::index_file::PackEntries;
+use crate::format::plan::DeletionPlan;
+use crate::id::Id;
+use crate::policy::repack::{choose, RepackPolicy};
+use crate::repo::{be, lock, Repo};
+
+use mark::Marks;
+use survey::Survey;
+
+/// Packs no index names and temp files are left alone this long: a backup writes a pack
+/// before the index file that names it, every 64 packs.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone)]
+pub struct PruneOptions {
+    pub repack: RepackPolicy,
+    pub dry_run: bool,
+    /// See `DEFAULT_GRACE`.
+    pub grace: Duration,
+    pub cancel: CancelToken,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        PruneOptions {
+            repack: RepackPolicy::default(),
+            dry_run: false,
+            grace: DEFAULT_GRACE,
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PruneReport {
+    pub dry_run: bool,
+    pub snapshots: usize,
+    /// Packs and their bytes in storage when the prune began.
+    pub packs_before: usize,
+    pub bytes_before: u64,
+    /// Sealed bytes of blobs the snapshots use, and of those nothing uses, in packs that no
+    /// plan named when the prune began.
+    pub used_bytes: u64,
+    pub unused_bytes: u64,
+    /// Packs nothing uses, and packs repacked (their used blobs copied to new packs).
+    pub packs_unused: usize,
+    pub packs_repacked: usize,
+    pub bytes_repacked: u64,
+    pub packs_written: usize,
+    /// Packs no index file names, older than the grace period (left by killed backups).
+    pub packs_unindexed: usize,
+    /// Packs and bytes deleted (or, dry run, that would be).
+    pub packs_deleted: usize,
+    pub bytes_deleted: u64,
+    /// Packs a plan named that a snapshot written beside it turned out to use: kept.
+    pub packs_kept_back: usize,
+    /// Packs planned but not deleted yet, their bytes, and the locks they wait for.
+    pub packs_waiting: usize,
+    pub bytes_waiting: u64,
+    pub waiting_for: Vec<String>,
+    pub index_files_written: usize,
+    pub index_files_removed: usize,
+    pub temp_files_removed: u64,
+    pub temp_bytes_removed: u64,
+}
+
+impl PruneReport {
+    pub fn bytes_after(&self) -> u64 {
+        self.bytes_before - self.bytes_deleted.min(self.bytes_before)
+    }
+}
+
+fn phase(_opts: &PruneOptions, name: &str) {
+    tracing::info!("prune: {name}");
+}
+
+/// Prunes. The caller holds a prune's lock (`lock::acquire_prune`).
+pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
+    let mut rep = PruneReport {
+        dry_run: opts.dry_run,
+        ..Default::default()
+    };
+    if !opts.dry_run {
+        let before = std::time::SystemTime::now() - opts.grace;
+        let (n, b) = repo
+            .backend
+            .remove_temp_files(before)
+            .map_err(be("removing temp files", ""))?;
+        rep.temp_files_removed = n;
+        rep.temp_bytes_removed = b;
+    }
+    let bad = repo.sync_index()?;
+    if !bad.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{} index file(s) cannot be read ({}): their packs would look unused; run `vcd repair index` first. Nothing was deleted",
+            bad.len(),
+            bad.join(", ")
+        )));
+    }
+    let mut marks = Marks::default();
+    phase(opts, "mark");
+    let s = Survey::take(repo, &mut marks, opts)?;
+    rep.snapshots = marks.snapshots();
+    rep.packs_before = s.stored.len();
+    rep.bytes_before = s.stored.values().sum();
+    rep.used_bytes = s.uses.iter().map(|u| u.used).sum();
+    rep.unused_bytes = s.uses.iter().map(|u| u.unused).sum();
+    let choice = choose(&s.uses, &opts.repack);
+    rep.packs_unused = choice.delete.len();
+    rep.packs_repacked = choice.repack.len();
+    rep.packs_unindexed = s.unindexed.len();
+    rep.bytes_repacked = s
+        .uses
+        .iter()
+        .filter(|u| choice.repack.contains(&u.pack))
+        .map(|u| u.used)
+        .sum();
+
+    if opts.dry_run {
+        // What a prune run now would delete: the plans that are ripe, and the new plan if no
+        // lock stood in its way.
+        let mut gone: Vec<Id> = s.delete_now.clone();
+        let new: Vec<Id> = choice
+            .delete
+            .iter()
+            .chain(&choice.repack)
+            .chain(&s.unindexed)
+            .copied()
+            .collect();
+        let live = lock::live_locks(repo)?;
+        if live.is_empty() {
+            gone.extend(&new);
+        } else {
+            rep.packs_waiting = new.len() + s.waiting.len();
+            rep.bytes_waiting = new.iter().chain(&s.waiting).map(|p| s.size(p)).sum();
+            rep.waiting_for = live.into_iter().map(|(_, d)| d).collect();
+        }
+        rep.packs_kept_back = s.kept_back.len();
+        rep.packs_deleted = gone.len();
+        rep.bytes_deleted = gone.iter().map(|p| s.size(p)).sum();
+        return Ok(rep);
+    }
+
+    // Step 1: the new plan.
+    let mut planned: Vec<Id> = choice.delete.clone();
+    planned.extend(&s.unindexed);
+    if !choice.repack.is_empty() {
+        phase(opts, "repack");
+        let written = repack::repack(repo, &choice.repack, &marks, &opts.cancel)?;
+        rep.packs_written = written.packs;
+        rep.index_files_written += written.index_files;
+        planned.extend(&choice.repack);
+    }
+    if !planned.is_empty() {
+        phase(opts, "plan");
+        let name = Id::random().to_hex();
+        let mut plan = DeletionPlan {
+            version: crate::format::plan::PLAN_VERSION,
+            time: chrono::Utc::now(),
+            host: crate::host::hostname(),
+            packs: planned,
+            waits_for: None,
+        };
+        repo.write_plan(&name, &plan)?;
+        // After the plan is visible: a lock taken from now on belongs to a process that
+        // reads the plan before it reads the index.
+        plan.waits_for = Some(lock::live_locks(repo)?.into_iter().map(|l| l.0).collect());
+        repo.write_plan(&name, &plan)?;
+    }
+    drop(s);
+
+    // Step 2: carry out every plan that is ripe, this one included if nobody held a lock.
+    opts.cancel.check()?;
+    phase(opts, "mark");
+    let s = Survey::take(repo, &mut marks, opts)?;
+    rep.snapshots = marks.snapshots();
+    rep.packs_kept_back = s.kept_back.len();
+    rep.packs_waiting = s.waiting.len();
+    rep.bytes_waiting = s.waiting.iter().map(|p| s.size(p)).sum();
+    rep.waiting_for = s.blockers.clone();
+    if !s.delete_now.is_empty() || !s.ripe_plans.is_empty() {
+        carry_out(repo, &s, opts, &mut rep)?;
+    }
+    Ok(rep)
+}
+
+/// Deletes what the ripe plans name, but the packs kept back: index files without those
+/// packs first, then the old index files, the packs, and last the plans, so that a crash
+/// anywhere leaves plans the next prune carries out again.
+fn carry_out(repo: &Repo, s: &Survey, opts: &PruneOptions, rep: &mut PruneReport) -> Result<()> {
+    let gone: HashSet<Id> = s.delete_now.iter().copied().collect();
+    if !gone.is_empty() {
+        phase(opts, "index");
+        let files: Vec<String> = repo
+            .list(FileType::Index)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let read: Vec<(String, Vec<PackEntries>)> = files
+            .par_iter()
+            .map(|n| Ok((n.clone(), repo.read_index_file(n)?)))
+            .collect::<Result<_>>()?;
+        let mut keep: Vec<PackEntries> = Vec::new();
+        let mut old: Vec<String> = Vec::new();
+        for (name, packs) in read {
+            if packs.iter().any(|p| gone.contains(&p.pack)) {
+                old.push(name);
+                keep.extend(packs.into_iter().filter(|p| !gone.contains(&p.pack)));
+            }
+        }
+        opts.cancel.check()?;
+        if !keep.is_empty() {
+            rep.index_files_written += repo.save_index(&keep)?.len();
+        }
+        for name in &old {
+            match repo.backend.delete(FileType::Index, name) {
+                Err(e) if !e.is_not_found() => return Err(be("deleting index file", name)(e)),
+                _ => rep.index_files_removed += 1,
+            }
+        }
+        phase(opts, "delete");
+        let deleted: Vec<u64> = s
+            .delete_now
+            .par_iter()
+            .map(|p| {
+                let name = p.to_hex();
+                match repo.backend.delete(FileType::Pack, &name) {
+                    Ok(()) => Ok(s.size(p)),
+                    Err(e) if e.is_not_found() => Ok(0),
+                    Err(e) => Err(be("deleting pack", &name)(e)),
+                }
+            })
+            .collect::<Result<_>>()?;
+        rep.packs_deleted += deleted.iter().filter(|b| **b > 0).count();
+        rep.bytes_deleted += deleted.iter().sum::<u64>();
+    }
+    for name in &s.ripe_plans {
+        repo.delete_plan(name)?;
+    }
+    // The index files changed under the local index: bring it in line now rather than
+    // leave the rebuild to the next command.
+    repo.sync_index()?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Repacking: the used blobs of wasteful packs copied into new packs, sealed bytes as they
+//! are (nothing is decrypted or compressed again), data and trees kept in separate packs as a
+//! backup keeps them. Each old pack is read whole and checked against its name first, so a
+//! damaged pack is never copied from.
+
+use std::io::BufWriter;
+
+use crate::backend::{FileType, PutStream};
+use crate::cancel::CancelToken;
+use crate::error::Result;
+use crate::format::index_file::PackEntries;
+use crate::format::pack::PackStream;
+use crate::id::Id;
+use crate::repo::{be, Repo};
+
+use super::mark::Marks;
+
+/// Packs written, and index files naming them.
+pub(super) struct Written {
+    pub(super) packs: usize,
+    pub(super) index_files: usize,
+}
+
+type Out<'r> = BufWriter<Box<dyn PutStream + 'r>>;
+
+struct Packer<'r> {
+    repo: &'r Repo,
+    open: [Option<PackStream<Out<'r>>>; 2],
+    done: Vec<PackEntries>,
+    written: Written,
+}
+
+impl<'r> Packer<'r> {
+    fn close(&mut self, ty: usize) -> Result<()> {
+        let Some(p) = self.open[ty].take() else {
+            return Ok(());
+        };
+        let werr = |e: std::io::Error| be("writing pack", "(new)")(e.into());
+        let (id, out, entries) = self.repo.finish_pack(p).map_err(werr)?;
+        let out = out.into_inner().map_err(|e| werr(e.into_error()))?;
+        out.commit(&id.to_hex())
+            .map_err(be("writing pack", &id.to_hex()))?;
+        self.written.packs += 1;
+        self.done.push(PackEntries { pack: id, entries });
+        // As a backup does: an index file every 64 packs, so a crash loses little work.
+        if self.done.len() >= 64 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if !self.done.is_empty() {
+            self.written.index_files += self.repo.save_index(&self.done)?.len();
+            self.done.clear();
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn repack(
+    repo: &Repo,
+    packs: &[Id],
+    marks: &Marks,
+    cancel: &CancelToken,
+) -> Result<Written> {
+    let pack_size = repo.config().pack_size as u64;
+    let mut w = Packer {
+        repo,
+        open: [None, None],
+        done: Vec::new(),
+        written: Written {
+            packs: 0,
+            index_files: 0,
+        },
+    };
+    // A blob held twice among the packs repacked is copied once.
+    let mut copied: std::collections::HashSet<Id> = std::collections::HashSet::new();
+    for pack in packs {
+        cancel.check()?;
+        let bytes = repo.get_verified(FileType::Pack, &pack.to_hex())?;
+        let entries = repo.parse_pack(&bytes)?;
+        for e in entries {
+            if !marks.is_used(&e.id) || !copied.insert(e.id) {
+                continue;
+            }
+            let sealed = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
+            let ty = e.ty as usize;
+            let p = match &mut w.open[ty] {
+                Some(p) => p,
+                slot => slot.insert(PackStream::new(BufWriter::with_capacity(
+                    64 << 10,
+                    repo.start_pack()?,
+                ))),
+            };
+            p.add_sealed(&e, sealed)
+                .map_err(|e| be("writing pack", "(new)")(e.into()))?;
+            if p.len() >= pack_size {
+                w.close(ty)?;
+            }
+        }
+    }
+    w.close(0)?;
+    w.close(1)?;
+    w.flush()?;
+    Ok(w.written)
+}
