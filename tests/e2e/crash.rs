@@ -250,7 +250,7 @@ fn packs(e: &Env) -> usize {
         .sum()
 }
 
-fn check_read_data(e: &Env, when: &str) {
+pub(crate) fn check_read_data(e: &Env, when: &str) {
     let o = e.run(&["check", "--read-data"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

@@ -22,6 +22,7 @@ mod hostile;
 mod mount;
 mod names;
 mod output;
+mod prune;
 mod readme;
 mod regressions;
 mod repair;

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags};
@@ -25,15 +25,20 @@ pub enum Dir {
     Index,
     Snapshots,
     Keys,
+    /// Deletion plans (created here if missing: the repository makes it with its first plan).
+    Pending,
+    /// The `data/XX/` directories that hold the packs (those that exist when watching starts).
+    Packs,
 }
 
-const DIRS: [(Dir, &str); 6] = [
+const DIRS: [(Dir, &str); 7] = [
     (Dir::Root, ""),
     (Dir::Locks, "locks"),
     (Dir::Data, "data"),
     (Dir::Index, "index"),
     (Dir::Snapshots, "snapshots"),
     (Dir::Keys, "keys"),
+    (Dir::Pending, "pending"),
 ];
 
 #[derive(Debug)]
@@ -82,7 +87,7 @@ impl Watch {
             | AddWatchFlags::IN_MOVED_TO
             | AddWatchFlags::IN_MOVED_FROM
             | AddWatchFlags::IN_DELETE;
-        let wds = DIRS
+        let mut wds: Vec<(WatchDescriptor, Dir)> = DIRS
             .iter()
             .map(|&(d, rel)| {
                 let p = repo.join(rel);
@@ -90,6 +95,12 @@ impl Watch {
                 (ino.add_watch(&p, mask).unwrap(), d)
             })
             .collect();
+        for e in std::fs::read_dir(repo.join("data")).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                wds.push((ino.add_watch(&e.path(), mask).unwrap(), Dir::Packs));
+            }
+        }
         Watch { ino, wds }
     }
 
@@ -125,6 +136,7 @@ pub struct State {
     pub index: BTreeSet<String>,
     pub snapshots: BTreeSet<String>,
     pub keys: BTreeSet<String>,
+    pub plans: BTreeSet<String>,
     pub config: Vec<u8>,
     pub temps: usize,
 }
@@ -160,6 +172,7 @@ pub fn state(repo: &Path) -> State {
     }
     let (locks, index) = (names(repo.join("locks")), names(repo.join("index")));
     let (snapshots, keys) = (names(repo.join("snapshots")), names(repo.join("keys")));
+    let plans = names(repo.join("pending"));
     names(repo.to_path_buf()); // the config's temp files
     State {
         locks,
@@ -167,6 +180,7 @@ pub fn state(repo: &Path) -> State {
         index,
         snapshots,
         keys,
+        plans,
         config: std::fs::read(repo.join("config")).unwrap(),
         temps,
     }
@@ -181,6 +195,65 @@ pub struct Stop {
     pub ended: bool,
 }
 
+/// Runs `cmd` until the first event `at` accepts; panics if it ends before.
+fn run_until(repo: &Path, cmd: &mut Command, what: &str, at: impl Fn(&Event) -> bool) -> Child {
+    let w = Watch::new(repo);
+    let mut child = cmd.spawn().expect("spawning vcd");
+    let start = Instant::now();
+    loop {
+        for ev in w.events(Duration::from_millis(20)) {
+            if at(&ev) {
+                return child;
+            }
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("{what}: the command ended ({st}) before the step it was to be stopped at");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{what}: the step never came"
+        );
+    }
+}
+
+/// A command stopped (SIGSTOP) at an observed step, still alive; its output is piped.
+pub struct Stopped {
+    pub child: Child,
+    /// The repository while it was stopped.
+    pub state: State,
+}
+
+impl Stopped {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Lets it run on (SIGCONT) and waits for it to end.
+    pub fn resume(self) -> Output {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGCONT).unwrap();
+        self.child.wait_with_output().unwrap()
+    }
+}
+
+/// Runs `cmd` and, at the first event `at` accepts, stops it and leaves it stopped; panics if
+/// it ends before it could be stopped.
+pub fn stop_at(repo: &Path, mut cmd: Command, what: &str, at: impl Fn(&Event) -> bool) -> Stopped {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = run_until(repo, &mut cmd, what, at);
+    let pid = Pid::from_raw(child.id() as i32);
+    kill(pid, Signal::SIGSTOP).unwrap();
+    match waitpid(pid, Some(WaitPidFlag::WUNTRACED)).unwrap() {
+        WaitStatus::Stopped(..) => Stopped {
+            state: state(repo),
+            child,
+        },
+        other => {
+            let _ = child.kill();
+            panic!("{what}: ended before it could be stopped ({other:?})")
+        }
+    }
+}
+
 /// Runs `cmd` (output discarded) and, at the first event `at` accepts and `delay` after it,
 /// stops it, reads the repository's state and kills it.
 pub fn kill_at(
@@ -190,28 +263,9 @@ pub fn kill_at(
     delay: Duration,
     at: impl Fn(&Event) -> bool,
 ) -> Stop {
-    let w = Watch::new(repo);
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning vcd");
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = run_until(repo, &mut cmd, what, at);
     let pid = Pid::from_raw(child.id() as i32);
-    let start = Instant::now();
-    'seen: loop {
-        for ev in w.events(Duration::from_millis(20)) {
-            if at(&ev) {
-                break 'seen;
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            panic!("{what}: the command ended ({st}) before the step it was to be killed at");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{what}: the step never came"
-        );
-    }
     if !delay.is_zero() {
         std::thread::sleep(delay);
     }
