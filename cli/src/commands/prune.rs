@@ -19,7 +19,8 @@ pub struct PruneFlags {
     #[arg(long, value_name = "SIZE")]
     pub max_repack_size: Option<String>,
     /// Leave packs that no index file names, and temp files, until they are this old (they
-    /// may belong to a backup still running): e.g. 1h, 30m, 0s
+    /// may belong to a backup still running; temp files are left alone too while another
+    /// command holds a lock): e.g. 1h, 30m, 0s
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     pub grace: String,
 }

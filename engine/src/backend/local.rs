@@ -283,22 +283,24 @@ impl Backend for LocalBackend {
         Ok(Some(fs::symlink_metadata(self.path(t, name))?.modified()?))
     }
 
-    fn remove_temp_files(&self, before: std::time::SystemTime) -> BResult<(u64, u64)> {
-        let mut dirs = vec![self.root.clone()];
+    fn remove_temp_files(&self, before: &super::TempCutoff) -> BResult<(u64, u64)> {
+        let mut dirs = vec![(self.root.clone(), FileType::Config)];
         for t in FileType::ALL {
             if t != FileType::Config {
-                dirs.push(self.root.join(t.dir()));
+                dirs.push((self.root.join(t.dir()), t));
             }
         }
         if let Ok(rd) = fs::read_dir(self.root.join("data")) {
             dirs.extend(
                 rd.filter_map(|e| e.ok())
                     .map(|e| e.path())
-                    .filter(|p| p.is_dir()),
+                    .filter(|p| p.is_dir())
+                    .map(|p| (p, FileType::Pack)),
             );
         }
         let (mut n, mut bytes) = (0, 0);
-        for d in dirs {
+        for (d, t) in dirs {
+            let before = before(t);
             let Ok(rd) = fs::read_dir(&d) else { continue };
             let mut removed = false;
             for e in rd.filter_map(|e| e.ok()) {
@@ -368,5 +370,32 @@ mod tests {
             let want = if dir { 0o700 } else { 0o600 };
             assert_eq!(mode, want, "{} is {mode:o}", p.display());
         }
+    }
+
+    #[test]
+    fn temp_files_go_by_the_cutoff_of_their_type() {
+        let t = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(t.path().join("repo"));
+        b.create().unwrap();
+        let root = t.path().join("repo");
+        for (dir, name) in [("", ".tmpc"), ("locks", ".tmpl"), ("index", ".tmpi")] {
+            fs::write(root.join(dir).join(name), b"left").unwrap();
+        }
+        fs::create_dir_all(root.join("data/ab")).unwrap();
+        fs::write(root.join("data/.tmpd"), b"left").unwrap();
+        fs::write(root.join("data/ab/.tmpp"), b"left").unwrap();
+        fs::write(root.join("index/keep"), b"not a temp file").unwrap();
+        let future = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        let past = std::time::SystemTime::UNIX_EPOCH;
+        // Locks' temp files are spared: their cutoff lies before they were written.
+        let cutoff = move |t: FileType| if t == FileType::Lock { past } else { future };
+        assert_eq!(b.remove_temp_files(&cutoff).unwrap(), (4, 16));
+        assert!(root.join("locks/.tmpl").exists());
+        assert!(root.join("index/keep").exists());
+        for gone in [".tmpc", "index/.tmpi", "data/.tmpd", "data/ab/.tmpp"] {
+            assert!(!root.join(gone).exists(), "{gone}");
+        }
+        assert_eq!(b.remove_temp_files(&move |_| future).unwrap(), (1, 4));
+        assert!(!root.join("locks/.tmpl").exists());
     }
 }

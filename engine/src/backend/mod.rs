@@ -115,12 +115,17 @@ pub trait Backend: Send + Sync {
     fn modified(&self, _t: FileType, _name: &str) -> BResult<Option<std::time::SystemTime>> {
         Ok(None)
     }
-    /// Removes temp files (`.tmp*`, left by killed writers) last written before `before`;
-    /// returns how many and their bytes. Backends that write in one request have none.
-    fn remove_temp_files(&self, _before: std::time::SystemTime) -> BResult<(u64, u64)> {
+    /// Removes temp files (`.tmp*`, left by killed writers) of each type last written before
+    /// `before(type)` (the config's for those beside the config); returns how many and their
+    /// bytes. Backends that write in one request have none.
+    fn remove_temp_files(&self, _before: &TempCutoff) -> BResult<(u64, u64)> {
         Ok((0, 0))
     }
 }
+
+/// For `Backend::remove_temp_files`: the time before which a temp file of a type counts as
+/// left behind.
+pub type TempCutoff = dyn Fn(FileType) -> std::time::SystemTime + Sync;
 
 /// A file being written by `Backend::put_stream`. Until `commit` it is invisible to `list`
 /// and `get`; dropped uncommitted, it leaves nothing behind.

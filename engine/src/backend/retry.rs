@@ -128,7 +128,7 @@ impl<B: Backend> Backend for RetryBackend<B> {
     fn modified(&self, t: FileType, name: &str) -> BResult<Option<std::time::SystemTime>> {
         self.retry("probing", || self.inner.modified(t, name))
     }
-    fn remove_temp_files(&self, before: std::time::SystemTime) -> BResult<(u64, u64)> {
+    fn remove_temp_files(&self, before: &super::TempCutoff) -> BResult<(u64, u64)> {
         self.retry("cleaning", || self.inner.remove_temp_files(before))
     }
 }

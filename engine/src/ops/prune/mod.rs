@@ -112,13 +112,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
         ..Default::default()
     };
     if !opts.dry_run {
-        let before = std::time::SystemTime::now() - opts.grace;
-        let (n, b) = repo
-            .backend
-            .remove_temp_files(before)
-            .map_err(be("removing temp files", ""))?;
-        rep.temp_files_removed = n;
-        rep.temp_bytes_removed = b;
+        remove_temp_files(repo, opts, &mut rep)?;
     }
     let bad = repo.sync_index()?;
     if !bad.is_empty() {
@@ -213,6 +207,39 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
         carry_out(repo, &s, opts, &mut rep)?;
     }
     Ok(rep)
+}
+
+/// Removes the temp files (`.tmp*`) older than the grace period, but only when no other
+/// command holds a lock: each writes its temp files under its lock, and a young file, or an
+/// old one a command has not written to for a while, may be one it will rename into place.
+/// While another lock is held none is removed (the next prune finds them). The time is taken
+/// before the locks are listed, so a command that takes its lock after the listing wrote its
+/// temp files after it. A lock's own temp file is written before its lock exists: those are
+/// left until a lock written then would be stale.
+fn remove_temp_files(repo: &Repo, opts: &PruneOptions, rep: &mut PruneReport) -> Result<()> {
+    let now = std::time::SystemTime::now();
+    if !lock::live_locks(repo)?.is_empty() {
+        return Ok(());
+    }
+    let stale = crate::format::lock_file::STALE_AFTER
+        .to_std()
+        .expect("a positive duration");
+    let before = now - opts.grace;
+    let locks_before = now - opts.grace.max(stale);
+    let cutoff = move |t: FileType| {
+        if t == FileType::Lock {
+            locks_before
+        } else {
+            before
+        }
+    };
+    let (n, b) = repo
+        .backend
+        .remove_temp_files(&cutoff)
+        .map_err(be("removing temp files", ""))?;
+    rep.temp_files_removed = n;
+    rep.temp_bytes_removed = b;
+    Ok(())
 }
 
 /// Deletes what the ripe plans name, but the packs kept back: index files without those
