@@ -171,7 +171,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
     planned.extend(&s.unindexed);
     if !choice.repack.is_empty() {
         phase(opts, "repack");
-        let written = repack::repack(repo, &choice.repack, &marks, &opts.cancel)?;
+        let written = repack::repack(repo, &choice.repack, &marks, &s.duplicates, &opts.cancel)?;
         rep.packs_written = written.packs;
         rep.index_files_written += written.index_files;
         planned.extend(&choice.repack);

@@ -3,6 +3,7 @@
 //! backup keeps them. Each old pack is read whole and checked against its name first, so a
 //! damaged pack is never copied from.
 
+use std::collections::HashSet;
 use std::io::BufWriter;
 
 use crate::backend::{FileType, PutStream};
@@ -58,10 +59,13 @@ impl<'r> Packer<'r> {
     }
 }
 
+/// `duplicates`: (pack, blob) copies not to copy, another pack holding the copy the index
+/// gives (`Survey::duplicates`).
 pub(super) fn repack(
     repo: &Repo,
     packs: &[Id],
     marks: &Marks,
+    duplicates: &HashSet<(Id, Id)>,
     cancel: &CancelToken,
 ) -> Result<Written> {
     let pack_size = repo.config().pack_size as u64;
@@ -75,13 +79,14 @@ pub(super) fn repack(
         },
     };
     // A blob held twice among the packs repacked is copied once.
-    let mut copied: std::collections::HashSet<Id> = std::collections::HashSet::new();
+    let mut copied: HashSet<Id> = HashSet::new();
     for pack in packs {
         cancel.check()?;
         let bytes = repo.get_verified(FileType::Pack, &pack.to_hex())?;
         let entries = repo.parse_pack(&bytes)?;
         for e in entries {
-            if !marks.is_used(&e.id) || !copied.insert(e.id) {
+            if !marks.is_used(&e.id) || duplicates.contains(&(*pack, e.id)) || !copied.insert(e.id)
+            {
                 continue;
             }
             let sealed = &bytes[e.offset as usize..e.offset as usize + e.length as usize];

@@ -17,6 +17,9 @@ pub(super) struct Survey {
     pub(super) stored: HashMap<Id, u64>,
     /// How much of each indexed pack no plan names is used.
     pub(super) uses: Vec<PackUse>,
+    /// Copies of used blobs (pack, blob) in packs no plan names that are not the copy the
+    /// index gives: counted unused in `uses`, and not copied by a repack.
+    pub(super) duplicates: HashSet<(Id, Id)>,
     /// Stored packs that no index file and no plan names, older than the grace period.
     pub(super) unindexed: Vec<Id>,
     /// Packs of ripe plans to delete now.
@@ -77,6 +80,8 @@ impl Survey {
         let mut indexed: HashSet<Id> = HashSet::new();
         let mut missing: Vec<Id> = Vec::new();
         let mut ripe_used: Vec<(Id, Vec<Id>)> = Vec::new();
+        // Used blobs met in a stored pack after one with the same id prefix: maybe stored twice.
+        let mut twice: HashSet<Id> = HashSet::new();
         for r in repo.indexed_packs() {
             let (pack, entries) = r?;
             indexed.insert(pack);
@@ -88,6 +93,9 @@ impl Survey {
                 match marks.blobs.get_mut(&prefix(&e.id)) {
                     Some(found) => {
                         if stored_here {
+                            if *found {
+                                twice.insert(e.id);
+                            }
                             *found = true;
                         }
                         used += e.length as u64;
@@ -122,6 +130,7 @@ impl Survey {
                 ),
             ));
         }
+        let duplicates = duplicates(repo, &mut uses, &twice)?;
         let lost = marks.blobs.values().filter(|f| !**f).count();
         if lost > 0 {
             return Err(Error::Invalid(format!(
@@ -172,6 +181,7 @@ impl Survey {
 
         Ok(Survey {
             uses,
+            duplicates,
             unindexed,
             delete_now,
             kept_back: kept_back.into_iter().collect(),
@@ -184,4 +194,32 @@ impl Survey {
             stored,
         })
     }
+}
+
+/// A used blob stored in more than one pack no plan names (two backups stored the same new
+/// chunk at once; a backup stored again a chunk that only planned packs held, and one of them
+/// was kept back; a prune was killed after its repack's index files were written) is counted
+/// used in the pack the index gives for it, and unused in the others, so that a repack or a
+/// deletion gives those copies back. Decided on the whole id: the index's lookup prefers
+/// packs no plan names, so the copy it gives is in one of `uses`, counted used there. `twice`
+/// holds every blob met in a second pack (by prefix, so some are not duplicates at all): only
+/// their entries are looked at again.
+fn duplicates(repo: &Repo, uses: &mut [PackUse], twice: &HashSet<Id>) -> Result<HashSet<(Id, Id)>> {
+    let mut out = HashSet::new();
+    if twice.is_empty() {
+        return Ok(out);
+    }
+    let at: HashMap<Id, usize> = uses.iter().enumerate().map(|(i, u)| (u.pack, i)).collect();
+    for r in repo.indexed_packs() {
+        let (pack, entries) = r?;
+        let Some(&i) = at.get(&pack) else { continue };
+        for e in entries.iter().filter(|e| twice.contains(&e.id)) {
+            let given = repo.lookup_opt(&e.id)?.map(|l| l.pack);
+            if given.is_some_and(|g| g != pack && at.contains_key(&g)) && out.insert((pack, e.id)) {
+                uses[i].used -= e.length as u64;
+                uses[i].unused += e.length as u64;
+            }
+        }
+    }
+    Ok(out)
 }
