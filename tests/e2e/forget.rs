@@ -186,10 +186,10 @@ const MONTHLY: [&str; 12] = [
 /// The specification's schedule: a daily incremental backup of the critical and important data
 /// at 02:00 UTC (tag `daily`), a weekly full backup of everything every Sunday at 01:00 (tag
 /// `weekly`), a monthly full backup of everything on the first Sunday at 00:00 (tag
-/// `monthly`); after every day, its three policies: dailies kept 30 days (`--keep-within
-/// 30d`), weeklies 12 weeks (`--keep-within 12w`: "kept 12 weeks" is a span of time, like the
+/// `monthly`); and its three policies: dailies kept 30 days (`--keep-within 30d`, after every
+/// day), weeklies 12 weeks (`--keep-within 12w`: "kept 12 weeks" is a span of time, like the
 /// dailies' 30 days; with one weekly a week it keeps what `--keep-weekly 12` would), monthlies
-/// 12 months (`--keep-monthly 12`).
+/// 12 months (`--keep-monthly 12`), both every Sunday and on every 15th.
 #[test]
 fn four_hundred_days_of_the_specification_schedule() {
     let started = Instant::now();
@@ -207,7 +207,7 @@ fn four_hundred_days_of_the_specification_schedule() {
     // The tree of each day, and the (tag, day) of each snapshot.
     let mut trees: BTreeMap<NaiveDate, Tree> = BTreeMap::new();
     let mut made: BTreeMap<String, (String, NaiveDate)> = BTreeMap::new();
-    let (mut sundays, mut first_sundays) = (0usize, 0usize);
+    let (mut sundays, mut first_sundays, mut forgets) = (0usize, 0usize, 0usize);
     // Per tag: snapshots in the repository, and snapshots made so far.
     let mut held: BTreeMap<&str, usize> = BTreeMap::new();
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -239,14 +239,28 @@ fn four_hundred_days_of_the_specification_schedule() {
         backup("daily", day, 2, &[crit, imp], false);
 
         // What each policy keeps follows from its rule alone: at most 30 dailies (one a day),
-        // 12 weeklies (one a week), 12 monthlies (one a month); the rest goes.
+        // 12 weeklies (one a week), 12 monthlies (one a month); the rest goes. Weeklies and
+        // monthlies change only on Sundays, and the rules count back from the newest snapshot,
+        // not from today, so their policies run on Sundays, and on the 15th to show that a run
+        // in between finds nothing to do (every day would be 700 more runs of vcd).
         let days = i as usize + 1;
-        for (tag, rule, made_so_far, keeps) in [
-            ("daily", ["--keep-within", "30d"], days, 30),
-            ("weekly", ["--keep-within", "12w"], sundays, 12),
-            ("monthly", ["--keep-monthly", "12"], first_sundays, 12),
+        let weekly_run = sunday || day.day() == 15;
+        for (tag, rule, made_so_far, keeps, runs) in [
+            ("daily", ["--keep-within", "30d"], days, 30, true),
+            ("weekly", ["--keep-within", "12w"], sundays, 12, weekly_run),
+            (
+                "monthly",
+                ["--keep-monthly", "12"],
+                first_sundays,
+                12,
+                weekly_run,
+            ),
         ] {
+            if !runs {
+                continue;
+            }
             let v = json(&e.ok(&["forget", "--json", "--tag", tag, rule[0], rule[1]]));
+            forgets += 1;
             let before = held.entry(tag).or_default();
             *before += made_so_far - seen.insert(tag, made_so_far).unwrap_or(0);
             let after = made_so_far.min(keeps);
@@ -304,7 +318,7 @@ fn four_hundred_days_of_the_specification_schedule() {
     }
     e.ok(&["check"]);
     eprintln!(
-        "400 days: {} backups and 1200 forgets in {:.1} s, {} survivors restored and checked, {:.1} s in all",
+        "400 days: {} backups and {forgets} forgets in {:.1} s, {} survivors restored and checked, {:.1} s in all",
         made.len(),
         run.as_secs_f64(),
         survivors.len(),
