@@ -325,3 +325,309 @@ fn four_hundred_days_of_the_specification_schedule() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// A repository with snapshots from two hosts of one small source: host `a` on 1 to 4 January
+/// 2027 (the one of the 2nd also tagged `keep`), host `b` on the 3rd. Ids by (host, day).
+fn two_hosts() -> (Env, BTreeMap<(&'static str, u32), String>) {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    fs::create_dir_all(&src).unwrap();
+    let mut ids = BTreeMap::new();
+    for (host, day) in [("a", 1), ("a", 2), ("a", 3), ("a", 4), ("b", 3)] {
+        fs::write(src.join("f"), format!("{host} {day}")).unwrap();
+        let time = format!("2027-01-0{day}T02:00:00Z");
+        let mut args = vec!["--host", host, "--time", &time, "--tag", "daily"];
+        if (host, day) == ("a", 2) {
+            args.extend(["--tag", "keep"]);
+        }
+        ids.insert((host, day), e.backup(&src, &args));
+    }
+    (e, ids)
+}
+
+fn ids_left(e: &Env) -> Vec<String> {
+    let mut v: Vec<String> = e
+        .snapshots()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bad_input_is_refused_and_deletes_nothing() {
+    let (e, ids) = two_hosts();
+    let all = ids_left(&e);
+    assert_eq!(all.len(), 5);
+    let a1 = ids[&("a", 1)].as_str();
+    let refused: [(&[&str], &str); 10] = [
+        // Every id is resolved before anything is deleted: the known one stays too.
+        (
+            &["forget", a1, "ffffffff"],
+            "no snapshot matches \"ffffffff\"",
+        ),
+        (&["forget", a1, "--keep-last", "1"], "contradict"),
+        (&["forget", a1, "--keep-last", "0"], "contradict"),
+        (&["forget", a1, "--keep-tag", "keep"], "contradict"),
+        (
+            &["forget", a1, "--host", "a"],
+            "do not apply to snapshots named by id",
+        ),
+        (&["forget"], "no keep rule given"),
+        (
+            &["forget", "--host", "a", "--dry-run"],
+            "no keep rule given",
+        ),
+        (
+            &[
+                "forget",
+                "--keep-last",
+                "0",
+                "--keep-daily",
+                "0",
+                "--keep-within",
+                "0d",
+            ],
+            "no keep rule given",
+        ),
+        (
+            &["forget", "--keep-last", "1", "--tz", "Mars/Olympus"],
+            "unknown time zone",
+        ),
+        (
+            &["--no-lock", "forget", "--keep-last", "1"],
+            "--no-lock is for commands that only read",
+        ),
+    ];
+    for (args, says) in refused {
+        let (out, err) = e.code(1, args);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?} printed {out}");
+        assert_eq!(ids_left(&e), all, "{args:?} deleted something");
+    }
+    // Flags clap rejects are usage errors (exit 2).
+    for args in [
+        &["forget", "--keep-within", "30x"][..],
+        &["forget", "--keep-daily=-1"],
+        &["forget", "--keep-last", "1", "--group-by", "host,time"],
+    ] {
+        let (_, err) = e.code(2, args);
+        assert!(err.contains("invalid value"), "{args:?}: {err}");
+    }
+    assert_eq!(ids_left(&e), all);
+}
+
+/// The documented rule: a policy that keeps none of a group leaves that group whole, says which
+/// group, and exits 1; the other groups are processed.
+#[test]
+fn a_policy_that_keeps_nothing_of_a_group_leaves_it_untouched() {
+    let (e, ids) = two_hosts();
+    let (out, err) = e.code(1, &["forget", "--keep-tag", "keep", "--json", "--dry-run"]);
+    let v = json(&out);
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0]["group"]["host"], "a");
+    assert_eq!(groups[0]["untouched"], false);
+    assert_eq!(groups[1]["group"]["host"], "b");
+    assert_eq!(groups[1]["untouched"], true);
+    assert!(
+        err.contains("keeps no snapshot of group host b, paths "),
+        "{err}"
+    );
+    assert_eq!(ids_left(&e).len(), 5);
+
+    let (out, err) = e.code(1, &["forget", "--keep-tag", "keep"]);
+    assert!(err.contains("keeps no snapshot of group host b"), "{err}");
+    assert!(!err.contains("group host a"), "{err}");
+    assert!(
+        err.contains("would remove every snapshot of 1 group(s); they were left untouched"),
+        "{err}"
+    );
+    assert!(out.contains("(group left untouched)"), "{out}");
+    assert!(out.contains("removed 3 snapshot(s), kept 2"), "{out}");
+    let mut want = vec![ids[&("a", 2)].clone(), ids[&("b", 3)].clone()];
+    want.sort();
+    assert_eq!(ids_left(&e), want);
+
+    // Named snapshots go whatever they are, the last of a group included.
+    let b = ids[&("b", 3)].as_str();
+    let out = e.ok(&["forget", &b[..8]]);
+    assert!(out.contains("removed 1 snapshot(s)"), "{out}");
+    assert_eq!(ids_left(&e), [ids[&("a", 2)].clone()]);
+}
+
+#[test]
+fn an_exclusive_lock_stops_forget_before_it_deletes() {
+    let (e, ids) = two_hosts();
+    let repo = e.open_repo();
+    let guard = engine::repo::lock::acquire(&repo, true).unwrap();
+    let a1 = ids[&("a", 1)].as_str();
+    for args in [
+        &["forget", "--keep-last", "1"][..],
+        &["forget", "--keep-last", "1", "--dry-run"],
+        &["forget", a1],
+    ] {
+        let (_, err) = e.code(11, args);
+        assert!(err.contains("repository is locked"), "{args:?}: {err}");
+        assert_eq!(ids_left(&e).len(), 5, "{args:?}");
+    }
+    drop(guard);
+    // Forget takes a shared lock: a held shared lock (a backup running) does not stop it.
+    let shared = engine::repo::lock::acquire(&repo, false).unwrap();
+    e.ok(&["forget", "--keep-last", "1"]);
+    drop(shared);
+    let mut want = vec![ids[&("a", 4)].clone(), ids[&("b", 3)].clone()];
+    want.sort();
+    assert_eq!(ids_left(&e), want);
+}
+
+/// Ten daily snapshots, 1 to 10 January 2027 (the 10th a Sunday), kept by `--keep-daily 3
+/// --keep-weekly 2`: the 10th (daily 1 and the newest of its ISO week), the 9th and 8th
+/// (daily 2, 3), the 3rd (the newest of the week before, 28 December to 3 January).
+#[test]
+fn table_and_json_name_the_rules_and_a_dry_run_deletes_nothing() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    fs::create_dir_all(&src).unwrap();
+    let mut by_day = BTreeMap::new();
+    for day in 1..=10 {
+        fs::write(src.join("f"), format!("day {day}")).unwrap();
+        let time = format!("2027-01-{day:02}T02:00:00Z");
+        by_day.insert(
+            day,
+            e.backup(&src, &["--time", &time, "--category", "critical"]),
+        );
+    }
+    let policy = ["--keep-daily", "3", "--keep-weekly", "2"];
+    let reasons = [
+        (10, "daily 1, weekly 1"),
+        (9, "daily 2"),
+        (8, "daily 3"),
+        (3, "weekly 2"),
+    ];
+
+    let out = e.ok(&[&["forget", "--dry-run"][..], &policy].concat());
+    let line = |day: u32| {
+        let short = &by_day[&day][..8];
+        out.lines()
+            .find(|l| l.trim_start().starts_with(short))
+            .unwrap_or_else(|| panic!("no row for day {day}:\n{out}"))
+            .to_string()
+    };
+    assert!(out.contains("reasons"), "{out}");
+    for (day, why) in reasons {
+        let l = line(day);
+        assert!(l.contains(&format!("2027-01-{day:02} 02:00:00")), "{l}");
+        assert!(
+            l.contains(" keep ") && l.contains(&format!("  {why}  ")),
+            "{l}"
+        );
+        assert!(l.contains("critical"), "{l}");
+    }
+    for day in [1, 2, 4, 5, 6, 7] {
+        let l = line(day);
+        assert!(l.contains(" would remove "), "{l}");
+    }
+    assert!(
+        out.contains("dry run: would remove 6 snapshot(s), keep 4; nothing was removed"),
+        "{out}"
+    );
+    assert_eq!(ids_left(&e).len(), 10);
+
+    let v = json(&e.ok(&[&["forget", "--dry-run", "--json"][..], &policy].concat()));
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["removed"], serde_json::json!([]));
+    let rows = v["groups"][0]["snapshots"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows[0]["id"], by_day[&10].as_str());
+    assert_eq!(rows[0]["time"], "2027-01-10T02:00:00Z");
+    assert_eq!(
+        rows[0]["reasons"],
+        serde_json::json!([{"rule": "daily", "bucket": 1}, {"rule": "weekly", "bucket": 1}])
+    );
+    let doomed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["keep"] == false)
+        .map(|r| {
+            assert_eq!(r["reasons"], serde_json::json!([]));
+            r["id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ids_left(&e).len(), 10);
+
+    // The real run removes exactly what the dry run listed.
+    let v = json(&e.ok(&[&["forget", "--json"][..], &policy].concat()));
+    assert_eq!(v["dry_run"], false);
+    let mut removed: Vec<&str> = v["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    removed.sort();
+    let mut doomed = doomed;
+    doomed.sort();
+    assert_eq!(removed, doomed);
+    let mut want: Vec<String> = reasons.iter().map(|(d, _)| by_day[d].clone()).collect();
+    want.sort();
+    assert_eq!(ids_left(&e), want);
+    // Run again: nothing more to remove.
+    let v = json(&e.ok(&[&["forget", "--json"][..], &policy].concat()));
+    assert_eq!(v["removed"], serde_json::json!([]));
+
+    // A within rule and a tag rule in JSON.
+    let v = json(&e.ok(&["forget", "--dry-run", "--json", "--keep-within", "1d"]));
+    let rows = v["groups"][0]["snapshots"].as_array().unwrap();
+    assert_eq!(
+        rows[0]["reasons"],
+        serde_json::json!([{"rule": "within", "within": "1d"}])
+    );
+}
+
+/// Days are UTC days unless `--tz` says otherwise: 03:00 UTC on 10 March is the evening of the
+/// 9th in New York.
+#[test]
+fn a_time_zone_moves_a_snapshot_into_another_day() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"x").unwrap();
+    let early = e.backup(&src, &["--time", "2027-03-10T03:00:00Z"]);
+    let late = e.backup(&src, &["--time", "2027-03-10T15:00:00Z"]);
+    let kept = |extra: &[&str]| -> Vec<String> {
+        let v = json(
+            &e.ok(&[
+                &["forget", "--dry-run", "--json", "--keep-daily", "2"][..],
+                extra,
+            ]
+            .concat()),
+        );
+        v["groups"][0]["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["keep"] == true)
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(kept(&[]), [late.clone()]);
+    assert_eq!(kept(&["--tz", "America/New_York"]), [late, early.clone()]);
+    let out = e.ok(&[
+        "forget",
+        "--dry-run",
+        "--keep-daily",
+        "2",
+        "--tz",
+        "America/New_York",
+    ]);
+    assert!(out.contains("time (America/New_York)"), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.trim_start().starts_with(&early[..8]))
+        .unwrap();
+    assert!(
+        row.contains("2027-03-09 22:00:00") && row.contains("daily 2"),
+        "{row}"
+    );
+}
