@@ -611,7 +611,7 @@ fn a_time_zone_moves_a_snapshot_into_another_day() {
             .map(|r| r["id"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(kept(&[]), [late.clone()]);
+    assert_eq!(kept(&[]), std::slice::from_ref(&late));
     assert_eq!(kept(&["--tz", "America/New_York"]), [late, early.clone()]);
     let out = e.ok(&[
         "forget",

@@ -128,7 +128,10 @@ impl Args {
                  --keep-* rule with a count or duration above 0, or name the snapshots to remove"
             );
         }
-        Ok(Target::Policy { policy, filter })
+        Ok(Target::Policy {
+            policy: Box::new(policy),
+            filter,
+        })
     }
 
     fn keep_counts_given(&self) -> bool {

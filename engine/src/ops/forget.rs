@@ -161,7 +161,7 @@ pub enum Target {
     /// These snapshots (`latest` or id prefixes), whatever they are.
     Ids(Vec<String>),
     /// Those the policy does not keep, among the filtered snapshots, group by group.
-    Policy { policy: Policy, filter: Filter },
+    Policy { policy: Box<Policy>, filter: Filter },
 }
 
 pub struct ForgetOptions<Z: TimeZone> {
@@ -249,7 +249,7 @@ pub fn plan<Z: TimeZone>(
             Ok(groups
                 .into_iter()
                 .map(|(key, mut v)| {
-                    v.sort_by(|a, b| (b.snap.time, b.id).cmp(&(a.snap.time, a.id)));
+                    v.sort_by_key(|s| std::cmp::Reverse((s.snap.time, s.id)));
                     let rows = v
                         .into_iter()
                         .map(|snapshot| Row {
@@ -314,19 +314,29 @@ pub fn forget<Z: TimeZone>(repo: &Repo, opts: &ForgetOptions<Z>) -> Result<Forge
         removed: Vec::new(),
         dry_run: opts.dry_run,
     };
-    if opts.dry_run {
-        return Ok(report);
-    }
-    let doomed: Vec<Id> = report.to_remove().map(|s| s.id).collect();
-    for id in doomed {
-        opts.cancel.check()?;
-        let name = id.to_hex();
-        repo.backend
-            .delete(FileType::Snapshot, &name)
-            .map_err(crate::repo::be("deleting snapshot", &name))?;
-        report.removed.push(id);
+    if !opts.dry_run {
+        remove(repo, &mut report, &opts.cancel)?;
     }
     Ok(report)
+}
+
+/// Deletes the snapshots `report` does not keep, recording each in `removed`. One already gone
+/// is passed over: forget holds only a shared lock, so another forget may have removed it since
+/// the listing, and what was asked for is done.
+fn remove(repo: &Repo, report: &mut ForgetReport, cancel: &CancelToken) -> Result<()> {
+    let doomed: Vec<Id> = report.to_remove().map(|s| s.id).collect();
+    for id in doomed {
+        cancel.check()?;
+        let name = id.to_hex();
+        match repo.backend.delete(FileType::Snapshot, &name) {
+            Ok(()) => report.removed.push(id),
+            Err(e) if e.is_not_found() => {
+                tracing::info!("snapshot {} was already removed", id.short());
+            }
+            Err(e) => return Err(crate::repo::be("deleting snapshot", &name)(e)),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -366,10 +376,10 @@ mod tests {
 
     fn last(n: u32) -> Target {
         Target::Policy {
-            policy: Policy {
+            policy: Box::new(Policy {
                 last: n,
                 ..Policy::default()
-            },
+            }),
             filter: Filter::default(),
         }
     }
@@ -433,10 +443,10 @@ mod tests {
             cat,
         ]);
         let target = |filter: Filter| Target::Policy {
-            policy: Policy {
+            policy: Box::new(Policy {
                 last: 5,
                 ..Policy::default()
-            },
+            }),
             filter,
         };
         let seen = |f: Filter| -> usize {
@@ -466,10 +476,10 @@ mod tests {
             snapshot(3, "b", &["/x"], &[]),
         ]);
         let target = Target::Policy {
-            policy: Policy {
+            policy: Box::new(Policy {
                 tags: vec!["keep".into()],
                 ..Policy::default()
-            },
+            }),
             filter: Filter::default(),
         };
         let groups = plan(&snaps, &target, &GroupBy::default(), &Utc).unwrap();
@@ -534,6 +544,33 @@ mod tests {
         let r = forget(&repo, &opts(false, both)).unwrap();
         assert_eq!(r.removed.len(), 2);
         assert!(repo.snapshots().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_another_forget_removed_meanwhile_is_passed_over() {
+        let repo = mem_repo();
+        let ids: Vec<Id> = (1..=3)
+            .map(|d| repo.save_snapshot(&snapshot(d, "h", &["/x"], &[])).unwrap())
+            .collect();
+        let groups = plan(
+            &repo.snapshots().unwrap(),
+            &last(1),
+            &GroupBy::default(),
+            &Utc,
+        )
+        .unwrap();
+        let mut report = ForgetReport {
+            groups,
+            removed: Vec::new(),
+            dry_run: false,
+        };
+        repo.backend
+            .delete(FileType::Snapshot, &ids[0].to_hex())
+            .unwrap();
+        remove(&repo, &mut report, &CancelToken::new()).unwrap();
+        assert_eq!(report.removed, [ids[1]]);
+        let left: Vec<Id> = repo.snapshots().unwrap().iter().map(|s| s.id).collect();
+        assert_eq!(left, [ids[2]]);
     }
 
     #[test]

@@ -24,14 +24,6 @@ pub enum Period {
 }
 
 impl Period {
-    pub const ALL: [Period; 5] = [
-        Period::Hour,
-        Period::Day,
-        Period::Week,
-        Period::Month,
-        Period::Year,
-    ];
-
     /// The rule's name: `hourly`, `daily`, `weekly`, `monthly`, `yearly`.
     pub fn adjective(self) -> &'static str {
         match self {
@@ -332,7 +324,7 @@ pub fn apply<'a, Z: TimeZone>(
     tz: &Z,
 ) -> Vec<Decision<'a>> {
     let mut order: Vec<&SnapshotRef> = snaps.iter().collect();
-    order.sort_by(|a, b| (b.snap.time, b.id).cmp(&(a.snap.time, a.id)));
+    order.sort_by_key(|s| std::cmp::Reverse((s.snap.time, s.id)));
     let Some(newest) = order.first().map(|s| s.snap.time) else {
         return Vec::new();
     };
