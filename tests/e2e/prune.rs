@@ -26,12 +26,16 @@ use crate::phases::{self, Dir, Event};
 /// blob repacked, packs no index names and temp files taken at once.
 const THOROUGH: [&str; 4] = ["--max-unused", "0%", "--grace", "0s"];
 
-/// Forgets snapshots. `vcd forget` is not on this branch yet: its effect on the repository is
-/// the removal of the snapshot files, done here directly.
+/// Forgets snapshots (`vcd forget ID...`).
 fn forget(e: &Env, ids: &[&str]) {
-    for id in ids {
-        std::fs::remove_file(e.repo().join("snapshots").join(id)).unwrap();
-    }
+    let mut args = vec!["forget", "--quiet"];
+    args.extend_from_slice(ids);
+    e.ok(&args);
+    let left = listed(e);
+    assert!(
+        ids.iter().all(|id| !left.contains(*id)),
+        "forget left {ids:?}"
+    );
 }
 
 /// A repository with 1 MiB packs, so a few MiB of data make several packs. Initialised through
@@ -572,6 +576,13 @@ fn a_backup_stopped_before_a_plan_keeps_the_forgotten_data_it_deduplicated_again
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let id = v["id"].as_str().unwrap().to_string();
+    // It stored the 24 MiB of new data and leaned on the planned pack for shared.bin's 600
+    // KiB (trees and sealing add a few KiB).
+    let added = num(&v["summary"], "bytes_added");
+    assert!(
+        (24 << 20..(24 << 20) + (100 << 10)).contains(&added),
+        "bytes added {added}: shared.bin was stored again, or new data was not"
+    );
 
     let done = prune(&e, &THOROUGH);
     eprintln!("prune after the backup: {done:#}");
@@ -597,6 +608,8 @@ fn a_backup_stopped_before_a_plan_keeps_the_forgotten_data_it_deduplicated_again
 /// Where a prune is killed: after the `nth` event `kind` accepts.
 #[derive(Clone, Copy, Debug)]
 enum At {
+    /// `vcd forget` (of two snapshots, before the prune) has removed a snapshot file.
+    Forgetting,
     /// Its lock is in place (then a seeded delay: marking, or later).
     Locked,
     /// A pack written by the repack.
@@ -626,6 +639,7 @@ impl At {
                 plans.set(plans.get() + 1);
             }
             let hit = match self {
+                At::Forgetting => ev.removed(Dir::Snapshots),
                 At::Locked => ev.placed(Dir::Locks),
                 At::RepackPack => ev.pack_placed(),
                 At::RepackIndex => ev.placed(Dir::Index) && plans.get() == 0,
@@ -647,6 +661,8 @@ impl At {
 /// How far a killed prune got, from the files it left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Landing {
+    /// Forget removed a snapshot file, maybe both (no prune yet).
+    Forgetting,
     /// Nothing written yet (marking).
     Surveying,
     /// Repack packs (or their temp files), no index file for them yet.
@@ -694,22 +710,24 @@ fn all_stale(e: &Env, when: &str) {
     }
 }
 
-/// A prune killed (SIGKILL) at 22 moments: twice at each of its steps seen in the repository
-/// (at the first occurrence of the event and, where a step has several, at the second one,
-/// with a seeded delay of up to 1 ms), and six times a seeded moment after its lock (up to
-/// the time a whole prune takes). Each kill hits a fresh copy of one repository whose
-/// forgotten snapshots leave packs to delete, packs to repack and index files to rewrite.
-/// After each: the killed prune's lock is stale (and left there: it holds up nothing), `check
-/// --read-data` passes (every blob of every snapshot is there and intact), then `prune
-/// --max-unused 0% --grace 0s` (twice if a plan is left) completes, and the kept snapshots
-/// restore byte for byte from what it left.
+/// A forget and a prune killed (SIGKILL) at 24 moments: the forget of two snapshots twice,
+/// once it has removed a snapshot file (at once, and after a seeded delay of up to 1 ms); the
+/// prune twice at each of its steps seen in the repository (at the first occurrence of the
+/// event, and again at the second occurrence where a step has several, after a seeded delay
+/// of up to 1 ms), and six times at a seeded moment after its lock (within the first third
+/// of the time a whole prune takes after its lock). Each kill hits a fresh copy of one repository whose forgotten
+/// snapshots leave packs to delete, packs to repack and an index file to rewrite. After each:
+/// the killed command's lock is stale (and left there: it holds up nothing), `check
+/// --read-data` passes (every blob of every snapshot there and intact), a killed forget is
+/// run again for what it left, then `prune --max-unused 0% --grace 0s` (twice if a plan is
+/// left) completes, and the kept snapshots restore byte for byte from what it left.
 ///
 /// "Reclaims the space" is measured as a dry run sees the repository afterwards: no unused
 /// blob, no pack that no index names, no plan, no temp file, nothing to repack, and the used
 /// bytes equal to those before the kill, so no blob is stored twice (a kill after a repack's
 /// copies were indexed leaves two copies of each: the next prune must give one back). That is
 /// exactly what an uninterrupted prune of an identical copy leaves, which the test checks
-/// first. The kills land in at least four of the steps (`Landing`).
+/// first. The kills land in at least five different steps (`Landing`).
 #[test]
 fn a_prune_killed_at_any_step_leaves_a_valid_repository_the_next_prune_cleans() {
     let base = small_packs();
@@ -726,25 +744,35 @@ fn a_prune_killed_at_any_step_leaves_a_valid_repository_the_next_prune_cleans() 
         }
         snaps.push(snap(&base, &src, n));
     }
-    forget(&base, &[&snaps[0].0, &snaps[2].0]);
-    let kept = vec![snaps[1].clone(), snaps[3].clone()];
-    let before = prune(&base, &["--dry-run", "--max-unused", "0%"]);
-    let used = num(&before, "used_bytes");
-
-    // A fresh copy of the repository (its own cache).
-    let copy = || {
+    // A fresh copy of a repository (its own cache).
+    let copy = |repo: &Path| {
         let e = Env::bare();
         let st = std::process::Command::new("cp")
             .arg("-a")
-            .arg(base.repo())
+            .arg(repo)
             .arg(e.repo())
             .status()
             .unwrap();
         assert!(st.success());
         e
     };
+    // The forget is killed on a copy of the repository before it.
+    let unforgotten = base.path("unforgotten");
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(base.repo())
+        .arg(&unforgotten)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let gone = [snaps[0].0.as_str(), snaps[2].0.as_str()];
+    forget(&base, &gone);
+    let kept = vec![snaps[1].clone(), snaps[3].clone()];
+    let before = prune(&base, &["--dry-run", "--max-unused", "0%"]);
+    let used = num(&before, "used_bytes");
+
     // The uninterrupted prune, on a twin, timed from its lock to its end.
-    let twin = copy();
+    let twin = copy(&base.repo());
     let mut cmd = twin.cmd(&["prune", "--json"]);
     cmd.args(THOROUGH);
     let at_lock = phases::stop_at(&twin.repo(), cmd, "twin prune", |ev| ev.placed(Dir::Locks));
@@ -764,7 +792,14 @@ fn a_prune_killed_at_any_step_leaves_a_valid_repository_the_next_prune_cleans() 
     let left = nothing_left(&twin, "after an uninterrupted prune");
     assert_eq!(num(&left, "used_bytes"), used);
 
-    let mut kills: Vec<(At, usize, Duration)> = Vec::new();
+    let mut kills: Vec<(At, usize, Duration)> = vec![
+        (At::Forgetting, 1, Duration::ZERO),
+        (
+            At::Forgetting,
+            1,
+            Duration::from_micros(rng.gen_range(0..1000)),
+        ),
+    ];
     for at in [
         At::RepackPack,
         At::RepackIndex,
@@ -783,23 +818,37 @@ fn a_prune_killed_at_any_step_leaves_a_valid_repository_the_next_prune_cleans() 
         kills.push((at, later, Duration::from_micros(rng.gen_range(0..1000))));
     }
     for _ in 0..6 {
-        let us = rng.gen_range(0..normal.as_micros().max(1000) as u64);
+        // Within the first third: most of a prune's time after its lock is its survey.
+        let us = rng.gen_range(0..(normal.as_micros() as u64 / 3).max(1000));
         kills.push((At::Locked, 1, Duration::from_micros(us)));
     }
-    assert!(kills.len() >= 22);
+    assert!(kills.len() >= 24);
+    let base_repo = base.repo();
     let mut landings = Vec::new();
     for (i, (at, nth, delay)) in kills.into_iter().enumerate() {
-        let e = copy();
-        let what = format!("kill {i}: prune at {at:?} #{nth} + {delay:?}");
+        let forgetting = matches!(at, At::Forgetting);
+        let e = copy(if forgetting { &unforgotten } else { &base_repo });
+        let what = format!("kill {i}: at {at:?} #{nth} + {delay:?}");
         let b = phases::state(&e.repo());
-        let stop = phases::kill_at(
-            &e.repo(),
-            e.cmd(&["prune", "--max-unused", "0%", "--grace", "0s"]),
-            &what,
-            delay,
-            at.matcher(nth),
-        );
-        let landed = Landing::of(&b, &stop);
+        let mut cmd = e.cmd(&["prune", "--max-unused", "0%", "--grace", "0s"]);
+        if forgetting {
+            cmd = e.cmd(&["forget"]);
+            cmd.args(gone);
+        }
+        let stop = phases::kill_at(&e.repo(), cmd, &what, delay, at.matcher(nth));
+        let landed = if forgetting {
+            // One snapshot or both removed; nothing else changed.
+            let s = &stop.state;
+            assert!(s.snapshots.is_subset(&b.snapshots) && s.snapshots.len() < b.snapshots.len());
+            assert!(b
+                .snapshots
+                .difference(&s.snapshots)
+                .all(|id| gone.contains(&id.as_str())));
+            assert_eq!((&s.packs, &s.index), (&b.packs, &b.index));
+            Landing::Forgetting
+        } else {
+            Landing::of(&b, &stop)
+        };
         let s = &stop.state;
         let place = format!(
             "{what}: landed {landed:?} (packs +{} -{}, index files +{} -{}, plans {}, temps {})",
@@ -823,6 +872,17 @@ fn a_prune_killed_at_any_step_leaves_a_valid_repository_the_next_prune_cleans() 
             all_stale(&e, &place);
         }
         check_read_data(&e, &format!("after {place}"));
+        if forgetting {
+            // Run again, as its user would: it removes what is left of what it was asked.
+            let left: Vec<&str> = gone
+                .iter()
+                .copied()
+                .filter(|id| listed(&e).contains(*id))
+                .collect();
+            if !left.is_empty() {
+                forget(&e, &left);
+            }
+        }
         let mut runs = 0;
         while runs == 0 || !plans(&e).is_empty() {
             runs += 1;
@@ -845,7 +905,7 @@ fn a_prune_killed_at_any_step_leaves_a_valid_repository_the_next_prune_cleans() 
     }
     let distinct: HashSet<Landing> = landings.iter().copied().collect();
     eprintln!("landings: {landings:?}");
-    assert!(distinct.len() >= 4, "the kills landed in {distinct:?} only");
+    assert!(distinct.len() >= 5, "the kills landed in {distinct:?} only");
 }
 
 /// Prune's lock against the others: refused (exit 11, the holder named) beside an exclusive
