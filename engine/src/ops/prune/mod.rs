@@ -101,7 +101,7 @@ impl PruneReport {
     }
 }
 
-fn phase(_opts: &PruneOptions, name: &str) {
+fn phase(name: &str) {
     tracing::info!("prune: {name}");
 }
 
@@ -123,7 +123,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
         )));
     }
     let mut marks = Marks::default();
-    phase(opts, "mark");
+    phase("mark");
     let s = Survey::take(repo, &mut marks, opts)?;
     rep.snapshots = marks.snapshots();
     rep.packs_before = s.stored.len();
@@ -170,14 +170,14 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
     let mut planned: Vec<Id> = choice.delete.clone();
     planned.extend(&s.unindexed);
     if !choice.repack.is_empty() {
-        phase(opts, "repack");
+        phase("repack");
         let written = repack::repack(repo, &choice.repack, &marks, &s.duplicates, &opts.cancel)?;
         rep.packs_written = written.packs;
         rep.index_files_written += written.index_files;
         planned.extend(&choice.repack);
     }
     if !planned.is_empty() {
-        phase(opts, "plan");
+        phase("plan");
         let name = Id::random().to_hex();
         let mut plan = DeletionPlan {
             version: crate::format::plan::PLAN_VERSION,
@@ -196,7 +196,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
 
     // Step 2: carry out every plan that is ripe, this one included if nobody held a lock.
     opts.cancel.check()?;
-    phase(opts, "mark");
+    phase("mark");
     let s = Survey::take(repo, &mut marks, opts)?;
     rep.snapshots = marks.snapshots();
     rep.packs_kept_back = s.kept_back.len();
@@ -248,9 +248,9 @@ fn remove_temp_files(repo: &Repo, opts: &PruneOptions, rep: &mut PruneReport) ->
 fn carry_out(repo: &Repo, s: &Survey, opts: &PruneOptions, rep: &mut PruneReport) -> Result<()> {
     let gone: HashSet<Id> = s.delete_now.iter().copied().collect();
     if !gone.is_empty() {
-        phase(opts, "index");
+        phase("index");
         rewrite_index(repo, &gone, opts, rep)?;
-        phase(opts, "delete");
+        phase("delete");
         let deleted: Vec<u64> = s
             .delete_now
             .par_iter()
