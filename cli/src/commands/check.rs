@@ -50,8 +50,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     );
     display.finish();
     let r = r?;
-    for w in &r.warnings {
-        eprintln!("warning: {}", esc(w));
+    for i in &r.info {
+        eprintln!("info: {}", esc(i));
     }
     for e in &r.errors {
         eprintln!("error: {}", esc(e));

@@ -41,8 +41,10 @@ pub struct CheckOptions {
 pub struct CheckReport {
     /// Damage or inconsistency: the repository is not intact.
     pub errors: Vec<String>,
-    /// Harmless leftovers (unreferenced packs from an interrupted backup).
-    pub warnings: Vec<String>,
+    /// Not damage, worth knowing: packs no index names (left by an interrupted backup, or
+    /// one still running) and packs a prune's deletion plan names (awaiting deletion, or
+    /// deleted while this check ran).
+    pub info: Vec<String>,
     pub snapshots: usize,
     pub packs: usize,
     pub packs_read: usize,
@@ -79,7 +81,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
             Err(e) => err(format!("index file {name}: {e}")),
         }
     }
-    let blobs = blobs.build();
+    // Packs a deletion plan names (FORMAT.md §14), as of the snapshot listing above: a
+    // prune may delete them while this check runs, so another copy of a blob is preferred.
+    let pending = repo.pending_packs();
+    let blobs = blobs.build(&pending);
 
     // 2. Packs on storage against packs in the index.
     let stored: HashMap<Id, u64> = repo
@@ -88,11 +93,28 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         .filter_map(|(n, s)| Some((n.parse().ok()?, s)))
         .collect();
     rep.packs = stored.len();
+    let awaiting = pending.iter().filter(|p| stored.contains_key(*p)).count();
+    if awaiting > 0 {
+        rep.info.push(format!(
+            "{awaiting} pack(s) await deletion by a prune (a later `vcd prune` deletes them)"
+        ));
+    }
     // Blobs that cannot be read (missing pack, damaged tree, and with `read_data` damaged
     // blobs), with where: step 6 names every snapshot and path that needs one.
     let mut damaged: HashMap<Id, String> = HashMap::new();
     for (n, pid) in blobs.packs.iter().enumerate() {
-        if !stored.contains_key(pid) {
+        if !stored.contains_key(pid) && pending.contains(pid) {
+            // Deleted by a prune between our listing of index files and of packs. A blob
+            // only it held is still damage, found when a snapshot needs it.
+            rep.info.push(format!(
+                "pack {pid}: deleted by a prune while this check ran"
+            ));
+            for e in blobs.of_pack(n as u32) {
+                if blobs.get(&e.id).is_some_and(|l| l.pack == *pid) {
+                    damaged.insert(e.id, format!("pack {pid} deleted by a prune"));
+                }
+            }
+        } else if !stored.contains_key(pid) {
             err(format!(
                 "pack {pid}: named by the index but missing from storage"
             ));
@@ -107,8 +129,12 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         .collect();
     unref.sort();
     for p in unref {
-        rep.warnings.push(format!(
-            "pack {p}: not in any index (left by an interrupted backup; `vcd repair index` adopts it)"
+        if pending.contains(p) {
+            // Its index entries went first (§14); the pack goes next.
+            continue;
+        }
+        rep.info.push(format!(
+            "pack {p}: not in any index (left by an interrupted backup, or a backup still running; `vcd prune` deletes it, `vcd repair index` adopts it)"
         ));
     }
 
@@ -406,14 +432,15 @@ impl EntriesBuilder {
         Ok(())
     }
 
-    fn build(self) -> Entries {
+    /// `pending`: packs awaiting deletion, whose copy of a blob stored twice comes last.
+    fn build(self, pending: &HashSet<Id>) -> Entries {
         let EntriesBuilder {
             packs,
             numbers,
             mut rows,
             max_packs: _,
         } = self;
-        rows.sort_unstable_by_key(|r| r.id);
+        rows.sort_unstable_by_key(|r| (r.id, pending.contains(&packs[r.pack() as usize])));
         rows.shrink_to_fit();
         let mut by_pack: Vec<u32> = (0..rows.len() as u32).collect();
         by_pack.sort_unstable_by_key(|&i| {
@@ -702,7 +729,7 @@ mod tests {
         b.add(Id([2; 32]), &[e(5, 0)]).unwrap();
         // The same pack named again (two index files): its entries add up under one number.
         b.add(Id([1; 32]), &[e(7, 200)]).unwrap();
-        let t = b.build();
+        let t = b.build(&HashSet::new());
         assert_eq!(t.packs, vec![Id([1; 32]), Id([2; 32])]);
         let of0: Vec<_> = t.of_pack(0).map(|x| (x.id.0[0], x.offset)).collect();
         assert_eq!(of0, vec![(3, 0), (9, 100), (7, 200)], "by offset");

@@ -18,6 +18,8 @@
 mod mark;
 mod repack;
 mod survey;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashSet;
 use std::time::Duration;

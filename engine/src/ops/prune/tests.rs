@@ -1,0 +1,228 @@
+//! The protocol's steps on a repository in memory, with other processes played by other
+//! handles on the same storage.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::backend::FileType;
+use crate::format::blob::BlobType;
+use crate::repo::testing::{file, mem_repo, snapshot, store, tree};
+use crate::repo::BlobSource;
+
+fn other(repo: &Repo) -> Repo {
+    Repo::open(Arc::clone(&repo.backend), b"pw", None).unwrap()
+}
+
+fn run(repo: &Repo) -> PruneReport {
+    let _l = lock::acquire_prune(repo).unwrap();
+    prune(
+        repo,
+        &PruneOptions {
+            grace: Duration::ZERO,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn packs(repo: &Repo) -> usize {
+    repo.list(FileType::Pack).unwrap().len()
+}
+
+fn plans(repo: &Repo) -> usize {
+    repo.list(FileType::Pending).unwrap().len()
+}
+
+#[test]
+fn with_no_other_lock_held_a_prune_deletes_what_no_snapshot_uses_in_one_run() {
+    let repo = mem_repo();
+    let keep = file(&repo, "keep", b"kept content");
+    let root = tree(&repo, vec![keep]);
+    snapshot(&repo, root);
+    store(&repo, BlobType::Data, b"garbage nobody uses");
+    assert_eq!(packs(&repo), 3);
+    let r = run(&repo);
+    assert_eq!(
+        (r.packs_unused, r.packs_deleted, r.packs_waiting),
+        (1, 1, 0)
+    );
+    assert_eq!(packs(&repo), 2);
+    assert_eq!(plans(&repo), 0, "the plan was carried out and removed");
+    let fresh = other(&repo);
+    assert_eq!(
+        fresh.load_blob(&fresh.chunk_id(b"kept content")).unwrap(),
+        b"kept content"
+    );
+    assert!(!fresh
+        .is_stored(&fresh.chunk_id(b"garbage nobody uses"))
+        .unwrap());
+    // Nothing left to do.
+    let again = run(&repo);
+    assert_eq!((again.packs_deleted, again.packs_unused), (0, 0));
+}
+
+#[test]
+fn a_plan_waits_for_the_locks_held_when_it_was_written() {
+    let repo = mem_repo();
+    snapshot(&repo, tree(&repo, vec![]));
+    store(&repo, BlobType::Data, b"garbage");
+    let backup = other(&repo);
+    let held = lock::acquire(&backup, false).unwrap();
+    let r = run(&repo);
+    assert_eq!((r.packs_deleted, r.packs_waiting), (0, 1));
+    assert_eq!(r.waiting_for.len(), 1, "{:?}", r.waiting_for);
+    assert_eq!(plans(&repo), 1);
+    assert_eq!(packs(&repo), 2);
+    // Taken after the plan: it does not hold the plan up.
+    let later = lock::acquire(&other(&repo), false).unwrap();
+    assert_eq!(run(&repo).packs_deleted, 0, "the first lock is still held");
+    drop(held);
+    let r = run(&repo);
+    assert_eq!((r.packs_deleted, r.packs_waiting), (1, 0));
+    assert_eq!((packs(&repo), plans(&repo)), (1, 0));
+    drop(later);
+}
+
+/// The race the protocol exists for: a backup that started before the plan found a chunk in
+/// a pack that only garbage used, stored nothing, and writes its snapshot after the plan.
+#[test]
+fn a_snapshot_written_beside_the_plan_keeps_the_planned_pack_it_uses() {
+    let repo = mem_repo();
+    snapshot(&repo, tree(&repo, vec![]));
+    let g = store(&repo, BlobType::Data, b"old version, forgotten");
+    let backup = other(&repo);
+    let held = lock::acquire(&backup, false).unwrap();
+    assert!(
+        backup.is_stored(&g).unwrap(),
+        "the backup finds the chunk stored"
+    );
+    let r = run(&repo);
+    assert_eq!(r.packs_waiting, 1);
+    // Planned now: a backup starting now would store the chunk again, while a reader still
+    // finds it where it is.
+    let late = other(&repo);
+    assert!(!late.is_stored(&g).unwrap());
+    assert_eq!(late.load_blob(&g).unwrap(), b"old version, forgotten");
+    // The early backup writes its snapshot, which uses the chunk, and finishes.
+    let mut n = crate::format::tree::Node::new(b"f".to_vec(), crate::format::tree::NodeKind::File);
+    n.size = 22;
+    n.content = vec![crate::format::tree::Extent::Data { id: g, len: 22 }];
+    let root = tree(&backup, vec![n]);
+    snapshot(&backup, root);
+    drop(held);
+    let r = run(&repo);
+    assert_eq!((r.packs_kept_back, r.packs_deleted), (1, 0), "{r:?}");
+    assert_eq!(plans(&repo), 0);
+    let fresh = other(&repo);
+    assert_eq!(fresh.load_blob(&g).unwrap(), b"old version, forgotten");
+    assert!(
+        fresh.is_stored(&g).unwrap(),
+        "the pack is an ordinary one again"
+    );
+}
+
+#[test]
+fn repacking_keeps_the_used_blobs_of_a_wasteful_pack_and_drops_the_rest() {
+    let repo = mem_repo();
+    // One pack holding a used and an unused blob.
+    let used = repo.chunk_id(b"used blob");
+    let unused = repo.chunk_id(b"unused blob, rather longer than the used one");
+    let mut w = crate::format::pack::PackWriter::default();
+    for (id, d) in [
+        (used, &b"used blob"[..]),
+        (unused, &b"unused blob, rather longer than the used one"[..]),
+    ] {
+        w.add(&crate::format::blob::seal_blob(
+            &repo.keys,
+            BlobType::Data,
+            id,
+            d,
+            0,
+        ));
+    }
+    let p = w.finish(&repo.keys.data);
+    repo.backend
+        .put(FileType::Pack, &p.id.to_hex(), &p.bytes)
+        .unwrap();
+    repo.save_index(&[crate::format::index_file::PackEntries {
+        pack: p.id,
+        entries: p.entries,
+    }])
+    .unwrap();
+    let mut n = crate::format::tree::Node::new(b"f".to_vec(), crate::format::tree::NodeKind::File);
+    n.size = 9;
+    n.content = vec![crate::format::tree::Extent::Data { id: used, len: 9 }];
+    snapshot(&repo, tree(&repo, vec![n]));
+    let r = run(&repo);
+    assert_eq!(
+        (r.packs_repacked, r.packs_written, r.packs_deleted),
+        (1, 1, 1)
+    );
+    let fresh = other(&repo);
+    assert_eq!(fresh.load_blob(&used).unwrap(), b"used blob");
+    assert!(fresh.lookup_opt(&unused).unwrap().is_none());
+    let rep = crate::ops::check::check(
+        &fresh,
+        &crate::ops::check::CheckOptions {
+            read_data: true,
+            ..Default::default()
+        },
+        &Default::default(),
+    )
+    .unwrap();
+    assert!(rep.ok(), "{:?}", rep.errors);
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_counts_what_a_run_deletes() {
+    let repo = mem_repo();
+    snapshot(&repo, tree(&repo, vec![]));
+    store(&repo, BlobType::Data, b"garbage one");
+    store(&repo, BlobType::Data, b"garbage two");
+    let before: Vec<_> = repo.list(FileType::Pack).unwrap();
+    let _l = lock::acquire_prune(&repo).unwrap();
+    let dry = prune(
+        &repo,
+        &PruneOptions {
+            dry_run: true,
+            grace: Duration::ZERO,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    drop(_l);
+    assert_eq!(repo.list(FileType::Pack).unwrap(), before);
+    assert_eq!(plans(&repo), 0);
+    let real = run(&repo);
+    assert_eq!(dry.packs_deleted, 2);
+    assert_eq!(dry.bytes_deleted, real.bytes_deleted);
+}
+
+#[test]
+fn a_plan_its_prune_did_not_finish_is_carried_out_by_the_next() {
+    let repo = mem_repo();
+    snapshot(&repo, tree(&repo, vec![]));
+    store(&repo, BlobType::Data, b"garbage");
+    let g = repo.chunk_id(b"garbage");
+    let doomed = vec![repo.lookup(&g).unwrap().pack];
+    assert_eq!(doomed.len(), 1);
+    // Killed after writing its plan, before recording the locks.
+    repo.write_plan(
+        "0000000000000000000000000000000000000000000000000000000000000001",
+        &DeletionPlan {
+            version: 1,
+            time: chrono::Utc::now(),
+            host: "h".into(),
+            packs: doomed.clone(),
+            waits_for: None,
+        },
+    )
+    .unwrap();
+    let r = run(&repo);
+    assert_eq!(r.packs_deleted, 1, "{r:?}");
+    assert_eq!(plans(&repo), 0);
+    assert!(repo
+        .backend
+        .get(FileType::Pack, &doomed[0].to_hex())
+        .is_err());
+}
