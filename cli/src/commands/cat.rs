@@ -10,7 +10,7 @@ use crate::output::set_json_time;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// config, key, snapshot, index, pack, tree or blob
+    /// config, key, snapshot, index, pack, tree, blob, lock or plan (a deletion plan)
     what: String,
     /// Id (or id prefix for snapshots)
     id: Option<String>,
@@ -29,7 +29,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     // them, without a lock, so a held lock can be inspected. The rest read what an exclusive
     // repair or prune deletes (FORMAT.md §10).
     let _lock = match a.what.as_str() {
-        "config" | "key" | "snapshot" | "lock" => None,
+        "config" | "key" | "snapshot" | "lock" | "plan" => None,
         _ => common::read_lock(g, &repo)?,
     };
     let need_id = || {
@@ -99,8 +99,20 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 }
             }
         }
+        "plan" => {
+            // A deletion plan (`pending/`), named by a random id like a lock.
+            let id = need_id()?;
+            match repo.plans()?.into_iter().find(|(name, _)| *name == id) {
+                None => bail!("no readable deletion plan {id}"),
+                Some((_, plan)) => {
+                    let mut v = serde_json::to_value(&plan)?;
+                    set_json_time(&mut v, "time", &plan.time);
+                    v
+                }
+            }
+        }
         other => bail!(
-            "unknown object type {other:?} (config, key, snapshot, index, pack, tree, blob, lock)"
+            "unknown object type {other:?} (config, key, snapshot, index, pack, tree, blob, lock, plan)"
         ),
     };
     out!("{}", serde_json::to_string_pretty(&v)?)?;

@@ -202,6 +202,10 @@ fn acquire_kind(repo: &Repo, kind: Kind) -> Result<LockGuard> {
     if let Some(c) = conflicts(repo, Some(&name), kind)? {
         return Err(Error::Locked(c)); // guard drops: our lock file goes
     }
+    // The deletion plans are read again now that the lock is visible: a plan written before
+    // it may not have been seen when the repository was opened, and a prune that writes one
+    // later finds this lock and waits for it (FORMAT.md §14, I1).
+    repo.absorb_plans()?;
     guard.refresher = Some(std::thread::spawn(move || loop {
         std::thread::park_timeout(REFRESH_EVERY);
         if stop.load(Ordering::SeqCst) {

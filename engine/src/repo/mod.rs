@@ -295,6 +295,13 @@ impl Repo {
 
     /// Writes one index file for `packs` and records its entries locally. Splits large sets.
     pub fn save_index(&self, packs: &[PackEntries]) -> Result<Vec<Id>> {
+        self.write_index_files(packs, true)
+    }
+
+    /// Writes index files for `packs`, split at `MAX_INDEX_FILE_ENTRIES` entries; with
+    /// `record`, also records their entries in the local index. Prune's rewrite does not:
+    /// it deletes index files this local index absorbed, which rebuilds it anyway.
+    pub(crate) fn write_index_files(&self, packs: &[PackEntries], record: bool) -> Result<Vec<Id>> {
         let mut ids = Vec::new();
         let mut start = 0;
         while start < packs.len() {
@@ -312,10 +319,12 @@ impl Repo {
             self.backend
                 .put(FileType::Index, &id.to_hex(), &bytes)
                 .map_err(be("writing index", &id.to_hex()))?;
-            for p in &packs[start..end] {
-                self.index.insert_pack(p)?;
+            if record {
+                for p in &packs[start..end] {
+                    self.index.insert_pack(p)?;
+                }
+                self.index.mark_file(&id.to_hex())?;
             }
-            self.index.mark_file(&id.to_hex())?;
             ids.push(id);
             start = end;
         }

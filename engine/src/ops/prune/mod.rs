@@ -222,33 +222,7 @@ fn carry_out(repo: &Repo, s: &Survey, opts: &PruneOptions, rep: &mut PruneReport
     let gone: HashSet<Id> = s.delete_now.iter().copied().collect();
     if !gone.is_empty() {
         phase(opts, "index");
-        let files: Vec<String> = repo
-            .list(FileType::Index)?
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
-        let read: Vec<(String, Vec<PackEntries>)> = files
-            .par_iter()
-            .map(|n| Ok((n.clone(), repo.read_index_file(n)?)))
-            .collect::<Result<_>>()?;
-        let mut keep: Vec<PackEntries> = Vec::new();
-        let mut old: Vec<String> = Vec::new();
-        for (name, packs) in read {
-            if packs.iter().any(|p| gone.contains(&p.pack)) {
-                old.push(name);
-                keep.extend(packs.into_iter().filter(|p| !gone.contains(&p.pack)));
-            }
-        }
-        opts.cancel.check()?;
-        if !keep.is_empty() {
-            rep.index_files_written += repo.save_index(&keep)?.len();
-        }
-        for name in &old {
-            match repo.backend.delete(FileType::Index, name) {
-                Err(e) if !e.is_not_found() => return Err(be("deleting index file", name)(e)),
-                _ => rep.index_files_removed += 1,
-            }
-        }
+        rewrite_index(repo, &gone, opts, rep)?;
         phase(opts, "delete");
         let deleted: Vec<u64> = s
             .delete_now
@@ -268,8 +242,62 @@ fn carry_out(repo: &Repo, s: &Survey, opts: &PruneOptions, rep: &mut PruneReport
     for name in &s.ripe_plans {
         repo.delete_plan(name)?;
     }
-    // The index files changed under the local index: bring it in line now rather than
-    // leave the rebuild to the next command.
-    repo.sync_index()?;
     Ok(())
+}
+
+/// Index files that name a pack in `gone` are replaced by files holding their other entries.
+/// A few files at a time, so memory holds at most one new file's entries (200,000) and the
+/// files being read; an old file is deleted only once every entry it keeps is in a new file.
+fn rewrite_index(
+    repo: &Repo,
+    gone: &HashSet<Id>,
+    opts: &PruneOptions,
+    rep: &mut PruneReport,
+) -> Result<()> {
+    let files: Vec<String> = repo
+        .list(FileType::Index)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let mut keep: Vec<PackEntries> = Vec::new();
+    let mut kept_entries = 0;
+    let mut replaced: Vec<String> = Vec::new();
+    let flush = |keep: &mut Vec<PackEntries>,
+                 replaced: &mut Vec<String>,
+                 rep: &mut PruneReport|
+     -> Result<()> {
+        if !keep.is_empty() {
+            rep.index_files_written += repo.write_index_files(keep, false)?.len();
+            keep.clear();
+        }
+        for name in replaced.drain(..) {
+            match repo.backend.delete(FileType::Index, &name) {
+                Err(e) if !e.is_not_found() => return Err(be("deleting index file", &name)(e)),
+                _ => rep.index_files_removed += 1,
+            }
+        }
+        Ok(())
+    };
+    for batch in files.chunks(rayon::current_num_threads().max(1) * 2) {
+        opts.cancel.check()?;
+        let read: Vec<(String, Vec<PackEntries>)> = batch
+            .par_iter()
+            .map(|n| Ok((n.clone(), repo.read_index_file(n)?)))
+            .collect::<Result<_>>()?;
+        for (name, packs) in read {
+            if !packs.iter().any(|p| gone.contains(&p.pack)) {
+                continue;
+            }
+            for p in packs.into_iter().filter(|p| !gone.contains(&p.pack)) {
+                kept_entries += p.entries.len();
+                keep.push(p);
+            }
+            replaced.push(name);
+            if kept_entries >= crate::format::index_file::MAX_INDEX_FILE_ENTRIES {
+                flush(&mut keep, &mut replaced, rep)?;
+                kept_entries = 0;
+            }
+        }
+    }
+    flush(&mut keep, &mut replaced, rep)
 }
