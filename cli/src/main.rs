@@ -46,6 +46,8 @@ enum Command {
     Stats(commands::stats::Args),
     /// Print a repository object (for debugging)
     Cat(commands::cat::Args),
+    /// Remove snapshots by id or by a retention policy (their data stays until a prune)
+    Forget(Box<commands::forget::Args>),
     /// Restore a snapshot
     Restore(commands::restore::Args),
     /// Verify the repository
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => commands::diff::run(&cli.global, a),
         Command::Stats(a) => commands::stats::run(&cli.global, a),
         Command::Cat(a) => commands::cat::run(&cli.global, a),
+        Command::Forget(a) => commands::forget::run(&cli.global, *a),
         Command::Restore(a) => commands::restore::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),

@@ -16,11 +16,11 @@
 //!
 //! Layers, each importing only those below it:
 //! ```text
-//! ops            backup, restore (+ pure plan), check, repair, diff, ls, stats; fsmeta (the
-//!                filesystem edge), progress
+//! ops            backup, restore (+ pure plan), check, repair, diff, ls, stats, forget; fsmeta
+//!                (the filesystem edge), progress
 //! repo  policy   repo: open/init, blob seams (BlobSource, sink), keys, locks
-//!       vfs      policy: pure choices (snapshot selection, filters); vfs: reading snapshots
-//!                as files, without FUSE
+//!       vfs      policy: pure choices (snapshot selection, filters, retention); vfs: reading
+//!                snapshots as files, without FUSE
 //! cache          the local index (derived from the repository; losing it loses nothing)
 //! format crypto  format: pure codecs of every object; crypto: AEAD, purpose keys, KDF
 //! backend        storage: the trait, local, memory, the conformance suite

@@ -26,6 +26,23 @@ impl Env {
         e
     }
 
+    /// A scratch area with a repository whose one key asks Argon2 for the least work a key
+    /// file may ask for (8 KiB, one pass), made through the engine: for tests that run vcd
+    /// hundreds of times, where the real key's KDF would be most of each command's time. vcd
+    /// reads a key's KDF parameters from the key file, so every command works as usual.
+    pub fn with_cheap_key() -> Self {
+        let e = Self::bare();
+        let backend = std::sync::Arc::new(engine::backend::LocalBackend::new(e.repo()));
+        let kdf = engine::crypto::KdfParams {
+            m_cost: 8,
+            t_cost: 1,
+            ..engine::crypto::KdfParams::recommended()
+        };
+        let config = engine::format::config::Config::new();
+        engine::Repo::init(backend, PASSWORD.as_bytes(), config, kdf).unwrap();
+        e
+    }
+
     /// A scratch area without a repository.
     pub fn bare() -> Self {
         let dir = tempfile::Builder::new()

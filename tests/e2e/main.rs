@@ -18,6 +18,7 @@ mod deep;
 mod disk_full;
 mod errors;
 mod filters;
+mod forget;
 mod hostile;
 mod mount;
 mod names;

@@ -43,25 +43,33 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     run_on(g, &repo, &opts, a.json)
 }
 
-/// Prunes an open repository under a prune's lock and prints the report (also for
-/// `vcd forget --prune`).
+/// Prunes an open repository under a prune's lock and prints the report.
 pub fn run_on(
     g: &GlobalOpts,
     repo: &engine::repo::Repo,
     opts: &PruneOptions,
     json: bool,
 ) -> Result<()> {
-    let _lock = engine::repo::lock::acquire_prune(repo)?;
-    let r = engine::ops::prune::prune(repo, opts)?;
+    let r = prune_locked(repo, opts)?;
     if json {
-        let mut v = serde_json::to_value(&r)?;
-        v["bytes_after"] = r.bytes_after().into();
-        return out!("{}", serde_json::to_string_pretty(&v)?);
+        return out!("{}", serde_json::to_string_pretty(&to_json(&r)?)?);
     }
     if !g.quiet {
         print(&r)?;
     }
     Ok(())
+}
+
+/// Takes a prune's lock and prunes (also for `vcd forget --prune`).
+pub fn prune_locked(repo: &engine::repo::Repo, opts: &PruneOptions) -> Result<PruneReport> {
+    let _lock = engine::repo::lock::acquire_prune(repo)?;
+    Ok(engine::ops::prune::prune(repo, opts)?)
+}
+
+pub fn to_json(r: &PruneReport) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(r)?;
+    v["bytes_after"] = r.bytes_after().into();
+    Ok(v)
 }
 
 pub fn options(f: &PruneFlags, dry_run: bool) -> Result<PruneOptions> {
@@ -144,7 +152,7 @@ fn parse_duration(s: &str) -> Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs(n.saturating_mul(secs)))
 }
 
-fn print(r: &PruneReport) -> Result<()> {
+pub fn print(r: &PruneReport) -> Result<()> {
     let would = if r.dry_run { "would be " } else { "" };
     out!(
         "{} snapshots; {} packs, {} in storage; {} used, {} unused",

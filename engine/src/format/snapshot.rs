@@ -56,6 +56,10 @@ pub struct Snapshot {
     pub paths: Vec<String>,
     pub tags: Vec<String>,
     pub category: Option<String>,
+    /// The backup job that made it (optional, FORMAT.md §9): absent in snapshots that name none,
+    /// so older readers and older snapshots agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     #[serde(rename = "type")]
     pub kind: BackupType,
     pub parent: Option<Id>,
@@ -105,6 +109,7 @@ mod tests {
                 paths: vec!["/x".into()],
                 tags: vec![],
                 category: None,
+                job: None,
                 kind: BackupType::Full,
                 parent: None,
                 tree: Id::default(),
@@ -117,5 +122,20 @@ mod tests {
     fn roundtrip() {
         let s = snap(10).snap;
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
+    }
+
+    /// `job` is optional (FORMAT.md §9): a snapshot without one is written without the field,
+    /// so readers that predate it see the same JSON, and one written before it existed reads
+    /// as having none.
+    #[test]
+    fn job_is_optional_and_absent_when_none() {
+        let mut s = snap(10).snap;
+        let plain = s.encode();
+        assert!(!String::from_utf8_lossy(&plain).contains("\"job\""));
+        assert_eq!(Snapshot::decode(&plain).unwrap().job, None);
+        s.job = Some("nightly-db".into());
+        let with = s.encode();
+        assert!(String::from_utf8_lossy(&with).contains("\"job\":\"nightly-db\""));
+        assert_eq!(Snapshot::decode(&with).unwrap(), s);
     }
 }

@@ -1,9 +1,11 @@
-//! Operations a user runs: backup, restore, check, repair, prune, diff, ls, stats. Each is written against `Repo`'s
-//! seams and the pure layers below; the filesystem edge (`fsmeta`) lives here too.
+//! Operations a user runs: backup, restore, check, repair, diff, ls, stats, forget, prune. Each
+//! is written against `Repo`'s seams and the pure layers below; the filesystem edge (`fsmeta`)
+//! lives here too.
 
 pub mod backup;
 pub mod check;
 pub mod diff;
+pub mod forget;
 pub mod fsmeta;
 pub mod ls;
 pub mod progress;

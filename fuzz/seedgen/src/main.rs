@@ -67,6 +67,7 @@ fn main() {
         paths: vec!["/home/u".into(), "/etc".into()],
         tags: vec!["daily".into()],
         category: Some("home".into()),
+        job: None,
         kind: BackupType::Full,
         parent: Some(Id([3; 32])),
         tree: Id([4; 32]),

@@ -207,6 +207,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         paths,
         tags: opts.tags.clone(),
         category: opts.category.clone(),
+        job: None,
         kind: opts.kind,
         parent: parent.map(|p| p.id),
         tree: root,
