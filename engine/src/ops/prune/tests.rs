@@ -127,28 +127,13 @@ fn repacking_keeps_the_used_blobs_of_a_wasteful_pack_and_drops_the_rest() {
     // One pack holding a used and an unused blob.
     let used = repo.chunk_id(b"used blob");
     let unused = repo.chunk_id(b"unused blob, rather longer than the used one");
-    let mut w = crate::format::pack::PackWriter::default();
-    for (id, d) in [
-        (used, &b"used blob"[..]),
-        (unused, &b"unused blob, rather longer than the used one"[..]),
-    ] {
-        w.add(&crate::format::blob::seal_blob(
-            &repo.keys,
-            BlobType::Data,
-            id,
-            d,
-            0,
-        ));
-    }
-    let p = w.finish(&repo.keys.data);
-    repo.backend
-        .put(FileType::Pack, &p.id.to_hex(), &p.bytes)
-        .unwrap();
-    repo.save_index(&[crate::format::index_file::PackEntries {
-        pack: p.id,
-        entries: p.entries,
-    }])
-    .unwrap();
+    store_together(
+        &repo,
+        &[
+            b"used blob",
+            b"unused blob, rather longer than the used one",
+        ],
+    );
     let mut n = crate::format::tree::Node::new(b"f".to_vec(), crate::format::tree::NodeKind::File);
     n.size = 9;
     n.content = vec![crate::format::tree::Extent::Data { id: used, len: 9 }];
