@@ -1,14 +1,14 @@
 //! Marking: every blob reachable from a set of snapshots. Trees are walked level by level, the
 //! trees of one level read in parallel, and each tree once however many snapshots share it.
 //!
-//! Memory: a blob is remembered by the first 8 bytes of its id (9 bytes a blob in the map, with
-//! whether a pack holding it was seen); two ids sharing a prefix only make a prune keep a blob
-//! it could have dropped, never drop one in use. Every decision that could drop a used blob on
-//! the strength of a prefix is taken on the whole id instead (`Survey`). Trees are remembered
-//! whole, since a tree taken for visited when it was not would leave its files unmarked.
+//! Memory: a blob is remembered by the first 8 bytes of its id, in a sorted vector (8 bytes
+//! and a bit a blob once marked, at most 16 bytes a blob while marking); two ids sharing a
+//! prefix only make a prune keep a blob it could have dropped, never drop one in use. Every
+//! decision that could drop a used blob on the strength of a prefix is taken on the whole id
+//! instead (`Survey`). Trees are remembered whole, since a tree taken for visited when it was
+//! not would leave its files unmarked.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashSet;
 
 use rayon::prelude::*;
 
@@ -18,45 +18,66 @@ use crate::format::snapshot::SnapshotRef;
 use crate::id::Id;
 use crate::repo::Repo;
 
-/// Ids are keyed hashes, uniform already: their first 8 bytes are the hash.
-#[derive(Default)]
-pub(super) struct PrefixHasher(u64);
-
-impl Hasher for PrefixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 = (self.0 << 8) | x as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-pub(super) type PrefixMap<V> = HashMap<u64, V, BuildHasherDefault<PrefixHasher>>;
-
-pub(super) fn prefix(id: &Id) -> u64 {
+fn prefix(id: &Id) -> u64 {
     u64::from_le_bytes(id.0[..8].try_into().expect("8 bytes"))
 }
 
 #[derive(Default)]
 pub(super) struct Marks {
-    /// Every used blob (trees too) by prefix, with whether a pack holding it was seen.
-    pub(super) blobs: PrefixMap<bool>,
+    /// Prefixes of every used blob (trees too), sorted, without repeats once `mark` returns.
+    blobs: Vec<u64>,
+    /// Per entry of `blobs`: whether a pack holding it was seen (`Survey`).
+    found: Vec<u64>,
     trees: HashSet<Id>,
     snapshots: HashSet<Id>,
 }
 
 impl Marks {
+    /// Where `id`'s prefix is in `blobs`, if it is used.
+    pub(super) fn find(&self, id: &Id) -> Option<usize> {
+        self.blobs.binary_search(&prefix(id)).ok()
+    }
+
     pub(super) fn is_used(&self, id: &Id) -> bool {
-        self.blobs.contains_key(&prefix(id))
+        self.find(id).is_some()
+    }
+
+    /// Marks entry `i` found; returns whether it was already.
+    pub(super) fn set_found(&mut self, i: usize) -> bool {
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        let was = self.found[w] & bit != 0;
+        self.found[w] |= bit;
+        was
+    }
+
+    /// How many used blobs no pack was found holding.
+    pub(super) fn not_found(&self) -> usize {
+        self.blobs.len()
+            - self
+                .found
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum::<usize>()
     }
 
     pub(super) fn snapshots(&self) -> usize {
         self.snapshots.len()
+    }
+
+    /// Adds a prefix. Repeats are folded away whenever the vector would grow, so it never
+    /// holds more than twice the distinct prefixes (a blob is met once per tree naming it,
+    /// and a file's unchanged blobs are named again by each new version of its directory).
+    fn push(&mut self, p: u64) {
+        if self.blobs.len() == self.blobs.capacity() {
+            self.fold();
+            self.blobs.reserve_exact(self.blobs.len().max(1 << 12));
+        }
+        self.blobs.push(p);
+    }
+
+    fn fold(&mut self) {
+        self.blobs.sort_unstable();
+        self.blobs.dedup();
     }
 
     /// Marks what the snapshots not marked before reach. Marks are never taken back: a
@@ -70,7 +91,7 @@ impl Marks {
         let mut level: Vec<Id> = Vec::new();
         for s in snaps {
             if self.snapshots.insert(s.id) && self.trees.insert(s.snap.tree) {
-                self.blobs.insert(prefix(&s.snap.tree), false);
+                self.push(prefix(&s.snap.tree));
                 level.push(s.snap.tree);
             }
         }
@@ -92,16 +113,19 @@ impl Marks {
             level = Vec::new();
             for (subtrees, data) in found {
                 for d in data {
-                    self.blobs.entry(prefix(&d)).or_insert(false);
+                    self.push(prefix(&d));
                 }
                 for t in subtrees {
                     if self.trees.insert(t) {
-                        self.blobs.entry(prefix(&t)).or_insert(false);
+                        self.push(prefix(&t));
                         level.push(t);
                     }
                 }
             }
         }
+        self.fold();
+        self.blobs.shrink_to_fit();
+        self.found = vec![0; self.blobs.len().div_ceil(64)];
         Ok(())
     }
 }

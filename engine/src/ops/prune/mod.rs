@@ -78,6 +78,9 @@ pub struct PruneReport {
     pub packs_repacked: usize,
     pub bytes_repacked: u64,
     pub packs_written: usize,
+    /// Bytes of the packs the repack wrote. A dry run gives the copied blobs' bytes: the new
+    /// packs' trailers (a few dozen bytes a blob, compressed) are not known before they exist.
+    pub bytes_written: u64,
     /// Packs no index file names, older than the grace period (left by killed backups).
     pub packs_unindexed: usize,
     /// Packs and bytes deleted (or, dry run, that would be).
@@ -96,8 +99,9 @@ pub struct PruneReport {
 }
 
 impl PruneReport {
+    /// Pack bytes in storage after the prune (a dry run: about, see `bytes_written`).
     pub fn bytes_after(&self) -> u64 {
-        self.bytes_before - self.bytes_deleted.min(self.bytes_before)
+        (self.bytes_before + self.bytes_written).saturating_sub(self.bytes_deleted)
     }
 }
 
@@ -161,6 +165,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
             rep.waiting_for = live.into_iter().map(|(_, d)| d).collect();
         }
         rep.packs_kept_back = s.kept_back.len();
+        rep.bytes_written = rep.bytes_repacked;
         rep.packs_deleted = gone.len();
         rep.bytes_deleted = gone.iter().map(|p| s.size(p)).sum();
         return Ok(rep);
@@ -173,6 +178,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
         phase("repack");
         let written = repack::repack(repo, &choice.repack, &marks, &s.duplicates, &opts.cancel)?;
         rep.packs_written = written.packs;
+        rep.bytes_written = written.bytes;
         rep.index_files_written += written.index_files;
         planned.extend(&choice.repack);
     }

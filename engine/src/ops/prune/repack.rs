@@ -4,7 +4,7 @@
 //! damaged pack is never copied from.
 
 use std::collections::HashSet;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 
 use crate::backend::{FileType, PutStream};
 use crate::cancel::CancelToken;
@@ -19,15 +19,39 @@ use super::mark::Marks;
 /// Packs written, and index files naming them.
 pub(super) struct Written {
     pub(super) packs: usize,
+    pub(super) bytes: u64,
     pub(super) index_files: usize,
 }
 
-type Out<'r> = BufWriter<Box<dyn PutStream + 'r>>;
+/// New packs' entries are written to an index file at 64 packs, as a backup does, or at this
+/// many entries, whichever comes first: a repack of small blobs would otherwise hold a million
+/// entries (tens of MiB) until its 64th pack.
+const INDEX_EVERY_ENTRIES: usize = 50_000;
+
+type Out<'r> = Counted<BufWriter<Box<dyn PutStream + 'r>>>;
+
+/// Counts the bytes written through it: the size of a pack, trailer included.
+struct Counted<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(b)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 struct Packer<'r> {
     repo: &'r Repo,
     open: [Option<PackStream<Out<'r>>>; 2],
     done: Vec<PackEntries>,
+    done_entries: usize,
     written: Written,
 }
 
@@ -38,13 +62,16 @@ impl<'r> Packer<'r> {
         };
         let werr = |e: std::io::Error| be("writing pack", "(new)")(e.into());
         let (id, out, entries) = self.repo.finish_pack(p).map_err(werr)?;
-        let out = out.into_inner().map_err(|e| werr(e.into_error()))?;
+        let size = out.n;
+        let out = out.inner.into_inner().map_err(|e| werr(e.into_error()))?;
         out.commit(&id.to_hex())
             .map_err(be("writing pack", &id.to_hex()))?;
         self.written.packs += 1;
+        self.written.bytes += size;
+        self.done_entries += entries.len();
         self.done.push(PackEntries { pack: id, entries });
-        // As a backup does: an index file every 64 packs, so a crash loses little work.
-        if self.done.len() >= 64 {
+        // So a crash loses little work, and memory holds few entries.
+        if self.done.len() >= 64 || self.done_entries >= INDEX_EVERY_ENTRIES {
             self.flush()?;
         }
         Ok(())
@@ -54,13 +81,15 @@ impl<'r> Packer<'r> {
         if !self.done.is_empty() {
             self.written.index_files += self.repo.save_index(&self.done)?.len();
             self.done.clear();
+            self.done_entries = 0;
         }
         Ok(())
     }
 }
 
 /// `duplicates`: (pack, blob) copies not to copy, another pack holding the copy the index
-/// gives (`Survey::duplicates`).
+/// gives (`Survey::duplicates`). That is also what keeps a blob held by two of the packs
+/// repacked from being copied twice; were one missed, it would cost space, not data.
 pub(super) fn repack(
     repo: &Repo,
     packs: &[Id],
@@ -73,30 +102,29 @@ pub(super) fn repack(
         repo,
         open: [None, None],
         done: Vec::new(),
+        done_entries: 0,
         written: Written {
             packs: 0,
+            bytes: 0,
             index_files: 0,
         },
     };
-    // A blob held twice among the packs repacked is copied once.
-    let mut copied: HashSet<Id> = HashSet::new();
     for pack in packs {
         cancel.check()?;
         let bytes = repo.get_verified(FileType::Pack, &pack.to_hex())?;
         let entries = repo.parse_pack(&bytes)?;
         for e in entries {
-            if !marks.is_used(&e.id) || duplicates.contains(&(*pack, e.id)) || !copied.insert(e.id)
-            {
+            if !marks.is_used(&e.id) || duplicates.contains(&(*pack, e.id)) {
                 continue;
             }
             let sealed = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
             let ty = e.ty as usize;
             let p = match &mut w.open[ty] {
                 Some(p) => p,
-                slot => slot.insert(PackStream::new(BufWriter::with_capacity(
-                    64 << 10,
-                    repo.start_pack()?,
-                ))),
+                slot => slot.insert(PackStream::new(Counted {
+                    inner: BufWriter::with_capacity(64 << 10, repo.start_pack()?),
+                    n: 0,
+                })),
             };
             p.add_sealed(&e, sealed)
                 .map_err(|e| be("writing pack", "(new)")(e.into()))?;

@@ -9,7 +9,7 @@ use crate::id::Id;
 use crate::policy::repack::PackUse;
 use crate::repo::{lock, Repo};
 
-use super::mark::{prefix, Marks};
+use super::mark::Marks;
 use super::PruneOptions;
 
 pub(super) struct Survey {
@@ -67,9 +67,6 @@ impl Survey {
 
         let snaps = repo.snapshots()?;
         marks.mark(repo, &snaps, &opts.cancel)?;
-        for found in marks.blobs.values_mut() {
-            *found = false;
-        }
         let stored: HashMap<Id, u64> = repo
             .list(FileType::Pack)?
             .into_iter()
@@ -79,7 +76,7 @@ impl Survey {
         let mut uses = Vec::new();
         let mut indexed: HashSet<Id> = HashSet::new();
         let mut missing: Vec<Id> = Vec::new();
-        let mut ripe_used: Vec<(Id, Vec<Id>)> = Vec::new();
+        let mut kept_back: HashSet<Id> = HashSet::new();
         // Used blobs met in a stored pack after one with the same id prefix: maybe stored twice.
         let mut twice: HashSet<Id> = HashSet::new();
         for r in repo.indexed_packs() {
@@ -88,25 +85,30 @@ impl Survey {
             let stored_here = stored.contains_key(&pack);
             let mut used = 0;
             let mut unused = 0;
-            let mut used_ids = Vec::new();
             for e in &entries {
-                match marks.blobs.get_mut(&prefix(&e.id)) {
-                    Some(found) => {
-                        if stored_here {
-                            if *found {
-                                twice.insert(e.id);
-                            }
-                            *found = true;
+                match marks.find(&e.id) {
+                    Some(i) => {
+                        if stored_here && marks.set_found(i) {
+                            twice.insert(e.id);
                         }
                         used += e.length as u64;
-                        used_ids.push(e.id);
                     }
                     None => unused += e.length as u64,
                 }
             }
             if ripe_packs.contains(&pack) {
-                if !used_ids.is_empty() {
-                    ripe_used.push((pack, used_ids));
+                // A used blob of a ripe plan's pack must be held by a pack that stays. The
+                // index's lookup prefers packs no plan names, so a location in a ripe pack
+                // means there is none (or only in another planned one: kept back too, which
+                // is safe).
+                for e in entries.iter().filter(|e| marks.is_used(&e.id)) {
+                    let covered = repo.lookup_opt(&e.id)?.is_some_and(|l| {
+                        !ripe_packs.contains(&l.pack) && stored.contains_key(&l.pack)
+                    });
+                    if !covered {
+                        kept_back.insert(pack);
+                        break;
+                    }
                 }
             } else if unripe_packs.contains(&pack) {
             } else if !stored_here {
@@ -131,28 +133,13 @@ impl Survey {
             ));
         }
         let duplicates = duplicates(repo, &mut uses, &twice)?;
-        let lost = marks.blobs.values().filter(|f| !**f).count();
+        let lost = marks.not_found();
         if lost > 0 {
             return Err(Error::Invalid(format!(
                 "{lost} blob(s) that snapshots use are in no stored pack the index names; run `vcd check`. Nothing was deleted"
             )));
         }
 
-        // A used blob of a ripe plan's pack must be held by a pack that stays. The index's
-        // lookup prefers packs no plan names, so a location in a ripe pack means there is
-        // none (or only in another planned one: kept back too, which is safe).
-        let mut kept_back: HashSet<Id> = HashSet::new();
-        for (pack, ids) in &ripe_used {
-            for id in ids {
-                let covered = repo
-                    .lookup_opt(id)?
-                    .is_some_and(|l| !ripe_packs.contains(&l.pack) && stored.contains_key(&l.pack));
-                if !covered {
-                    kept_back.insert(*pack);
-                    break;
-                }
-            }
-        }
         let mut delete_now: Vec<Id> = ripe_packs
             .iter()
             .filter(|p| !kept_back.contains(p) && stored.contains_key(p))
