@@ -6,8 +6,26 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Id(pub [u8; 32]);
+
+/// The bytes' order, as a derived `Ord` gives, but the first 8 bytes compared as one number:
+/// ids are uniform, so that settles nearly every comparison without a call to `memcmp` (index
+/// lookups and prune's binary searches spent a fifth of their time there).
+impl Ord for Id {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        let head = |i: &Id| u64::from_be_bytes(i.0[..8].try_into().expect("8 bytes"));
+        head(self)
+            .cmp(&head(o))
+            .then_with(|| self.0[8..].cmp(&o.0[8..]))
+    }
+}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
 
 impl Id {
     pub const LEN: usize = 32;
@@ -96,6 +114,33 @@ impl<'de> Deserialize<'de> for Id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_order_as_their_bytes() {
+        let mut ids: Vec<Id> = (0..2000u32)
+            .map(|i| {
+                let mut b = Id::of_file(&i.to_le_bytes()).0;
+                // Every fourth shares its first 8 bytes with others, so the tail decides.
+                if i % 4 == 0 {
+                    b[..8].copy_from_slice(&[7; 8]);
+                }
+                if i % 8 == 0 {
+                    b[..16].copy_from_slice(&[7; 16]);
+                }
+                Id(b)
+            })
+            .collect();
+        ids.push(Id([0; 32]));
+        ids.push(Id([255; 32]));
+        let mut by_bytes = ids.clone();
+        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
+        ids.sort();
+        assert_eq!(ids, by_bytes);
+        for w in ids.windows(2) {
+            assert_eq!(w[0].cmp(&w[1]), w[0].0.cmp(&w[1].0));
+            assert_eq!(w[1].cmp(&w[0]), w[1].0.cmp(&w[0].0));
+        }
+    }
 
     #[test]
     fn hex_roundtrip_and_json() {

@@ -24,7 +24,7 @@
 //! cache          the local index (derived from the repository; losing it loses nothing)
 //! format crypto  format: pure codecs of every object; crypto: AEAD, purpose keys, KDF
 //! backend        storage: the trait, local, memory, the conformance suite
-//! error id cancel clock host     shared by all
+//! error id cancel clock host radix   shared by all
 //! ```
 //! No printing, no argument parsing and no process-wide state here: progress goes through
 //! `ops::progress::Progress`, warnings through `tracing`, failures through `error::Error`,
@@ -44,6 +44,7 @@ pub mod host;
 pub mod id;
 pub mod ops;
 pub mod policy;
+pub mod radix;
 pub mod repo;
 pub mod vfs;
 

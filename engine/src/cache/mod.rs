@@ -350,6 +350,14 @@ impl Index {
         Ok(())
     }
 
+    /// Gives back the lookup table and the cached pack entries; the next lookup builds the
+    /// table again. For a long run that has done its lookups (a prune before it rewrites the
+    /// index files).
+    pub fn release_lookups(&self) {
+        *self.table.write().unwrap() = None;
+        *self.cache.lock().unwrap() = PackCache::default();
+    }
+
     /// True when a clear was interrupted.
     pub fn is_incomplete(&self) -> Result<bool> {
         Ok(self.meta.contains_key(CLEARING)?)

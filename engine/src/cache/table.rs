@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::format::blob::BlobEntry;
 use crate::id::Id;
+use crate::radix::Buckets;
 
 pub(super) fn prefix(id: &Id) -> u64 {
     u64::from_be_bytes(id.0[..8].try_into().unwrap())
@@ -31,6 +32,8 @@ pub(super) fn slot_prefix(s: &Slot) -> u64 {
 #[derive(Default)]
 pub(super) struct Table {
     pub(super) base: Vec<Slot>,
+    /// The directory of `base`, rebuilt whenever it changes.
+    buckets: Buckets,
     pub(super) extra: HashMap<u64, u32>,
     pub(super) extra_dups: Vec<Slot>,
     pub(super) packs: Vec<Id>,
@@ -52,7 +55,12 @@ impl Table {
         t.base.sort_unstable();
         t.base.dedup();
         t.base.shrink_to_fit();
+        t.index_base();
         Ok(t)
+    }
+
+    fn index_base(&mut self) {
+        self.buckets = Buckets::build(self.base.iter().map(slot_prefix));
     }
 
     /// The pack's number, and whether it was known before.
@@ -102,6 +110,7 @@ impl Table {
         add.append(&mut self.extra_dups);
         add.sort_unstable();
         merge_into(&mut self.base, &add);
+        self.index_base();
         // The map keeps its buckets after a drain: give them back, or the table holds a
         // map's worth of empty slots for good.
         self.extra.shrink_to_fit();
@@ -109,8 +118,10 @@ impl Table {
 
     /// The packs whose entries have an id with this prefix.
     pub(super) fn candidates(&self, p: u64) -> Vec<Id> {
-        let start = self.base.partition_point(|e| slot_prefix(e) < p);
-        let mut out: Vec<u32> = self.base[start..]
+        let r = self.buckets.range(p);
+        let near = &self.base[r];
+        let start = near.partition_point(|e| slot_prefix(e) < p);
+        let mut out: Vec<u32> = near[start..]
             .iter()
             .take_while(|e| slot_prefix(e) == p)
             .map(|e| e[2])
@@ -132,6 +143,8 @@ impl Table {
 /// twice), without duplicates.
 pub(super) fn merge_into(base: &mut Vec<Slot>, add: &[Slot]) {
     let (n, m) = (base.len(), add.len());
+    // Exactly: growth by doubling would leave up to a table's worth of slack for good.
+    base.reserve_exact(m);
     base.resize(n + m, [0; 3]);
     let (mut i, mut j) = (n, m);
     for k in (0..n + m).rev() {

@@ -180,6 +180,11 @@ impl Repo {
         self.index.packs()
     }
 
+    /// Frees the memory lookups use (see `Index::release_lookups`).
+    pub fn release_lookups(&self) {
+        self.index.release_lookups()
+    }
+
     /// Empties the local index (repair rebuilds it from what it writes next).
     pub(crate) fn clear_index(&self) -> Result<()> {
         self.index.clear()

@@ -16,6 +16,7 @@ use crate::cancel::CancelToken;
 use crate::error::Result;
 use crate::format::snapshot::SnapshotRef;
 use crate::id::Id;
+use crate::radix::Buckets;
 use crate::repo::Repo;
 
 fn prefix(id: &Id) -> u64 {
@@ -26,8 +27,12 @@ fn prefix(id: &Id) -> u64 {
 pub(super) struct Marks {
     /// Prefixes of every used blob (trees too), sorted, without repeats once `mark` returns.
     blobs: Vec<u64>,
-    /// Per entry of `blobs`: whether a pack holding it was seen (`Survey`).
+    /// The directory of `blobs`, for finding a prefix without a binary search over them all.
+    buckets: Buckets,
+    /// Bits per entry of `blobs`: whether a stored pack holding it was seen, and whether one
+    /// that no plan names was (`Survey`).
     found: Vec<u64>,
+    stays: Vec<u64>,
     trees: HashSet<Id>,
     snapshots: HashSet<Id>,
 }
@@ -35,19 +40,27 @@ pub(super) struct Marks {
 impl Marks {
     /// Where `id`'s prefix is in `blobs`, if it is used.
     pub(super) fn find(&self, id: &Id) -> Option<usize> {
-        self.blobs.binary_search(&prefix(id)).ok()
+        let p = prefix(id);
+        let r = self.buckets.range(p);
+        let lo = r.start;
+        self.blobs[r].binary_search(&p).ok().map(|i| lo + i)
     }
 
     pub(super) fn is_used(&self, id: &Id) -> bool {
         self.find(id).is_some()
     }
 
-    /// Marks entry `i` found; returns whether it was already.
-    pub(super) fn set_found(&mut self, i: usize) -> bool {
+    /// Marks entry `i` found in a stored pack, one that stays unless `stays` is false.
+    /// Returns whether it had been found in a pack that stays before, and this one stays.
+    pub(super) fn set_found(&mut self, i: usize, stays: bool) -> bool {
         let (w, bit) = (i / 64, 1u64 << (i % 64));
-        let was = self.found[w] & bit != 0;
         self.found[w] |= bit;
-        was
+        if !stays {
+            return false;
+        }
+        let twice = self.stays[w] & bit != 0;
+        self.stays[w] |= bit;
+        twice
     }
 
     /// How many used blobs no pack was found holding.
@@ -125,7 +138,9 @@ impl Marks {
         }
         self.fold();
         self.blobs.shrink_to_fit();
+        self.buckets = Buckets::build(self.blobs.iter().copied());
         self.found = vec![0; self.blobs.len().div_ceil(64)];
+        self.stays = self.found.clone();
         Ok(())
     }
 }

@@ -210,6 +210,8 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
     rep.bytes_waiting = s.waiting.iter().map(|p| s.size(p)).sum();
     rep.waiting_for = s.blockers.clone();
     if !s.delete_now.is_empty() || !s.ripe_plans.is_empty() {
+        // Nothing looks a blob up from here on, and the index rewrite needs the room.
+        repo.release_lookups();
         carry_out(repo, &s, opts, &mut rep)?;
     }
     Ok(rep)
@@ -278,9 +280,13 @@ fn carry_out(repo: &Repo, s: &Survey, opts: &PruneOptions, rep: &mut PruneReport
     Ok(())
 }
 
+/// New index files of a rewrite hold about this many entries: half the most a file may hold,
+/// since encoding one takes about 120 bytes an entry for a moment (measured at 1M blobs).
+const REWRITE_ENTRIES: usize = crate::format::index_file::MAX_INDEX_FILE_ENTRIES / 2;
+
 /// Index files that name a pack in `gone` are replaced by files holding their other entries.
-/// A few files at a time, so memory holds at most one new file's entries (200,000) and the
-/// files being read; an old file is deleted only once every entry it keeps is in a new file.
+/// A few files at a time, so memory holds at most one new file's entries (`REWRITE_ENTRIES`)
+/// and the files being read; an old file is deleted only once every entry it keeps is in a new file.
 fn rewrite_index(
     repo: &Repo,
     gone: &HashSet<Id>,
@@ -326,7 +332,7 @@ fn rewrite_index(
                 keep.push(p);
             }
             replaced.push(name);
-            if kept_entries >= crate::format::index_file::MAX_INDEX_FILE_ENTRIES {
+            if kept_entries >= REWRITE_ENTRIES {
                 flush(&mut keep, &mut replaced, rep)?;
                 kept_entries = 0;
             }

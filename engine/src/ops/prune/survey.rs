@@ -83,12 +83,16 @@ impl Survey {
             let (pack, entries) = r?;
             indexed.insert(pack);
             let stored_here = stored.contains_key(&pack);
+            let planned = ripe_packs.contains(&pack) || unripe_packs.contains(&pack);
             let mut used = 0;
             let mut unused = 0;
             for e in &entries {
                 match marks.find(&e.id) {
                     Some(i) => {
-                        if stored_here && marks.set_found(i) {
+                        // Only copies in packs that stay count as duplicates: the copies a
+                        // repack just made of a planned pack's blobs are not (and would be
+                        // every repacked blob, looked up again one by one).
+                        if stored_here && marks.set_found(i, !planned) {
                             twice.insert(e.id);
                         }
                         used += e.length as u64;
