@@ -133,7 +133,7 @@ mod tests {
         ids.push(Id([0; 32]));
         ids.push(Id([255; 32]));
         let mut by_bytes = ids.clone();
-        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
+        by_bytes.sort_by_key(|a| a.0);
         ids.sort();
         assert_eq!(ids, by_bytes);
         for w in ids.windows(2) {
