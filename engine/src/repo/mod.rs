@@ -227,6 +227,35 @@ impl Repo {
         Ok(b)
     }
 
+    /// `get_verified` of a file known to be `len` bytes long, into a buffer the caller keeps
+    /// between calls: a run that reads many packs (a prune's repack) faults in one buffer's
+    /// pages once, not each pack's.
+    pub fn get_verified_into(
+        &self,
+        t: FileType,
+        name: &str,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        self.backend
+            .read_range_into(t, name, 0, len, buf)
+            .map_err(|e| {
+                if e.is_not_found() {
+                    Error::NotFound(format!("{} {name}", t.label()))
+                } else {
+                    be("reading", name)(e)
+                }
+            })?;
+        if Id::of_file(buf).to_hex() != name {
+            return Err(Error::damaged(
+                t.label(),
+                name,
+                "content does not match its name (hash mismatch)",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn read_sealed(&self, t: FileType, name: &str, role: &[u8]) -> Result<Vec<u8>> {
         let b = self.get_verified(t, name)?;
         self.keys

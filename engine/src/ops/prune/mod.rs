@@ -175,8 +175,18 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
     let mut planned: Vec<Id> = choice.delete.clone();
     planned.extend(&s.unindexed);
     if !choice.repack.is_empty() {
+        // The lookup table would grow by every copied blob while the packs are read; the
+        // second look builds it again, from the records, at its exact size.
+        repo.release_lookups();
         phase("repack");
-        let written = repack::repack(repo, &choice.repack, &marks, &s.duplicates, &opts.cancel)?;
+        let written = repack::repack(
+            repo,
+            &choice.repack,
+            &s.stored,
+            &marks,
+            &s.duplicates,
+            &opts.cancel,
+        )?;
         rep.packs_written = written.packs;
         rep.bytes_written = written.bytes;
         rep.index_files_written += written.index_files;

@@ -3,7 +3,7 @@
 //! backup keeps them. Each old pack is read whole and checked against its name first, so a
 //! damaged pack is never copied from.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 
 use crate::backend::{FileType, PutStream};
@@ -93,6 +93,7 @@ impl<'r> Packer<'r> {
 pub(super) fn repack(
     repo: &Repo,
     packs: &[Id],
+    sizes: &HashMap<Id, u64>,
     marks: &Marks,
     duplicates: &HashSet<(Id, Id)>,
     cancel: &CancelToken,
@@ -109,9 +110,11 @@ pub(super) fn repack(
             index_files: 0,
         },
     };
+    let mut bytes = Vec::new();
     for pack in packs {
         cancel.check()?;
-        let bytes = repo.get_verified(FileType::Pack, &pack.to_hex())?;
+        let size = sizes.get(pack).copied().unwrap_or(0);
+        repo.get_verified_into(FileType::Pack, &pack.to_hex(), size, &mut bytes)?;
         let entries = repo.parse_pack(&bytes)?;
         for e in entries {
             if !marks.is_used(&e.id) || duplicates.contains(&(*pack, e.id)) {
