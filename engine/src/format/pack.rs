@@ -34,15 +34,22 @@ const _: () = assert!(MAX_PACK_SIZE >= (1 << 30) + crate::format::blob::MAX_BLOB
 pub struct PackStream<W> {
     out: W,
     hasher: blake3::Hasher,
+    /// Small blobs gathered before they are hashed and written: BLAKE3 hashes several 1 KiB
+    /// chunks at once with SIMD only when they come in one call, and a pack of small blobs
+    /// hashed blob by blob went one block at a time (a tenth of a prune's time at 1M blobs).
+    stage: Vec<u8>,
     len: u64,
     entries: Vec<BlobEntry>,
 }
+
+const STAGE: usize = 64 << 10;
 
 impl<W: std::io::Write> PackStream<W> {
     pub fn new(out: W) -> Self {
         PackStream {
             out,
             hasher: blake3::Hasher::new(),
+            stage: Vec::new(),
             len: 0,
             entries: Vec::new(),
         }
@@ -67,14 +74,33 @@ impl<W: std::io::Write> PackStream<W> {
     /// its offset aside. The sealed bytes are bound to nothing about the pack, so they move as
     /// they are.
     pub fn add_sealed(&mut self, e: &BlobEntry, bytes: &[u8]) -> std::io::Result<()> {
-        self.out.write_all(bytes)?;
-        self.hasher.update(bytes);
+        if self.stage.len() + bytes.len() > STAGE {
+            self.flush_stage()?;
+        }
+        if bytes.len() >= STAGE {
+            self.out.write_all(bytes)?;
+            self.hasher.update(bytes);
+        } else {
+            if self.stage.capacity() == 0 {
+                self.stage.reserve_exact(STAGE);
+            }
+            self.stage.extend_from_slice(bytes);
+        }
         self.entries.push(BlobEntry {
             offset: self.len,
             length: bytes.len() as u32,
             ..*e
         });
         self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn flush_stage(&mut self) -> std::io::Result<()> {
+        if !self.stage.is_empty() {
+            self.out.write_all(&self.stage)?;
+            self.hasher.update(&self.stage);
+            self.stage.clear();
+        }
         Ok(())
     }
 
@@ -94,6 +120,7 @@ impl<W: std::io::Write> PackStream<W> {
     /// Writes the trailer; returns the pack's id (the hash of all its bytes, as
     /// `Id::of_file` would give), the writer, and the entries.
     pub fn finish(mut self, key: &DataKey) -> std::io::Result<(Id, W, Vec<BlobEntry>)> {
+        self.flush_stage()?;
         let plain = encode_trailer(&self.entries);
         let mut tail = Vec::with_capacity(plain.len() + OVERHEAD + 4 + PACK_MAGIC.len());
         key.seal_into(aad::PACK_TRAILER, &plain, &mut tail);

@@ -105,6 +105,28 @@ impl PruneReport {
     }
 }
 
+/// How the unused bytes spread over the packs (`-vv`): what a smaller `--max-unused` would
+/// have to repack.
+fn log_waste(uses: &[crate::policy::repack::PackUse]) {
+    const EDGES: [f64; 7] = [0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0];
+    let mut rows = [(0usize, 0u64, 0u64); 7];
+    for u in uses {
+        let share = u.unused as f64 / (u.used + u.unused).max(1) as f64;
+        let i = EDGES.iter().rposition(|e| share >= *e).unwrap_or(0);
+        rows[i].0 += 1;
+        rows[i].1 += u.used;
+        rows[i].2 += u.unused;
+    }
+    for (i, (n, used, unused)) in rows.iter().enumerate() {
+        if *n > 0 {
+            tracing::debug!(
+                "prune: {n} packs {:.0}%+ unused: {used} bytes used, {unused} unused",
+                EDGES[i] * 100.0
+            );
+        }
+    }
+}
+
 fn phase(name: &str) {
     tracing::info!("prune: {name}");
 }
@@ -135,6 +157,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
     rep.used_bytes = s.uses.iter().map(|u| u.used).sum();
     rep.unused_bytes = s.uses.iter().map(|u| u.unused).sum();
     let choice = choose(&s.uses, &opts.repack);
+    log_waste(&s.uses);
     rep.packs_unused = choice.delete.len();
     rep.packs_repacked = choice.repack.len();
     rep.packs_unindexed = s.unindexed.len();
