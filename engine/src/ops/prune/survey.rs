@@ -139,9 +139,11 @@ impl Survey {
         let duplicates = duplicates(repo, &mut uses, &twice)?;
         let lost = marks.not_found();
         if lost > 0 {
-            return Err(Error::Invalid(format!(
-                "{lost} blob(s) that snapshots use are in no stored pack the index names; run `vcd check`. Nothing was deleted"
-            )));
+            return Err(Error::damaged(
+                "repository",
+                "index",
+                format!("{lost} blob(s) that snapshots use are in no stored pack the index names; run `vcd check`. Nothing was deleted"),
+            ));
         }
 
         let mut delete_now: Vec<Id> = ripe_packs
