@@ -12,7 +12,8 @@ use engine::policy::repack::RepackPolicy;
 #[derive(clap::Args, Clone)]
 pub struct PruneFlags {
     /// Unused space tolerated, as a share of the used space: a percentage ("5%") or
-    /// "unlimited" (only wholly unused packs are deleted, nothing is repacked)
+    /// "unlimited" (only wholly unused packs are deleted, nothing is repacked). A pack more
+    /// than twice that unused is repacked too
     #[arg(long, default_value = "5%", value_name = "PERCENT")]
     pub max_unused: String,
     /// Copy at most this much while repacking (e.g. 500M, 2G); default: no bound

@@ -350,6 +350,14 @@ impl Index {
         Ok(())
     }
 
+    /// The entries of one pack as recorded, if the database has it (read afresh, not cached).
+    pub fn entries_of(&self, pack: &Id) -> Result<Option<Vec<BlobEntry>>> {
+        match self.packs.get(pack.0)? {
+            Some(v) => Ok(Some(self.read_record(pack, &v)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Gives back the lookup table and the cached pack entries; the next lookup builds the
     /// table again. For a long run that has done its lookups (a prune before it rewrites the
     /// index files).

@@ -4,8 +4,12 @@
 //! A pack nothing uses is deleted. Of the packs partly used, those with the largest unused
 //! share are repacked (their used blobs copied to new packs, the old pack deleted) until the
 //! unused bytes left are at most `max_unused` of the used bytes, as restic counts it
-//! (`unused <= used * p / (1 - p)`), and at most `max_repack_bytes` are copied.
-
+//! (`unused <= used * p / (1 - p)`); and so is any pack whose own unused share is above twice
+//! `max_unused`, as borg compacts any segment above its threshold (10% by default, twice
+//! restic's 5%). The first rule alone leaves the unused bytes spread over many packs just
+//! below the line: on the benchmark history, 5% more repository than borg, for 0.6 s more
+//! copying. At most `max_repack_bytes` are copied.
+//!
 use crate::id::Id;
 
 /// How much of one pack is used, in sealed bytes of its blobs.
@@ -74,7 +78,8 @@ pub fn choose(packs: &[PackUse], p: &RepackPolicy) -> Choice {
     });
     let mut copied = 0u64;
     for u in partial {
-        if unused_left <= allowed {
+        let own = u.unused as f64 / (u.used + u.unused) as f64;
+        if unused_left <= allowed && (share >= 0.5 || own <= 2.0 * share) {
             break;
         }
         if p.max_repack_bytes.is_some_and(|m| copied + u.used > m) {
@@ -117,10 +122,15 @@ mod tests {
         // (max_unused, max_repack_bytes) → (deleted, repacked)
         type Case<'a> = (f64, Option<u64>, &'a [u8], &'a [u8]);
         let cases: &[Case] = &[
-            // Used 3390: 5% allows 178 unused bytes of the 610. Repacking 4 leaves 110.
+            // Used 3390: 5% allows 178 unused bytes of the 610. Repacking 4 leaves 110, and 3
+            // is 10% unused, not above twice 5%.
             (0.05, None, &[1], &[4]),
-            // 20% allows 847: nothing needs repacking.
-            (0.20, None, &[1], &[]),
+            // 4% allows 141, and 3 is above 8% unused: repacked too.
+            (0.04, None, &[1], &[4, 3]),
+            // 20% allows 847 unused bytes, but 4 is 50% unused, above twice 20%.
+            (0.20, None, &[1], &[4]),
+            // 30% allows all, and no pack is above 60% unused.
+            (0.30, None, &[1], &[]),
             // 0% repacks every partial pack.
             (0.0, None, &[1], &[4, 3, 5]),
             // Everything tolerated.

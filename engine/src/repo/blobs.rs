@@ -180,6 +180,13 @@ impl Repo {
         self.index.packs()
     }
 
+    /// The entries the index records for `pack`.
+    pub fn indexed_entries(&self, pack: &Id) -> Result<Vec<BlobEntry>> {
+        self.index
+            .entries_of(pack)?
+            .ok_or_else(|| Error::Index(format!("no record for pack {pack}")))
+    }
+
     /// Frees the memory lookups use (see `Index::release_lookups`).
     pub fn release_lookups(&self) {
         self.index.release_lookups()

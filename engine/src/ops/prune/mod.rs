@@ -227,6 +227,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
             repo,
             &choice.repack,
             &s.stored,
+            &s.uses.iter().map(|u| (u.pack, u.used)).collect(),
             &marks,
             &s.duplicates,
             &opts.cancel,

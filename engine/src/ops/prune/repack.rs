@@ -1,7 +1,8 @@
 //! Repacking: the used blobs of wasteful packs copied into new packs, sealed bytes as they
-//! are (nothing is decrypted or compressed again), data and trees kept in separate packs as a
-//! backup keeps them. Each old pack is read whole and checked against its name first, so a
-//! damaged pack is never copied from.
+//! are (nothing is compressed or sealed again), data and trees kept in separate packs as a
+//! backup keeps them. A pack is read whole and checked against its name first, or, when more
+//! than half of it is unused, only its used blobs are read, each checked as a restore checks
+//! it: a damaged blob is never copied.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
@@ -9,10 +10,11 @@ use std::io::{BufWriter, Write};
 use crate::backend::{FileType, PutStream};
 use crate::cancel::CancelToken;
 use crate::error::Result;
+use crate::format::blob::BlobEntry;
 use crate::format::index_file::PackEntries;
 use crate::format::pack::PackStream;
 use crate::id::Id;
-use crate::repo::{be, Repo};
+use crate::repo::{be, BlobSource, Repo};
 
 use super::mark::Marks;
 
@@ -77,6 +79,23 @@ impl<'r> Packer<'r> {
         Ok(())
     }
 
+    fn add(&mut self, e: &BlobEntry, sealed: &[u8], pack_size: u64) -> Result<()> {
+        let ty = e.ty as usize;
+        let p = match &mut self.open[ty] {
+            Some(p) => p,
+            slot => slot.insert(PackStream::new(Counted {
+                inner: BufWriter::with_capacity(64 << 10, self.repo.start_pack()?),
+                n: 0,
+            })),
+        };
+        p.add_sealed(e, sealed)
+            .map_err(|e| be("writing pack", "(new)")(e.into()))?;
+        if p.len() >= pack_size {
+            self.close(ty)?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<()> {
         if !self.done.is_empty() {
             self.written.index_files += self.repo.save_index(&self.done)?.len();
@@ -94,6 +113,7 @@ pub(super) fn repack(
     repo: &Repo,
     packs: &[Id],
     sizes: &HashMap<Id, u64>,
+    used: &HashMap<Id, u64>,
     marks: &Marks,
     duplicates: &HashSet<(Id, Id)>,
     cancel: &CancelToken,
@@ -114,30 +134,66 @@ pub(super) fn repack(
     for pack in packs {
         cancel.check()?;
         let size = sizes.get(pack).copied().unwrap_or(0);
+        let keep = |e: &BlobEntry| marks.is_used(&e.id) && !duplicates.contains(&(*pack, e.id));
+        if used.get(pack).is_some_and(|u| u * 2 < size) {
+            copy_ranges(repo, pack, &keep, &mut bytes, &mut w, pack_size)?;
+            continue;
+        }
         repo.get_verified_into(FileType::Pack, &pack.to_hex(), size, &mut bytes)?;
-        let entries = repo.parse_pack(&bytes)?;
-        for e in entries {
-            if !marks.is_used(&e.id) || duplicates.contains(&(*pack, e.id)) {
-                continue;
-            }
+        for e in repo.parse_pack(&bytes)?.iter().filter(|e| keep(e)) {
             let sealed = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
-            let ty = e.ty as usize;
-            let p = match &mut w.open[ty] {
-                Some(p) => p,
-                slot => slot.insert(PackStream::new(Counted {
-                    inner: BufWriter::with_capacity(64 << 10, repo.start_pack()?),
-                    n: 0,
-                })),
-            };
-            p.add_sealed(&e, sealed)
-                .map_err(|e| be("writing pack", "(new)")(e.into()))?;
-            if p.len() >= pack_size {
-                w.close(ty)?;
-            }
+            w.add(e, sealed, pack_size)?;
         }
     }
     w.close(0)?;
     w.close(1)?;
     w.flush()?;
     Ok(w.written)
+}
+
+/// Reads of one pack's used blobs are merged across gaps up to this size.
+const MERGE_GAP: u64 = 256 << 10;
+/// And stop growing at this size.
+const MAX_READ: u64 = 8 << 20;
+
+/// Copies the blobs `keep` picks from a pack mostly unused: reads only their byte ranges, as
+/// the index gives them, and checks each blob (its seal and its id, as a restore does) since
+/// the pack's own hash cannot be checked without reading it whole. On the benchmark history
+/// the packs more than half unused were 1 GB to read for 77 MB of used blobs.
+fn copy_ranges(
+    repo: &Repo,
+    pack: &Id,
+    keep: &dyn Fn(&BlobEntry) -> bool,
+    buf: &mut Vec<u8>,
+    w: &mut Packer<'_>,
+    pack_size: u64,
+) -> Result<()> {
+    let mut entries: Vec<BlobEntry> = repo
+        .indexed_entries(pack)?
+        .into_iter()
+        .filter(|e| keep(e))
+        .collect();
+    entries.sort_by_key(|e| e.offset);
+    let mut i = 0;
+    while i < entries.len() {
+        let start = entries[i].offset;
+        let mut j = i + 1;
+        let mut end = start + entries[i].length as u64;
+        while j < entries.len()
+            && entries[j].offset <= end + MERGE_GAP
+            && entries[j].offset + entries[j].length as u64 - start <= MAX_READ
+        {
+            end = end.max(entries[j].offset + entries[j].length as u64);
+            j += 1;
+        }
+        repo.read_pack_range(pack, start, end - start, buf)?;
+        for e in &entries[i..j] {
+            let at = (e.offset - start) as usize;
+            let sealed = &buf[at..at + e.length as usize];
+            repo.open_blob(e, sealed)?;
+            w.add(e, sealed, pack_size)?;
+        }
+        i = j;
+    }
+    Ok(())
 }
