@@ -33,6 +33,8 @@ pub(super) struct Marks {
     /// that no plan names was (`Survey`).
     found: Vec<u64>,
     stays: Vec<u64>,
+    /// Prefixes the latest `mark` added to those an earlier one had marked, sorted.
+    fresh: Vec<u64>,
     trees: HashSet<Id>,
     snapshots: HashSet<Id>,
 }
@@ -48,6 +50,12 @@ impl Marks {
 
     pub(super) fn is_used(&self, id: &Id) -> bool {
         self.find(id).is_some()
+    }
+
+    /// Whether `id`'s prefix was first marked by the latest `mark`, an earlier one having
+    /// marked others: what snapshots written since the earlier look use, and it did not.
+    pub(super) fn is_new(&self, id: &Id) -> bool {
+        self.fresh.binary_search(&prefix(id)).is_ok()
     }
 
     /// Marks entry `i` found in a stored pack, one that stays unless `stays` is false.
@@ -77,22 +85,6 @@ impl Marks {
         self.snapshots.len()
     }
 
-    /// Adds a prefix. Repeats are folded away whenever the vector would grow, so it never
-    /// holds more than twice the distinct prefixes (a blob is met once per tree naming it,
-    /// and a file's unchanged blobs are named again by each new version of its directory).
-    fn push(&mut self, p: u64) {
-        if self.blobs.len() == self.blobs.capacity() {
-            self.fold();
-            self.blobs.reserve_exact(self.blobs.len().max(1 << 12));
-        }
-        self.blobs.push(p);
-    }
-
-    fn fold(&mut self) {
-        self.blobs.sort_unstable();
-        self.blobs.dedup();
-    }
-
     /// Marks what the snapshots not marked before reach. Marks are never taken back: a
     /// snapshot forgotten since an earlier call keeps its blobs for this prune.
     pub(super) fn mark(
@@ -101,10 +93,11 @@ impl Marks {
         snaps: &[SnapshotRef],
         cancel: &CancelToken,
     ) -> Result<()> {
+        let mut adding: Vec<u64> = Vec::new();
         let mut level: Vec<Id> = Vec::new();
         for s in snaps {
             if self.snapshots.insert(s.id) && self.trees.insert(s.snap.tree) {
-                self.push(prefix(&s.snap.tree));
+                push(&mut adding, prefix(&s.snap.tree));
                 level.push(s.snap.tree);
             }
         }
@@ -126,21 +119,49 @@ impl Marks {
             level = Vec::new();
             for (subtrees, data) in found {
                 for d in data {
-                    self.push(prefix(&d));
+                    push(&mut adding, prefix(&d));
                 }
                 for t in subtrees {
                     if self.trees.insert(t) {
-                        self.push(prefix(&t));
+                        push(&mut adding, prefix(&t));
                         level.push(t);
                     }
                 }
             }
         }
-        self.fold();
-        self.blobs.shrink_to_fit();
+        fold(&mut adding);
+        if self.blobs.is_empty() {
+            self.blobs = adding;
+            self.blobs.shrink_to_fit();
+        } else {
+            adding.retain(|p| {
+                let r = self.buckets.range(*p);
+                self.blobs[r].binary_search(p).is_err()
+            });
+            adding.shrink_to_fit();
+            self.blobs.extend_from_slice(&adding);
+            self.blobs.sort_unstable();
+            self.fresh = adding;
+        }
         self.buckets = Buckets::build(self.blobs.iter().copied());
         self.found = vec![0; self.blobs.len().div_ceil(64)];
         self.stays = self.found.clone();
         Ok(())
     }
+}
+
+/// Adds a prefix. Repeats are folded away whenever the vector would grow, so it never holds
+/// more than twice the distinct prefixes (a blob is met once per tree naming it, and a file's
+/// unchanged blobs are named again by each new version of its directory).
+fn push(v: &mut Vec<u64>, p: u64) {
+    if v.len() == v.capacity() {
+        fold(v);
+        v.reserve_exact(v.len().max(1 << 12));
+    }
+    v.push(p);
+}
+
+fn fold(v: &mut Vec<u64>) {
+    v.sort_unstable();
+    v.dedup();
 }

@@ -171,7 +171,7 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
     }
     let mut marks = Marks::default();
     phase("mark");
-    let s = Survey::take(repo, &mut marks, opts)?;
+    let s = Survey::take(repo, &mut marks, opts, &HashSet::new())?;
     rep.snapshots = marks.snapshots();
     rep.packs_before = s.stored.len();
     rep.bytes_before = s.stored.values().sum();
@@ -237,6 +237,8 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
         rep.index_files_written += written.index_files;
         planned.extend(&choice.repack);
     }
+    #[cfg(test)]
+    tests::before_plan(repo);
     if !planned.is_empty() {
         phase("plan");
         let name = Id::random().to_hex();
@@ -258,7 +260,8 @@ pub fn prune(repo: &Repo, opts: &PruneOptions) -> Result<PruneReport> {
     // Step 2: carry out every plan that is ripe, this one included if nobody held a lock.
     opts.cancel.check()?;
     phase("mark");
-    let s = Survey::take(repo, &mut marks, opts)?;
+    let repacked: HashSet<Id> = choice.repack.iter().copied().collect();
+    let s = Survey::take(repo, &mut marks, opts, &repacked)?;
     rep.snapshots = marks.snapshots();
     rep.packs_kept_back = s.kept_back.len();
     rep.packs_waiting = s.waiting.len();

@@ -41,7 +41,16 @@ impl Survey {
     /// Looks. The order matters: the locks are listed before the snapshots, so that a process
     /// whose lock is gone has written its snapshot before the listing; the snapshots before
     /// the index files, and those before the packs (FORMAT.md §12).
-    pub(super) fn take(repo: &Repo, marks: &mut Marks, opts: &PruneOptions) -> Result<Survey> {
+    ///
+    /// `repacked`: packs this run's repack copied from, with the marks it copied by. Their
+    /// blobs those marks held are in a pack that stays (the copy, or the copy the index gives
+    /// that `duplicates` spared): only blobs marked since need looking up.
+    pub(super) fn take(
+        repo: &Repo,
+        marks: &mut Marks,
+        opts: &PruneOptions,
+        repacked: &HashSet<Id>,
+    ) -> Result<Survey> {
         let live = lock::live_locks(repo)?;
         let live_names: Vec<String> = live.iter().map(|l| l.0.clone()).collect();
         let mut plans = repo.plans()?;
@@ -105,7 +114,11 @@ impl Survey {
                 // index's lookup prefers packs no plan names, so a location in a ripe pack
                 // means there is none (or only in another planned one: kept back too, which
                 // is safe).
-                for e in entries.iter().filter(|e| marks.is_used(&e.id)) {
+                let copied = repacked.contains(&pack);
+                for e in entries
+                    .iter()
+                    .filter(|e| (!copied || marks.is_new(&e.id)) && marks.is_used(&e.id))
+                {
                     let covered = repo.lookup_opt(&e.id)?.is_some_and(|l| {
                         !ripe_packs.contains(&l.pack) && stored.contains_key(&l.pack)
                     });

@@ -9,6 +9,19 @@ use crate::format::blob::BlobType;
 use crate::repo::testing::{file, mem_repo, snapshot, store, tree};
 use crate::repo::BlobSource;
 
+type Hook = Box<dyn FnOnce(&Repo)>;
+
+thread_local! {
+    /// Run by `prune` between its repack and its plan: what another process does meanwhile.
+    static BEFORE_PLAN: std::cell::RefCell<Option<Hook>> = std::cell::RefCell::new(None);
+}
+
+pub(super) fn before_plan(repo: &Repo) {
+    if let Some(f) = BEFORE_PLAN.with(|b| b.borrow_mut().take()) {
+        f(repo)
+    }
+}
+
 fn other(repo: &Repo) -> Repo {
     Repo::open(Arc::clone(&repo.backend), b"pw", None).unwrap()
 }
@@ -335,4 +348,61 @@ fn a_damaged_blob_is_never_copied_whether_its_pack_is_read_whole_or_in_ranges() 
         assert_eq!(repo.list(FileType::Pack).unwrap(), before, "{err}");
         assert_eq!(plans(&repo), 0);
     }
+}
+
+/// The same race within one run: the backup found a garbage chunk in a pack this prune is
+/// repacking (so the repack does not copy it), and wrote its snapshot and let go of its lock
+/// after the prune's first look but before its plan. No lock holds the plan back, so this run
+/// carries it out, and its second look must see the chunk as newly used and keep the pack.
+#[test]
+fn a_snapshot_written_during_the_repack_keeps_the_repacked_pack_it_uses() {
+    let repo = mem_repo();
+    let used = b"used by the snapshot, in a pack beside garbage";
+    let garbage = b"garbage that a backup beside the prune will use";
+    store_together(&repo, &[used, garbage]);
+    let (u, g) = (repo.chunk_id(used), repo.chunk_id(garbage));
+    let file_of = |name: &str, id: Id, len: usize| {
+        let mut n = crate::format::tree::Node::new(
+            name.as_bytes().to_vec(),
+            crate::format::tree::NodeKind::File,
+        );
+        n.size = len as u64;
+        n.content = vec![crate::format::tree::Extent::Data {
+            id,
+            len: len as u32,
+        }];
+        n
+    };
+    snapshot(&repo, tree(&repo, vec![file_of("u", u, used.len())]));
+    let backup = other(&repo);
+    let held = lock::acquire(&backup, false).unwrap();
+    assert!(backup.is_stored(&g).unwrap());
+    let late = std::sync::Mutex::new(Some((backup, held)));
+    BEFORE_PLAN.with(|b| {
+        *b.borrow_mut() = Some(Box::new(move |_: &Repo| {
+            let (backup, held) = late.lock().unwrap().take().unwrap();
+            let root = tree(&backup, vec![file_of("g", g, garbage.len())]);
+            snapshot(&backup, root);
+            drop(held);
+        }))
+    });
+    let _l = lock::acquire_prune(&repo).unwrap();
+    let r = prune(
+        &repo,
+        &PruneOptions {
+            grace: Duration::ZERO,
+            repack: RepackPolicy {
+                max_unused: 0.0,
+                max_repack_bytes: None,
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(BEFORE_PLAN.with(|b| b.borrow().is_none()), "the hook ran");
+    assert_eq!(r.packs_repacked, 1, "{r:?}");
+    assert_eq!((r.packs_kept_back, r.packs_deleted), (1, 0), "{r:?}");
+    let fresh = other(&repo);
+    assert_eq!(fresh.load_blob(&g).unwrap(), garbage);
+    assert_eq!(fresh.load_blob(&u).unwrap(), used);
 }
