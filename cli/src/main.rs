@@ -62,6 +62,8 @@ enum Command {
     Unlock(commands::unlock::Args),
     /// Mount the snapshots read-only with FUSE
     Mount(commands::mount::Args),
+    /// Write, check or show the configuration file (categories, jobs, schedules, scenarios)
+    Config(commands::config::Args),
 }
 
 /// Exit code for an error: the engine's kind if the error came from the engine.
@@ -124,6 +126,7 @@ fn main() -> ExitCode {
         Command::Key(a) => commands::key::run(&cli.global, a),
         Command::Unlock(a) => commands::unlock::run(&cli.global, a),
         Command::Mount(a) => commands::mount::run(&cli.global, a),
+        Command::Config(a) => commands::config::run(a),
     };
     // Output still buffered (a line without its newline) is written now, while its error can
     // still change the exit code; every lock was released when the command returned.

@@ -10,6 +10,7 @@ mod keys;
 mod locks;
 mod phases;
 
+mod config;
 mod corruption;
 mod crash;
 mod crash_ops;

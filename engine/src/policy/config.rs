@@ -1,0 +1,744 @@
+//! The configuration file (`/etc/vcd/vcd.toml` by default): the repository, data categories,
+//! backup jobs, maintenance jobs and recovery scenarios. Pure: the file's text in; a checked
+//! `Config`, or diagnostics naming line and column, out. `check` also measures each recovery
+//! scenario's RPO against the schedules of the jobs that back up its categories.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use chrono::{Duration, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::retention::{Policy, Span};
+use super::schedule::{worst_gap, Schedule};
+
+/// The specification's policy, commented: what `vcd config init` writes.
+pub const DEFAULT: &str = include_str!("default-config.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding, at a place in the file (line and column count from 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupType {
+    Full,
+    Incremental,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Repository {
+    pub path: Option<String>,
+    pub url: Option<String>,
+    pub password_file: Option<String>,
+    pub password_command: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    pub description: Option<String>,
+    pub paths: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    #[serde(serialize_with = "schedule_text")]
+    pub schedule: Schedule,
+    #[serde(rename = "type")]
+    pub kind: BackupType,
+    pub categories: Vec<String>,
+    pub compression: Option<i32>,
+    pub tags: Vec<String>,
+    #[serde(skip)]
+    pub keep: Option<Policy>,
+    /// The keep table as written, for `config show`.
+    pub keep_text: Option<BTreeMap<String, toml::Value>>,
+    #[serde(serialize_with = "opt_secs")]
+    pub rpo: Option<Duration>,
+    /// Maintenance jobs run after this one, in order.
+    pub then: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Prune,
+    Check,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Maintenance {
+    pub task: Task,
+    #[serde(serialize_with = "opt_schedule_text")]
+    pub schedule: Option<Schedule>,
+    pub max_unused: Option<String>,
+    pub read_data_subset: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub description: Option<String>,
+    #[serde(serialize_with = "secs")]
+    pub rto: Duration,
+    #[serde(serialize_with = "secs")]
+    pub rpo: Duration,
+    pub categories: Vec<String>,
+}
+
+/// A checked configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub repository: Repository,
+    pub categories: BTreeMap<String, Category>,
+    pub jobs: BTreeMap<String, Job>,
+    pub maintenance: BTreeMap<String, Maintenance>,
+    pub scenarios: BTreeMap<String, Scenario>,
+}
+
+/// What the schedules allow for one scenario: the longest any of its categories can go
+/// without a backup, were every run to succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RpoReport {
+    pub scenario: String,
+    #[serde(serialize_with = "secs")]
+    pub rpo: Duration,
+    /// None: some category of the scenario no job backs up.
+    #[serde(serialize_with = "opt_secs")]
+    pub worst_loss: Option<Duration>,
+    pub met: bool,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(d.num_seconds())
+}
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.num_seconds()),
+        None => s.serialize_none(),
+    }
+}
+fn schedule_text<S: serde::Serializer>(x: &Schedule, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(x.text())
+}
+fn opt_schedule_text<S: serde::Serializer>(x: &Option<Schedule>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => s.serialize_some(x.text()),
+        None => s.serialize_none(),
+    }
+}
+
+// The file as written. Every field a mistake can be reported against carries its span.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    repository: Spanned<RawRepository>,
+    #[serde(default)]
+    categories: BTreeMap<Spanned<String>, RawCategory>,
+    #[serde(default)]
+    jobs: BTreeMap<Spanned<String>, RawJob>,
+    #[serde(default)]
+    maintenance: BTreeMap<Spanned<String>, RawMaintenance>,
+    #[serde(default)]
+    scenarios: BTreeMap<Spanned<String>, RawScenario>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRepository {
+    path: Option<String>,
+    url: Option<String>,
+    password_file: Option<String>,
+    password_command: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    description: Option<String>,
+    paths: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJob {
+    schedule: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    categories: Spanned<Vec<Spanned<String>>>,
+    compression: Option<Spanned<i64>>,
+    #[serde(default)]
+    tags: Vec<String>,
+    keep: Option<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+    rpo: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    then: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMaintenance {
+    task: Spanned<String>,
+    schedule: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    max_unused: Option<String>,
+    read_data_subset: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    description: Option<String>,
+    rto: Spanned<String>,
+    rpo: Spanned<String>,
+    categories: Spanned<Vec<Spanned<String>>>,
+}
+
+/// Line and column (from 1) of byte `at` in `text`.
+fn position(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+struct Findings<'t> {
+    text: &'t str,
+    out: Vec<Diagnostic>,
+}
+
+impl Findings<'_> {
+    fn at(&mut self, severity: Severity, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = position(self.text, span.start);
+        self.out.push(Diagnostic {
+            severity,
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.at(Severity::Error, span, message)
+    }
+    fn warn(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.at(Severity::Warning, span, message)
+    }
+}
+
+/// A duration for an RPO or RTO: a number and a unit among `s`, `min`, `h`, `d`, `w`
+/// ("30min", "1h", "7d"). "m" is refused: in retention it means months.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let at = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{s:?}: add a unit (s, min, h, d or w)"))?;
+    let (n, unit) = s.split_at(at);
+    let n: i64 = n.parse().map_err(|_| format!("{s:?}: not a duration"))?;
+    let d = match unit.trim() {
+        "s" => Duration::try_seconds(n),
+        "min" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        "m" => {
+            return Err(format!(
+                "{s:?}: write min for minutes (m is months elsewhere)"
+            ))
+        }
+        u => return Err(format!("{s:?}: unknown unit {u:?} (s, min, h, d or w)")),
+    };
+    d.filter(|d| *d > Duration::zero())
+        .ok_or_else(|| format!("{s:?}: out of range"))
+}
+
+/// Lexically normalised absolute path, or why not.
+fn normal_path(p: &str) -> Result<String, String> {
+    if !p.starts_with('/') {
+        return Err(format!("{p:?}: paths must be absolute"));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return Err(format!("{p:?}: no .. in paths")),
+            c => parts.push(c),
+        }
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
+fn inside(inner: &str, outer: &str) -> bool {
+    outer == "/" || inner == outer || inner.starts_with(&format!("{outer}/"))
+}
+
+fn zone(f: &mut Findings, tz: &Option<Spanned<String>>) -> Tz {
+    match tz {
+        None => Tz::UTC,
+        Some(t) => match t.get_ref().parse::<Tz>() {
+            Ok(z) => z,
+            Err(_) => {
+                f.error(
+                    t.span(),
+                    format!(
+                        "unknown time zone {:?} (an IANA name such as Europe/Berlin)",
+                        t.get_ref()
+                    ),
+                );
+                Tz::UTC
+            }
+        },
+    }
+}
+
+fn keep_policy(
+    f: &mut Findings,
+    keep: &Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+) -> Option<Policy> {
+    let mut p = Policy::default();
+    let mut ok = true;
+    for (k, v) in keep.get_ref() {
+        let count = |f: &mut Findings| match v.get_ref().as_integer() {
+            Some(n) if (0..=u32::MAX as i64).contains(&n) => Some(n as u32),
+            _ => {
+                f.error(
+                    v.span(),
+                    format!("keep.{}: a count (a whole number)", k.get_ref()),
+                );
+                None
+            }
+        };
+        let span = |f: &mut Findings| match v.get_ref().as_str().map(str::parse::<Span>) {
+            Some(Ok(s)) => Some(Some(s)),
+            _ => {
+                f.error(
+                    v.span(),
+                    format!(
+                        "keep.{}: a span such as \"30d\", \"12w\" or \"1y2m\"",
+                        k.get_ref()
+                    ),
+                );
+                None
+            }
+        };
+        let done = match k.get_ref().as_str() {
+            "last" => count(f).map(|n| p.last = n),
+            "hourly" => count(f).map(|n| p.hourly = n),
+            "daily" => count(f).map(|n| p.daily = n),
+            "weekly" => count(f).map(|n| p.weekly = n),
+            "monthly" => count(f).map(|n| p.monthly = n),
+            "yearly" => count(f).map(|n| p.yearly = n),
+            "within" => span(f).map(|s| p.within = s),
+            "within_hourly" => span(f).map(|s| p.within_hourly = s),
+            "within_daily" => span(f).map(|s| p.within_daily = s),
+            "within_weekly" => span(f).map(|s| p.within_weekly = s),
+            "within_monthly" => span(f).map(|s| p.within_monthly = s),
+            "within_yearly" => span(f).map(|s| p.within_yearly = s),
+            "tags" => match v.get_ref().as_array() {
+                Some(a) if a.iter().all(|t| t.is_str()) => {
+                    p.tags = a
+                        .iter()
+                        .filter_map(|t| t.as_str().map(String::from))
+                        .collect();
+                    Some(())
+                }
+                _ => {
+                    f.error(v.span(), "keep.tags: a list of tags");
+                    None
+                }
+            },
+            other => {
+                f.error(k.span(), format!("unknown keep rule {other:?} (last, hourly, daily, weekly, monthly, yearly, within, within_hourly … within_yearly, tags)"));
+                None
+            }
+        };
+        ok &= done.is_some();
+    }
+    if ok && p.is_empty() {
+        f.error(
+            keep.span(),
+            "this keep policy keeps nothing: every snapshot of the job would be forgotten",
+        );
+        return None;
+    }
+    ok.then_some(p)
+}
+
+/// Categories named in `names` that are not defined get an error each.
+fn known(
+    f: &mut Findings,
+    names: &Spanned<Vec<Spanned<String>>>,
+    defined: &BTreeMap<String, Category>,
+    what: &str,
+) -> Vec<String> {
+    if names.get_ref().is_empty() {
+        f.error(names.span(), format!("{what}: name at least one category"));
+    }
+    let mut out = Vec::new();
+    for n in names.get_ref() {
+        if !defined.contains_key(n.get_ref()) {
+            let list: Vec<&str> = defined.keys().map(String::as_str).collect();
+            f.error(
+                n.span(),
+                format!(
+                    "{what}: unknown category {:?} (defined: {})",
+                    n.get_ref(),
+                    list.join(", ")
+                ),
+            );
+        } else if out.contains(n.get_ref()) {
+            f.error(
+                n.span(),
+                format!("{what}: category {:?} named twice", n.get_ref()),
+            );
+        } else {
+            out.push(n.get_ref().clone());
+        }
+    }
+    out
+}
+
+/// Reads and checks a configuration. Returns it when there is no error, with every finding
+/// (errors, warnings) in file order either way.
+pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
+    let mut f = Findings {
+        text,
+        out: Vec::new(),
+    };
+    let raw: Raw = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            f.error(span, e.message().trim().to_string());
+            return (None, f.out);
+        }
+    };
+
+    let r = raw.repository.get_ref();
+    if r.path.is_some() == r.url.is_some() {
+        f.error(
+            raw.repository.span(),
+            "repository: give exactly one of path and url",
+        );
+    }
+    if r.password_file.is_some() && r.password_command.is_some() {
+        f.error(
+            raw.repository.span(),
+            "repository: give password_file or password_command, not both",
+        );
+    }
+    let repository = Repository {
+        path: r.path.clone(),
+        url: r.url.clone(),
+        password_file: r.password_file.clone(),
+        password_command: r.password_command.clone(),
+    };
+
+    let mut categories = BTreeMap::new();
+    let mut claimed: Vec<(String, String)> = Vec::new(); // (path, category)
+    for (name, c) in &raw.categories {
+        if c.paths.get_ref().is_empty() {
+            f.error(
+                c.paths.span(),
+                format!("category {:?}: no paths", name.get_ref()),
+            );
+        }
+        let mut paths = Vec::new();
+        for p in c.paths.get_ref() {
+            match normal_path(p.get_ref()) {
+                Err(e) => f.error(p.span(), format!("category {:?}: {e}", name.get_ref())),
+                Ok(n) => {
+                    if let Some((q, other)) =
+                        claimed.iter().find(|(q, _)| inside(&n, q) || inside(q, &n))
+                    {
+                        f.error(p.span(), format!("category {:?}: {n} overlaps {q} of category {other:?} (a file must belong to one category)", name.get_ref()));
+                    }
+                    claimed.push((n.clone(), name.get_ref().clone()));
+                    paths.push(n);
+                }
+            }
+        }
+        categories.insert(
+            name.get_ref().clone(),
+            Category {
+                description: c.description.clone(),
+                paths,
+                exclude: c.exclude.clone(),
+            },
+        );
+    }
+
+    let mut maintenance = BTreeMap::new();
+    for (name, m) in &raw.maintenance {
+        let task = match m.task.get_ref().as_str() {
+            "prune" => Task::Prune,
+            "check" => Task::Check,
+            other => {
+                f.error(
+                    m.task.span(),
+                    format!(
+                        "maintenance {:?}: unknown task {other:?} (prune or check)",
+                        name.get_ref()
+                    ),
+                );
+                continue;
+            }
+        };
+        let tz = zone(&mut f, &m.timezone);
+        let schedule = m
+            .schedule
+            .as_ref()
+            .and_then(|s| match Schedule::parse(s.get_ref(), tz) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    f.error(
+                        s.span(),
+                        format!("maintenance {:?}: schedule {e}", name.get_ref()),
+                    );
+                    None
+                }
+            });
+        maintenance.insert(
+            name.get_ref().clone(),
+            Maintenance {
+                task,
+                schedule,
+                max_unused: m.max_unused.clone(),
+                read_data_subset: m.read_data_subset.clone(),
+            },
+        );
+    }
+
+    let mut jobs = BTreeMap::new();
+    let mut job_spans = BTreeMap::new();
+    for (name, j) in &raw.jobs {
+        let what = format!("job {:?}", name.get_ref());
+        let tz = zone(&mut f, &j.timezone);
+        let schedule = match Schedule::parse(j.schedule.get_ref(), tz) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                f.error(j.schedule.span(), format!("{what}: schedule {e}"));
+                None
+            }
+        };
+        let kind = match j.kind.get_ref().as_str() {
+            "full" => Some(BackupType::Full),
+            "incremental" => Some(BackupType::Incremental),
+            other => {
+                f.error(
+                    j.kind.span(),
+                    format!("{what}: type {other:?} is neither \"full\" nor \"incremental\""),
+                );
+                None
+            }
+        };
+        let cats = known(&mut f, &j.categories, &categories, &what);
+        let compression = match &j.compression {
+            Some(c) if !(1..=22).contains(c.get_ref()) => {
+                f.error(
+                    c.span(),
+                    format!(
+                        "{what}: compression {} is not a zstd level (1-22)",
+                        c.get_ref()
+                    ),
+                );
+                None
+            }
+            c => c.as_ref().map(|c| *c.get_ref() as i32),
+        };
+        let keep = j.keep.as_ref().and_then(|k| keep_policy(&mut f, k));
+        let rpo = j
+            .rpo
+            .as_ref()
+            .and_then(|r| match parse_duration(r.get_ref()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    f.error(r.span(), format!("{what}: rpo {e}"));
+                    None
+                }
+            });
+        for t in &j.then {
+            if !maintenance.contains_key(t.get_ref()) {
+                f.error(
+                    t.span(),
+                    format!("{what}: then: no maintenance job {:?}", t.get_ref()),
+                );
+            }
+        }
+        if let (Some(schedule), Some(kind)) = (schedule, kind) {
+            job_spans.insert(
+                name.get_ref().clone(),
+                (name.span(), j.rpo.as_ref().map(|r| r.span())),
+            );
+            jobs.insert(
+                name.get_ref().clone(),
+                Job {
+                    schedule,
+                    kind,
+                    categories: cats,
+                    compression,
+                    tags: j.tags.clone(),
+                    keep,
+                    keep_text: j.keep.as_ref().map(|k| {
+                        k.get_ref()
+                            .iter()
+                            .map(|(a, b)| (a.get_ref().clone(), b.get_ref().clone()))
+                            .collect()
+                    }),
+                    rpo,
+                    then: j.then.iter().map(|t| t.get_ref().clone()).collect(),
+                },
+            );
+        }
+    }
+
+    let mut scenarios = BTreeMap::new();
+    for (name, s) in &raw.scenarios {
+        let what = format!("scenario {:?}", name.get_ref());
+        let mut dur = |v: &Spanned<String>, key: &str| match parse_duration(v.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                f.error(v.span(), format!("{what}: {key} {e}"));
+                None
+            }
+        };
+        let (rto, rpo) = (dur(&s.rto, "rto"), dur(&s.rpo, "rpo"));
+        let cats = known(&mut f, &s.categories, &categories, &what);
+        if let (Some(rto), Some(rpo)) = (rto, rpo) {
+            scenarios.insert(
+                name.get_ref().clone(),
+                Scenario {
+                    description: s.description.clone(),
+                    rto,
+                    rpo,
+                    categories: cats,
+                },
+            );
+        }
+    }
+
+    let config = Config {
+        repository,
+        categories,
+        jobs,
+        maintenance,
+        scenarios,
+    };
+
+    // What the schedules allow, against what each job and scenario asks.
+    for (name, job) in &config.jobs {
+        let (_, rpo_span) = &job_spans[name];
+        if let (Some(rpo), Some(span)) = (job.rpo, rpo_span.clone()) {
+            if let Some(gap) = worst_gap(&[&job.schedule], epoch(), horizon()) {
+                if gap > rpo {
+                    f.warn(
+                        span,
+                        format!(
+                            "job {name:?}: rpo {} but it runs only every {} at worst",
+                            human(rpo),
+                            human(gap)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for r in rpo_reports(&config) {
+        if r.met {
+            continue;
+        }
+        let s = raw
+            .scenarios
+            .iter()
+            .find(|(n, _)| *n.get_ref() == r.scenario)
+            .expect("checked");
+        let msg = match r.worst_loss {
+            None => format!("scenario {:?}: a category of it is in no job, so its RPO of {} cannot be met", r.scenario, human(r.rpo)),
+            Some(loss) => format!(
+                "scenario {:?}: RPO {} cannot be met: the jobs covering its categories leave up to {} between backups (add a job that backs them up at least every {}, e.g. schedule = \"0 * * * *\" for hourly)",
+                r.scenario, human(r.rpo), human(loss), human(r.rpo)
+            ),
+        };
+        f.warn(s.1.rpo.span(), msg);
+    }
+
+    f.out.sort_by_key(|d| (d.line, d.column));
+    let ok = !f.out.iter().any(|d| d.severity == Severity::Error);
+    (ok.then_some(config), f.out)
+}
+
+/// A fixed start for measuring schedules, so a check gives the same answer any day; 400 days
+/// from it covers every weekday of every month at least once.
+fn epoch() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+}
+fn horizon() -> Duration {
+    Duration::days(400)
+}
+
+/// For each scenario: the worst time any of its categories goes without a backup.
+pub fn rpo_reports(c: &Config) -> Vec<RpoReport> {
+    c.scenarios
+        .iter()
+        .map(|(name, s)| {
+            let mut worst: Option<Duration> = Some(Duration::zero());
+            for cat in &s.categories {
+                let scheds: Vec<&Schedule> = c
+                    .jobs
+                    .values()
+                    .filter(|j| j.categories.contains(cat))
+                    .map(|j| &j.schedule)
+                    .collect();
+                let gap = if scheds.is_empty() {
+                    None
+                } else {
+                    worst_gap(&scheds, epoch(), horizon())
+                };
+                worst = match (worst, gap) {
+                    (Some(w), Some(g)) => Some(w.max(g)),
+                    _ => None,
+                };
+            }
+            RpoReport {
+                scenario: name.clone(),
+                rpo: s.rpo,
+                worst_loss: worst,
+                met: worst.is_some_and(|w| w <= s.rpo),
+            }
+        })
+        .collect()
+}
+
+/// "1h", "24h", "7d", "30min".
+pub fn human(d: Duration) -> String {
+    let s = d.num_seconds();
+    if s % 86400 == 0 && s >= 86400 {
+        format!("{}d", s / 86400)
+    } else if s % 3600 == 0 && s >= 3600 {
+        format!("{}h", s / 3600)
+    } else if s % 60 == 0 {
+        format!("{}min", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests;
