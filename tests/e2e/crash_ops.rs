@@ -273,9 +273,20 @@ fn sigkill_during_a_config_upgrade_leaves_a_repository_that_opens() {
             Duration::ZERO,
             |ev| ev.temp_created(Dir::Root),
         );
-        assert!(!stop.ended);
-        assert_eq!(stop.state.packs, before.packs, "no pack before the upgrade");
+        // The kill races a write of a few hundred bytes: on an idle machine it often lands
+        // after the rename, or after the whole (small) backup. Those are misses, not faults:
+        // the repository must be valid all the same, and the next try downgrades again.
+        assert!(tries < 40, "every kill landed after the config was renamed");
+        if stop.ended {
+            eprintln!("kill during the config write (try {tries}): the backup had ended");
+            valid_after_kill(&e, &src, &mut snaps, true, "after a backup the kill missed");
+            downgrade(&e);
+            continue;
+        }
         let landed_before_rename = stop.state.config == before.config;
+        if landed_before_rename {
+            assert_eq!(stop.state.packs, before.packs, "no pack before the upgrade");
+        }
         eprintln!(
             "kill during the config write (try {tries}): old config intact: {landed_before_rename}"
         );
@@ -288,42 +299,51 @@ fn sigkill_during_a_config_upgrade_leaves_a_repository_that_opens() {
             &e,
             &src,
             &mut snaps,
-            false,
+            stop.state.snapshots.len() > before.snapshots.len(),
             "after a kill during the config write",
         );
         assert_eq!(config(&e).0["version"], 2);
         if landed_before_rename {
             break;
         }
-        assert!(tries < 5, "every kill landed after the config was renamed");
         downgrade(&e);
     }
 
     // Just after the new config is in place: version 2, every other field as it was, no
-    // pack written yet.
-    let v1 = downgrade(&e);
-    mutate(&src, &mut rng, 200);
-    let before = phases::state(&repo);
-    let stop = phases::kill_at(
-        &repo,
-        e.cmd(&["backup", "--quiet", src.to_str().unwrap()]),
-        "backup upgrading the config",
-        Duration::ZERO,
-        |ev| ev.placed(Dir::Root) && ev.name == "config",
-    );
-    assert!(!stop.ended);
-    assert_eq!(
-        stop.state.packs, before.packs,
-        "killed before its first pack"
-    );
-    let mut want = v1.clone();
-    want["version"] = 2.into();
-    assert_eq!(config(&e).0, want);
-    valid_after_kill(
-        &e,
-        &src,
-        &mut snaps,
-        false,
-        "after a kill just after the upgrade",
-    );
+    // pack written yet. Here too a kill that lands late (after a pack, or after the backup)
+    // is a miss: the repository is checked, and the next try downgrades again.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        assert!(tries < 40, "every kill landed after the first pack");
+        let v1 = downgrade(&e);
+        mutate(&src, &mut rng, 200 + tries);
+        let before = phases::state(&repo);
+        let stop = phases::kill_at(
+            &repo,
+            e.cmd(&["backup", "--quiet", src.to_str().unwrap()]),
+            "backup upgrading the config",
+            Duration::ZERO,
+            |ev| ev.placed(Dir::Root) && ev.name == "config",
+        );
+        let in_time = !stop.ended && stop.state.packs == before.packs;
+        eprintln!(
+            "kill just after the config upgrade (try {tries}): before the first pack: {in_time}"
+        );
+        if in_time {
+            let mut want = v1.clone();
+            want["version"] = 2.into();
+            assert_eq!(config(&e).0, want);
+        }
+        valid_after_kill(
+            &e,
+            &src,
+            &mut snaps,
+            stop.ended || stop.state.snapshots.len() > before.snapshots.len(),
+            "after a kill just after the upgrade",
+        );
+        if in_time {
+            break;
+        }
+    }
 }
