@@ -215,3 +215,9 @@ fn durations_for_rpo_and_rto() {
     assert_eq!(human(Duration::hours(24)), "1d");
     assert_eq!(human(Duration::minutes(90)), "90min");
 }
+
+#[test]
+fn the_documentation_shows_the_default_as_it_is() {
+    let doc = include_str!("../../../../docs/config.md");
+    assert!(doc.contains(DEFAULT), "docs/config.md: its default block differs from DEFAULT");
+}
