@@ -219,5 +219,8 @@ fn durations_for_rpo_and_rto() {
 #[test]
 fn the_documentation_shows_the_default_as_it_is() {
     let doc = include_str!("../../../../docs/config.md");
-    assert!(doc.contains(DEFAULT), "docs/config.md: its default block differs from DEFAULT");
+    assert!(
+        doc.contains(DEFAULT),
+        "docs/config.md: its default block differs from DEFAULT"
+    );
 }
