@@ -98,3 +98,118 @@ fn config_check_of_a_broken_file_names_line_and_column_and_exits_1() {
     let (_, err) = e.code(1, &["config", "--config", "/nonexistent/vcd.toml", "check"]);
     assert!(err.contains("/nonexistent/vcd.toml"), "{err}");
 }
+
+/// Words in a seeded order: text that zstd's levels compress to different sizes.
+fn text(seed: u64, words: usize) -> Vec<u8> {
+    let vocab = [
+        "backup",
+        "restore",
+        "snapshot",
+        "chunk",
+        "pack",
+        "index",
+        "policy",
+        "schedule",
+        "daily",
+        "weekly",
+        "monthly",
+        "category",
+        "critical",
+        "important",
+        "optional",
+        "scenario",
+    ];
+    let mut x = seed;
+    let mut out = Vec::new();
+    for i in 0..words {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.extend_from_slice(vocab[(x >> 60) as usize].as_bytes());
+        out.extend_from_slice(if i % 13 == 12 { b".\n" } else { b" " });
+    }
+    out
+}
+
+#[test]
+fn a_backup_records_its_job_and_stores_new_data_at_the_level_it_asks() {
+    use engine::repo::BlobSource;
+    // One file, one chunk (under the chunker's minimum size).
+    let data = text(7, 3000);
+    assert!(data.len() < 64 << 10);
+    // The same file backed up at the repository's level (3), at 3 asked, and at 19 asked.
+    let stored = |args: &[&str]| {
+        let e = Env::new();
+        std::fs::create_dir(e.path("src")).unwrap();
+        std::fs::write(e.path("src/f"), &data).unwrap();
+        let src = e.path("src");
+        let mut a = vec!["backup", "-q"];
+        a.extend_from_slice(args);
+        a.push(src.to_str().unwrap());
+        e.ok(&a);
+        let repo = e.open_repo();
+        let len = repo.lookup(&repo.chunk_id(&data)).unwrap().entry.length;
+        (e, len)
+    };
+    let (_, default) = stored(&[]);
+    let (_, three) = stored(&["--compression", "3"]);
+    let (e, nineteen) = stored(&[
+        "--job",
+        "monthly",
+        "--category",
+        "critical",
+        "--type",
+        "full",
+        "--compression",
+        "19",
+    ]);
+    assert_eq!(default, three, "the repository's level is 3");
+    assert!(
+        nineteen < three,
+        "level 19 stores {nineteen} bytes, level 3 {three}"
+    );
+
+    // The job and category are recorded, shown and filtered on.
+    let src = e.path("src");
+    std::fs::write(e.path("src/g"), text(8, 100)).unwrap();
+    e.ok(&["backup", "-q", "--job", "daily", src.to_str().unwrap()]);
+    let all: serde_json::Value = serde_json::from_str(&e.ok(&["snapshots", "--json"])).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let monthly: serde_json::Value =
+        serde_json::from_str(&e.ok(&["snapshots", "--json", "--job", "monthly"])).unwrap();
+    let monthly = monthly.as_array().unwrap();
+    assert_eq!(monthly.len(), 1);
+    assert_eq!(
+        (
+            &monthly[0]["job"],
+            &monthly[0]["category"],
+            &monthly[0]["type"]
+        ),
+        (&"monthly".into(), &"critical".into(), &"full".into())
+    );
+    let critical: serde_json::Value =
+        serde_json::from_str(&e.ok(&["snapshots", "--json", "--category", "critical"])).unwrap();
+    assert_eq!(critical.as_array().unwrap().len(), 1);
+    let table = e.ok(&["snapshots"]);
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("type") && header.contains("category") && header.contains("job"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("full") && l.contains("critical") && l.contains("monthly")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("incremental") && l.contains("daily")),
+        "{table}"
+    );
+
+    // A level zstd has not is refused before anything is written.
+    let (_, err) = e.code(1, &["backup", "--compression", "23", src.to_str().unwrap()]);
+    assert!(err.contains("compression level 23"), "{err}");
+}

@@ -24,6 +24,13 @@ pub struct Args {
     /// Data category (critical, important, optional, ...)
     #[arg(long)]
     category: Option<String>,
+    /// The configured job this backup runs for (recorded; `snapshots --job` and `forget
+    /// --group-by job` use it)
+    #[arg(long)]
+    job: Option<String>,
+    /// zstd level of the new data this backup stores (-7 to 22; default: the repository's)
+    #[arg(long, value_name = "LEVEL", allow_hyphen_values = true)]
+    compression: Option<i32>,
     /// Skip paths matching a glob (repeatable)
     #[arg(long = "exclude", value_name = "GLOB")]
     excludes: Vec<String>,
@@ -76,7 +83,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         paths: a.paths,
         tags: a.tags,
         category: a.category,
+        job: a.job,
         kind: a.kind,
+        compression: a.compression,
         excludes,
         one_file_system: a.one_file_system,
         dry_run: a.dry_run,

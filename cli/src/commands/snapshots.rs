@@ -17,6 +17,12 @@ pub struct Args {
     /// Only snapshots from this host
     #[arg(long)]
     host: Option<String>,
+    /// Only snapshots of this configured job
+    #[arg(long)]
+    job: Option<String>,
+    /// Only snapshots of this data category
+    #[arg(long)]
+    category: Option<String>,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
@@ -26,6 +32,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         .into_iter()
         .filter(|s| a.tag.as_ref().is_none_or(|t| s.snap.tags.contains(t)))
         .filter(|s| a.host.as_ref().is_none_or(|h| &s.snap.host == h))
+        .filter(|s| a.job.is_none() || s.snap.job == a.job)
+        .filter(|s| a.category.is_none() || s.snap.category == a.category)
         .collect();
     if a.json {
         let v: Vec<serde_json::Value> = snaps
@@ -48,14 +56,26 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 s.snap.time.format("%Y-%m-%d %H:%M:%S").to_string(),
                 esc(&s.snap.host).into_owned(),
                 format!("{:?}", s.snap.kind).to_lowercase(),
+                esc(s.snap.category.as_deref().unwrap_or("")).into_owned(),
+                esc(s.snap.job.as_deref().unwrap_or("")).into_owned(),
                 esc(&s.snap.tags.join(",")).into_owned(),
                 human_bytes(s.snap.summary.bytes_total),
                 esc(&s.snap.paths.join(" ")).into_owned(),
             ]
         })
         .collect();
-    let header = ["id", "time (UTC)", "host", "type", "tags", "size", "paths"];
-    let right = [false, false, false, false, false, true, false];
+    let header = [
+        "id",
+        "time (UTC)",
+        "host",
+        "type",
+        "category",
+        "job",
+        "tags",
+        "size",
+        "paths",
+    ];
+    let right = [false, false, false, false, false, false, false, true, false];
     for line in table(&header, &right, &rows) {
         out!("{line}")?;
     }

@@ -36,7 +36,11 @@ pub struct BackupOptions {
     pub paths: Vec<PathBuf>,
     pub tags: Vec<String>,
     pub category: Option<String>,
+    /// The configured job this backup runs for, recorded in the snapshot.
+    pub job: Option<String>,
     pub kind: BackupType,
+    /// The zstd level of the new data this backup stores (None: the repository's level).
+    pub compression: Option<i32>,
     /// Globs; one without `/` matches a name at any depth, one with `/` an absolute path.
     pub excludes: Vec<String>,
     pub one_file_system: bool,
@@ -67,6 +71,11 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     let time = opts.time.unwrap_or_else(chrono::Utc::now);
     if opts.paths.is_empty() {
         return Err(Error::Invalid("nothing to back up: no paths given".into()));
+    }
+    if let Some(l) = opts.compression.filter(|l| !(-7..=22).contains(l)) {
+        return Err(Error::Invalid(format!(
+            "compression level {l}: zstd levels are -7 to 22 (0 stores data uncompressed)"
+        )));
     }
     let mut abs = Vec::new();
     for p in &opts.paths {
@@ -114,7 +123,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
     let (tx, rx) = bounded::<Vec<SealedBlob>>(4);
     let sink = Sink {
         repo,
-        level: repo.config().compression,
+        level: opts.compression.unwrap_or(repo.config().compression),
         dry_run: opts.dry_run,
         inflight: Mutex::new(HashSet::new()),
         batches: Default::default(),
@@ -207,7 +216,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         paths,
         tags: opts.tags.clone(),
         category: opts.category.clone(),
-        job: None,
+        job: opts.job.clone(),
         kind: opts.kind,
         parent: parent.map(|p| p.id),
         tree: root,
