@@ -189,7 +189,8 @@ fn sigkill_during_key_passwd_leaves_a_key_that_opens() {
         if both {
             break;
         }
-        assert!(tries < 5, "every stop came after the old key was removed");
+        // The stop races the removal of one small file; under load it is often late.
+        assert!(tries < 40, "every stop came after the old key was removed");
     }
 
     // Run again with the same password: killed once its key is gone. The new password opens

@@ -289,12 +289,28 @@ fn store_new(repo: &Repo, password: &[u8], kdf: KdfParams) -> Result<Id> {
 }
 
 /// Replaces the key this handle was opened with by one for `password`; returns the new key's
-/// id. The new file is stored before the old one goes, so a failure in between leaves both
-/// passwords working rather than none. Exclusive: it deletes a key file another command may be
+/// id. The new file is stored, read back and opened before the old one goes, so a failure in
+/// between leaves both passwords working rather than none. Exclusive: it deletes a key file another command may be
 /// about to open with.
 pub fn change_password(repo: &Repo, password: &[u8], kdf: KdfParams) -> Result<Id> {
     let _lock = lock::acquire(repo, true)?;
     let new = store_new(repo, password, kdf)?;
+    // Read back and opened with the new password before the old key goes: a key written wrong
+    // (storage that kept other bytes) must never be the only one left.
+    let opens = list(&*repo.backend)?
+        .into_iter()
+        .find(|(id, _)| *id == new)
+        .is_some_and(|(_, k)| {
+            matches!(k.unlock(password), Ok(Some(m)) if m.as_bytes() == repo.master.as_bytes())
+        });
+    if !opens {
+        let _ = repo.backend.delete(FileType::Key, &new.to_hex());
+        return Err(Error::damaged(
+            "key",
+            new.to_hex(),
+            "the new key did not read back as written; the old password still opens the repository",
+        ));
+    }
     let old = repo.key_id().to_hex();
     match repo.backend.delete(FileType::Key, &old) {
         Ok(()) => Ok(new),
