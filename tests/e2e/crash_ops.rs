@@ -70,8 +70,9 @@ fn sigkill_during_repair_index_leaves_a_valid_repository() {
         if landed {
             break;
         }
+        // The stop races the first removal; on an idle machine it is often late.
         assert!(
-            tries < 5,
+            tries < 40,
             "every stop came after an old index file was removed"
         );
     }
@@ -103,7 +104,7 @@ fn sigkill_during_repair_index_leaves_a_valid_repository() {
             break;
         }
         assert!(
-            tries < 5,
+            tries < 40,
             "repair index always ended before it could be stopped"
         );
     }

@@ -99,13 +99,34 @@ pub fn repair_index(repo: &Repo, read_all_packs: bool) -> Result<RepairReport> {
     repo.clear_index()?;
     let written = repo.save_index(&all)?;
     rep.index_files_written = written.len();
+    // Each new file is read back (hash, seal, entries) before any old one goes: an index
+    // written wrong must never be the only one left.
+    let mut back = 0;
+    for id in &written {
+        back += repo
+            .read_index_file(&id.to_hex())?
+            .iter()
+            .map(|p| p.entries.len())
+            .sum::<usize>();
+    }
+    if back != rep.blobs {
+        return Err(crate::error::Error::damaged(
+            "index file",
+            "(new)",
+            format!(
+                "the new index files read back {back} entries of {}; the old ones are kept",
+                rep.blobs
+            ),
+        ));
+    }
     let keep: std::collections::HashSet<String> = written.iter().map(|i| i.to_hex()).collect();
+    // The local index is made durable first: it already holds only the new files' entries.
+    repo.flush_index()?;
     for name in old_files.iter().filter(|n| !keep.contains(*n)) {
         repo.backend()
             .delete(FileType::Index, name)
             .map_err(crate::repo::be("deleting index file", name))?;
         rep.index_files_removed += 1;
     }
-    repo.flush_index()?;
     Ok(rep)
 }
