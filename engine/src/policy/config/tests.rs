@@ -1,3 +1,6 @@
+//! The configuration checks against the default file and broken edits of it: each finding at
+//! its line and column, and the RPO each scenario can meet.
+
 use super::*;
 
 fn errors(text: &str) -> Vec<Diagnostic> {
