@@ -9,6 +9,8 @@ use chrono::{Duration, TimeZone, Utc};
 use serde::Serialize;
 use toml::Spanned;
 
+pub use crate::format::snapshot::BackupType;
+
 use super::retention::Policy;
 use super::schedule::{worst_gap, Schedule};
 
@@ -35,13 +37,6 @@ pub struct Diagnostic {
     pub line: usize,
     pub column: usize,
     pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackupType {
-    Full,
-    Incremental,
 }
 
 #[derive(Debug, Clone, Serialize)]

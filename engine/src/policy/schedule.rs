@@ -51,24 +51,11 @@ impl Schedule {
         &self.text
     }
 
-    pub fn tz(&self) -> Tz {
-        self.tz
-    }
-
     /// The first run strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let local = t.with_timezone(&self.tz);
         self.cron
             .find_next_occurrence(&local, false)
-            .ok()
-            .map(|n| n.with_timezone(&Utc))
-    }
-
-    /// The last run at or before `t`.
-    pub fn last_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let local = t.with_timezone(&self.tz);
-        self.cron
-            .find_previous_occurrence(&local, true)
             .ok()
             .map(|n| n.with_timezone(&Utc))
     }

@@ -38,6 +38,34 @@ fn run(repo: &Repo) -> PruneReport {
     .unwrap()
 }
 
+/// A prune that repacks every pack with an unused blob, as a test's only prune.
+fn prune_all(repo: &Repo) -> Result<PruneReport> {
+    let _l = lock::acquire_prune(repo).unwrap();
+    prune(
+        repo,
+        &PruneOptions {
+            grace: Duration::ZERO,
+            repack: RepackPolicy {
+                max_unused: 0.0,
+                max_repack_bytes: None,
+            },
+            ..Default::default()
+        },
+    )
+}
+
+/// A file node whose content is blob `id` (stored or not).
+fn file_of(name: &str, id: Id, len: usize) -> crate::format::tree::Node {
+    use crate::format::tree::{Extent, Node, NodeKind};
+    let mut n = Node::new(name.as_bytes().to_vec(), NodeKind::File);
+    n.size = len as u64;
+    n.content = vec![Extent::Data {
+        id,
+        len: len as u32,
+    }];
+    n
+}
+
 fn packs(repo: &Repo) -> usize {
     repo.list(FileType::Pack).unwrap().len()
 }
@@ -117,10 +145,7 @@ fn a_snapshot_written_beside_the_plan_keeps_the_planned_pack_it_uses() {
     assert!(!late.is_stored(&g).unwrap());
     assert_eq!(late.load_blob(&g).unwrap(), b"old version, forgotten");
     // The early backup writes its snapshot, which uses the chunk, and finishes.
-    let mut n = crate::format::tree::Node::new(b"f".to_vec(), crate::format::tree::NodeKind::File);
-    n.size = 22;
-    n.content = vec![crate::format::tree::Extent::Data { id: g, len: 22 }];
-    let root = tree(&backup, vec![n]);
+    let root = tree(&backup, vec![file_of("f", g, 22)]);
     snapshot(&backup, root);
     drop(held);
     let r = run(&repo);
@@ -147,10 +172,7 @@ fn repacking_keeps_the_used_blobs_of_a_wasteful_pack_and_drops_the_rest() {
             b"unused blob, rather longer than the used one",
         ],
     );
-    let mut n = crate::format::tree::Node::new(b"f".to_vec(), crate::format::tree::NodeKind::File);
-    n.size = 9;
-    n.content = vec![crate::format::tree::Extent::Data { id: used, len: 9 }];
-    snapshot(&repo, tree(&repo, vec![n]));
+    snapshot(&repo, tree(&repo, vec![file_of("f", used, 9)]));
     let r = run(&repo);
     assert_eq!(
         (r.packs_repacked, r.packs_written, r.packs_deleted),
@@ -321,29 +343,10 @@ fn a_damaged_blob_is_never_copied_whether_its_pack_is_read_whole_or_in_ranges() 
         // The used blob's only copy is in a pack beside an unused one.
         store_together(&repo, &[used, unused]);
         let id = repo.chunk_id(used);
-        let mut n =
-            crate::format::tree::Node::new(b"f".to_vec(), crate::format::tree::NodeKind::File);
-        n.size = used.len() as u64;
-        n.content = vec![crate::format::tree::Extent::Data {
-            id,
-            len: used.len() as u32,
-        }];
-        snapshot(&repo, tree(&repo, vec![n]));
+        snapshot(&repo, tree(&repo, vec![file_of("f", id, used.len())]));
         damage_blob(&repo, &id);
         let before = repo.list(FileType::Pack).unwrap();
-        let _l = lock::acquire_prune(&repo).unwrap();
-        let err = prune(
-            &repo,
-            &PruneOptions {
-                grace: Duration::ZERO,
-                repack: RepackPolicy {
-                    max_unused: 0.0,
-                    max_repack_bytes: None,
-                },
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+        let err = prune_all(&repo).unwrap_err();
         assert!(err.is_damage(), "{err}");
         assert_eq!(repo.list(FileType::Pack).unwrap(), before, "{err}");
         assert_eq!(plans(&repo), 0);
@@ -361,18 +364,6 @@ fn a_snapshot_written_during_the_repack_keeps_the_repacked_pack_it_uses() {
     let garbage = b"garbage that a backup beside the prune will use";
     store_together(&repo, &[used, garbage]);
     let (u, g) = (repo.chunk_id(used), repo.chunk_id(garbage));
-    let file_of = |name: &str, id: Id, len: usize| {
-        let mut n = crate::format::tree::Node::new(
-            name.as_bytes().to_vec(),
-            crate::format::tree::NodeKind::File,
-        );
-        n.size = len as u64;
-        n.content = vec![crate::format::tree::Extent::Data {
-            id,
-            len: len as u32,
-        }];
-        n
-    };
     snapshot(&repo, tree(&repo, vec![file_of("u", u, used.len())]));
     let backup = other(&repo);
     let held = lock::acquire(&backup, false).unwrap();
@@ -386,19 +377,7 @@ fn a_snapshot_written_during_the_repack_keeps_the_repacked_pack_it_uses() {
             drop(held);
         }))
     });
-    let _l = lock::acquire_prune(&repo).unwrap();
-    let r = prune(
-        &repo,
-        &PruneOptions {
-            grace: Duration::ZERO,
-            repack: RepackPolicy {
-                max_unused: 0.0,
-                max_repack_bytes: None,
-            },
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let r = prune_all(&repo).unwrap();
     assert!(BEFORE_PLAN.with(|b| b.borrow().is_none()), "the hook ran");
     assert_eq!(r.packs_repacked, 1, "{r:?}");
     assert_eq!((r.packs_kept_back, r.packs_deleted), (1, 0), "{r:?}");
