@@ -162,6 +162,7 @@ pub(crate) mod tests {
                 paths: vec!["/x".into()],
                 tags: tags.iter().map(|t| t.to_string()).collect(),
                 category: None,
+                categories: vec![],
                 job: None,
                 kind: BackupType::default(),
                 parent: None,

@@ -241,6 +241,7 @@ fn snapshot(repo: &engine::Repo, tree: Id) -> String {
         paths: vec!["/crafted".into()],
         tags: vec![],
         category: None,
+        categories: vec![],
         job: None,
         kind: BackupType::Incremental,
         parent: None,

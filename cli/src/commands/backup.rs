@@ -83,6 +83,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         paths: a.paths,
         tags: a.tags,
         category: a.category,
+        categories: vec![],
         job: a.job,
         kind: a.kind,
         compression: a.compression,
@@ -114,7 +115,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     printed
 }
 
-fn print_summary(
+pub(crate) fn print_summary(
     g: &GlobalOpts,
     json: bool,
     dry_run: bool,
@@ -140,8 +141,17 @@ fn print_summary(
         });
         out!("{}", serde_json::to_string_pretty(&j)?)?;
     } else if !g.quiet {
+        // A full backup reads every file: say how many of those read were as before.
+        let reread = match s.files_reread {
+            0 => String::new(),
+            n => format!(" ({n} read again)"),
+        };
         out!(
-            "files: {} new, {} changed, {} unchanged; {} dirs",
+            "{} backup; files: {} new, {} changed, {} unchanged{reread}; {} dirs",
+            match r.snapshot.kind {
+                engine::format::snapshot::BackupType::Full => "full",
+                engine::format::snapshot::BackupType::Incremental => "incremental",
+            },
             s.files_new,
             s.files_changed,
             s.files_unchanged,

@@ -33,7 +33,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         .filter(|s| a.tag.as_ref().is_none_or(|t| s.snap.tags.contains(t)))
         .filter(|s| a.host.as_ref().is_none_or(|h| &s.snap.host == h))
         .filter(|s| a.job.is_none() || s.snap.job == a.job)
-        .filter(|s| a.category.is_none() || s.snap.category == a.category)
+        .filter(|s| a.category.as_ref().is_none_or(|c| s.snap.has_category(c)))
         .collect();
     if a.json {
         let v: Vec<serde_json::Value> = snaps
@@ -56,7 +56,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 s.snap.time.format("%Y-%m-%d %H:%M:%S").to_string(),
                 esc(&s.snap.host).into_owned(),
                 format!("{:?}", s.snap.kind).to_lowercase(),
-                esc(s.snap.category.as_deref().unwrap_or("")).into_owned(),
+                esc(&s.snap.all_categories().join(",")).into_owned(),
                 esc(s.snap.job.as_deref().unwrap_or("")).into_owned(),
                 esc(&s.snap.tags.join(",")).into_owned(),
                 human_bytes(s.snap.summary.bytes_total),

@@ -34,7 +34,13 @@ impl std::str::FromStr for BackupType {
 pub struct Summary {
     pub files_new: u64,
     pub files_changed: u64,
+    /// Files whose content is what the parent had: reused from it, or (a full backup) read
+    /// again and found the same.
     pub files_unchanged: u64,
+    /// Of `files_unchanged`, those read again (a full backup reads every file). Optional
+    /// (FORMAT.md §9).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub files_reread: u64,
     pub dirs: u64,
     pub bytes_read: u64,
     /// Bytes of files backed up (their sizes), whether read or reused from the parent.
@@ -56,6 +62,9 @@ pub struct Snapshot {
     pub paths: Vec<String>,
     pub tags: Vec<String>,
     pub category: Option<String>,
+    /// The data categories a configured job backed up (optional, FORMAT.md §9).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
     /// The backup job that made it (optional, FORMAT.md §9): absent in snapshots that name none,
     /// so older readers and older snapshots agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,7 +76,27 @@ pub struct Snapshot {
     pub summary: Summary,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl Snapshot {
+    /// Whether the snapshot holds category `c`: its `category`, or one of its `categories`.
+    pub fn has_category(&self, c: &str) -> bool {
+        self.category.as_deref() == Some(c) || self.categories.iter().any(|x| x == c)
+    }
+
+    /// Its categories, `category` first: for display.
+    pub fn all_categories(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.category.iter().map(String::as_str).collect();
+        for c in &self.categories {
+            if !v.contains(&c.as_str()) {
+                v.push(c);
+            }
+        }
+        v
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("snapshots serialise")
     }
@@ -109,6 +138,7 @@ mod tests {
                 paths: vec!["/x".into()],
                 tags: vec![],
                 category: None,
+                categories: vec![],
                 job: None,
                 kind: BackupType::Full,
                 parent: None,

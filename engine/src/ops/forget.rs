@@ -98,7 +98,7 @@ impl GroupKey {
             host: by.host.then(|| s.host.clone()),
             paths: by.paths.then(|| sorted(&s.paths)),
             tags: by.tags.then(|| sorted(&s.tags)),
-            category: by.category.then(|| s.category.clone().unwrap_or_default()),
+            category: by.category.then(|| s.all_categories().join(",")),
             job: by.job.then(|| s.job.clone().unwrap_or_default()),
         }
     }
@@ -149,9 +149,7 @@ impl Filter {
         (self.hosts.is_empty() || self.hosts.contains(&s.host))
             && (self.tags.is_empty() || self.tags.iter().any(|t| s.tags.contains(t)))
             && (self.categories.is_empty()
-                || s.category
-                    .as_ref()
-                    .is_some_and(|c| self.categories.contains(c)))
+                || self.categories.iter().any(|c| s.has_category(c)))
     }
 }
 
@@ -355,6 +353,7 @@ mod tests {
             paths: paths.iter().map(|p| p.to_string()).collect(),
             tags: tags.iter().map(|t| t.to_string()).collect(),
             category: None,
+            categories: vec![],
             job: None,
             kind: BackupType::Incremental,
             parent: None,

@@ -213,6 +213,16 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
 
     let mut maintenance = BTreeMap::new();
     for (name, m) in &raw.maintenance {
+        // `vcd run NAME` and the daemon's history name both kinds of job alike.
+        if raw.jobs.keys().any(|j| j.get_ref() == name.get_ref()) {
+            f.error(
+                name.span(),
+                format!(
+                    "maintenance {:?}: a backup job has that name too",
+                    name.get_ref()
+                ),
+            );
+        }
         let task = match m.task.get_ref().as_str() {
             "prune" => Task::Prune,
             "check" => Task::Check,

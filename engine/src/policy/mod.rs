@@ -7,4 +7,5 @@ pub mod filter;
 pub mod repack;
 pub mod retention;
 pub mod schedule;
+pub mod scheduler;
 pub mod select;

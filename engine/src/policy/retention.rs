@@ -433,6 +433,7 @@ mod tests {
                     .map(|t| t.split(',').map(String::from).collect())
                     .unwrap_or_default(),
                 category: None,
+                categories: vec![],
                 job: None,
                 kind: BackupType::Full,
                 parent: None,

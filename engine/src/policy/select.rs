@@ -69,6 +69,7 @@ mod tests {
                 paths: paths.iter().map(|p| p.to_string()).collect(),
                 tags: vec![],
                 category: None,
+                categories: vec![],
                 job: None,
                 kind: BackupType::Full,
                 parent: None,

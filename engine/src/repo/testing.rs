@@ -86,6 +86,7 @@ pub fn snapshot(repo: &Repo, root: Id) -> Id {
         paths: vec!["/".into()],
         tags: vec![],
         category: None,
+        categories: vec![],
         job: None,
         kind: BackupType::Incremental,
         parent: None,

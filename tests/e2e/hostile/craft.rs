@@ -120,6 +120,7 @@ impl Crafter {
             paths: vec!["/".into()],
             tags: vec![],
             category: None,
+            categories: vec![],
             job: None,
             kind: BackupType::Incremental,
             parent: None,

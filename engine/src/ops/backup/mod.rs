@@ -36,6 +36,8 @@ pub struct BackupOptions {
     pub paths: Vec<PathBuf>,
     pub tags: Vec<String>,
     pub category: Option<String>,
+    /// The categories of the configured job this backup runs for, recorded in the snapshot.
+    pub categories: Vec<String>,
     /// The configured job this backup runs for, recorded in the snapshot.
     pub job: Option<String>,
     pub kind: BackupType,
@@ -200,6 +202,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         files_new: c.files_new.load(Ordering::Relaxed),
         files_changed: c.files_changed.load(Ordering::Relaxed),
         files_unchanged: c.files_unchanged.load(Ordering::Relaxed),
+        files_reread: c.files_reread.load(Ordering::Relaxed),
         dirs: c.dirs.load(Ordering::Relaxed),
         bytes_read: c.bytes_read.load(Ordering::Relaxed),
         bytes_total: c.bytes_total.load(Ordering::Relaxed),
@@ -216,8 +219,15 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         paths,
         tags: opts.tags.clone(),
         category: opts.category.clone(),
+        categories: opts.categories.clone(),
         job: opts.job.clone(),
-        kind: opts.kind,
+        // With nothing to compare against, every byte was read: a full backup, whatever was
+        // asked.
+        kind: if parent.is_none() {
+            BackupType::Full
+        } else {
+            opts.kind
+        },
         parent: parent.map(|p| p.id),
         tree: root,
         summary,

@@ -38,6 +38,7 @@ pub(super) struct Counters {
     pub(super) files_new: AtomicU64,
     pub(super) files_changed: AtomicU64,
     pub(super) files_unchanged: AtomicU64,
+    pub(super) files_reread: AtomicU64,
     pub(super) dirs: AtomicU64,
     pub(super) bytes_read: AtomicU64,
     pub(super) bytes_total: AtomicU64,
@@ -102,7 +103,8 @@ impl<'a> Walker<'a> {
         self.counters
             .bytes_total
             .fetch_add(m.len(), Ordering::Relaxed);
-        if let Some(p) = prev.filter(|p| p.kind == NodeKind::File) {
+        let prev_file = prev.filter(|p| p.kind == NodeKind::File);
+        if let Some(p) = prev_file {
             let same = p.size == node.size
                 && p.mtime == node.mtime
                 && p.ctime == node.ctime
@@ -115,10 +117,29 @@ impl<'a> Walker<'a> {
                 self.progress.add(1, m.len());
                 return Ok(true);
             }
-            self.counters.files_changed.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.counters.files_new.fetch_add(1, Ordering::Relaxed);
         }
+        let read = self.read_file(place, node, m)?;
+        // Counted once the content is known: a full backup reads every file, and one whose
+        // content is the parent's is unchanged, read again.
+        let c = &self.counters;
+        match prev_file {
+            _ if !read => {}
+            Some(p) if p.content == node.content => {
+                c.files_unchanged.fetch_add(1, Ordering::Relaxed);
+                c.files_reread.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(_) => {
+                c.files_changed.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                c.files_new.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(read)
+    }
+
+    /// Reads a file's content into `node`; false when it could not be read (recorded).
+    fn read_file(&self, place: &Place, node: &mut Node, m: &Metadata) -> Result<bool> {
         // Open without following links or blocking (a fifo swapped in after lstat must not
         // hang the backup), then make sure the descriptor is the file lstat described: an
         // editor's atomic save may have replaced it, and then the new file's own metadata

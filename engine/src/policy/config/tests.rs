@@ -181,6 +181,12 @@ fn ten_broken_configs_each_report_their_line_and_column() {
             "\n[jobs.weekly",
             "",
         ),
+        // A maintenance job named as a backup job is (`vcd run NAME` could mean either).
+        (
+            edited("[maintenance.check]", "[maintenance.daily]"),
+            "daily]\ntask",
+            "a backup job has that name too",
+        ),
         // A scenario naming a category no one defined.
         (
             edited("categories = [\"critical\"]\n", "categories = [\"crit\"]\n"),
