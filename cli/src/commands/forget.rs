@@ -110,6 +110,7 @@ impl Args {
             hosts: self.hosts.clone(),
             tags: self.tags.clone(),
             categories: self.categories.clone(),
+            jobs: vec![],
         };
         if !self.ids.is_empty() {
             // A rule of 0 given next to ids still says the user thought of keeping something.

@@ -44,18 +44,25 @@ impl Default for GroupBy {
     }
 }
 
-impl std::str::FromStr for GroupBy {
-    type Err = Error;
-
-    /// A comma-separated list of `host`, `paths`, `tags`, `category`, `job`; empty: one group.
-    fn from_str(s: &str) -> Result<Self> {
-        let mut g = GroupBy {
+impl GroupBy {
+    /// No field: every snapshot in one group.
+    pub fn none() -> Self {
+        GroupBy {
             host: false,
             paths: false,
             tags: false,
             category: false,
             job: false,
-        };
+        }
+    }
+}
+
+impl std::str::FromStr for GroupBy {
+    type Err = Error;
+
+    /// A comma-separated list of `host`, `paths`, `tags`, `category`, `job`; empty: one group.
+    fn from_str(s: &str) -> Result<Self> {
+        let mut g = GroupBy::none();
         for f in s.split(',').map(str::trim).filter(|f| !f.is_empty()) {
             let field = match f {
                 "host" => &mut g.host,
@@ -138,11 +145,16 @@ pub struct Filter {
     pub hosts: Vec<String>,
     pub tags: Vec<String>,
     pub categories: Vec<String>,
+    /// The configured jobs that made them (a job's retention sees its own snapshots only).
+    pub jobs: Vec<String>,
 }
 
 impl Filter {
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty() && self.tags.is_empty() && self.categories.is_empty()
+        self.hosts.is_empty()
+            && self.tags.is_empty()
+            && self.categories.is_empty()
+            && self.jobs.is_empty()
     }
 
     pub fn matches(&self, s: &Snapshot) -> bool {
@@ -150,6 +162,7 @@ impl Filter {
             && (self.tags.is_empty() || self.tags.iter().any(|t| s.tags.contains(t)))
             && (self.categories.is_empty()
                 || self.categories.iter().any(|c| s.has_category(c)))
+            && (self.jobs.is_empty() || s.job.as_ref().is_some_and(|j| self.jobs.contains(j)))
     }
 }
 
@@ -460,6 +473,7 @@ mod tests {
             hosts: h.iter().map(|s| s.to_string()).collect(),
             tags: t.iter().map(|s| s.to_string()).collect(),
             categories: c.iter().map(|s| s.to_string()).collect(),
+            jobs: vec![],
         };
         assert_eq!(seen(f(&["a"], &[], &[])), 2);
         assert_eq!(seen(f(&[], &["weekly", "daily"], &[])), 3);

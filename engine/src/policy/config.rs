@@ -251,13 +251,31 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
                     None
                 }
             });
+        let what = format!("maintenance {:?}", name.get_ref());
+        for (key, v) in [
+            ("max_unused", &m.max_unused),
+            ("read_data_subset", &m.read_data_subset),
+        ] {
+            if let Some(v) = v {
+                if let Err(e) = percent(v.get_ref()) {
+                    f.error(v.span(), format!("{what}: {key} {e}"));
+                }
+            }
+        }
+        let wrong = match task {
+            Task::Prune => m.read_data_subset.as_ref().map(|v| ("read_data_subset", v.span())),
+            Task::Check => m.max_unused.as_ref().map(|v| ("max_unused", v.span())),
+        };
+        if let Some((key, span)) = wrong {
+            f.error(span, format!("{what}: {key} does not apply to this task"));
+        }
         maintenance.insert(
             name.get_ref().clone(),
             Maintenance {
                 task,
                 schedule,
-                max_unused: m.max_unused.clone(),
-                read_data_subset: m.read_data_subset.clone(),
+                max_unused: m.max_unused.as_ref().map(|v| v.get_ref().clone()),
+                read_data_subset: m.read_data_subset.as_ref().map(|v| v.get_ref().clone()),
             },
         );
     }
@@ -463,6 +481,18 @@ pub fn rpo_reports(c: &Config) -> Vec<RpoReport> {
 }
 
 /// "1h", "24h", "7d", "30min".
+/// A percentage such as `5%` or `2.5%`, as a number from 0 to 100.
+pub fn percent(s: &str) -> Result<f64, String> {
+    let n = s
+        .trim()
+        .strip_suffix('%')
+        .ok_or_else(|| format!("{s:?}: a percentage such as \"5%\""))?;
+    match n.trim().parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?}: a percentage from 0% to 100%")),
+    }
+}
+
 pub fn human(d: Duration) -> String {
     let s = d.num_seconds();
     if s % 86400 == 0 && s >= 86400 {

@@ -66,8 +66,8 @@ pub(super) struct RawMaintenance {
     pub(super) task: Spanned<String>,
     pub(super) schedule: Option<Spanned<String>>,
     pub(super) timezone: Option<Spanned<String>>,
-    pub(super) max_unused: Option<String>,
-    pub(super) read_data_subset: Option<String>,
+    pub(super) max_unused: Option<Spanned<String>>,
+    pub(super) read_data_subset: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

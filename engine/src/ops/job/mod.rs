@@ -1,0 +1,234 @@
+//! Running one configured job: a backup job (its categories backed up as one snapshot that
+//! records the job, its categories and its type; then its retention, applied to that job's
+//! snapshots only; then the maintenance it chains) or a maintenance job (prune or check). The
+//! caller chooses when (the daemon's scheduler, `vcd run`, a test's clock); this takes the
+//! locks each step needs and releases them between steps, so a prune never waits on the
+//! job's own backup lock.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::ops::backup::{self, BackupOptions, BackupResult};
+use crate::ops::check::{self, CheckOptions, CheckReport};
+use crate::ops::forget::{self, Filter, ForgetOptions, ForgetReport, GroupBy, Target};
+use crate::ops::progress::Progress;
+use crate::ops::prune::{self, PruneOptions, PruneReport};
+use crate::policy::config::{self, Config, Maintenance, Task};
+use crate::policy::repack::RepackPolicy;
+use crate::repo::{lock, Repo};
+
+/// How a job is run: everything but what the configuration says.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// The time recorded in the snapshot (None: now). The daemon passes the time it started
+    /// the run; tests a simulated clock.
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recorded as the snapshot's host (None: this machine's name).
+    pub host: Option<String>,
+    pub cancel: crate::cancel::CancelToken,
+    /// See `BackupOptions::release_memory`.
+    pub release_memory: Option<fn()>,
+}
+
+/// What a maintenance step did.
+#[derive(Debug)]
+pub enum MaintenanceReport {
+    Prune(PruneReport),
+    Check(CheckReport),
+}
+
+/// A maintenance step that ran, or the error that stopped it.
+#[derive(Debug)]
+pub struct MaintenanceRun {
+    pub name: String,
+    pub result: Result<MaintenanceReport>,
+}
+
+#[derive(Debug)]
+pub enum JobReport {
+    Backup {
+        backup: Box<BackupResult>,
+        /// None when the job keeps every snapshot (no `keep`).
+        forget: Option<ForgetReport>,
+        /// The maintenance the job chains (`then`), in order.
+        then: Vec<MaintenanceRun>,
+    },
+    Maintenance(MaintenanceRun),
+}
+
+impl JobReport {
+    /// Whether the job did all it was asked: its backup read every source and every step
+    /// succeeded (a check that found damage counts as a failure).
+    pub fn complete(&self) -> bool {
+        let ok = |m: &MaintenanceRun| match &m.result {
+            Ok(MaintenanceReport::Check(c)) => c.ok(),
+            Ok(MaintenanceReport::Prune(_)) => true,
+            Err(_) => false,
+        };
+        match self {
+            JobReport::Backup { backup, then, .. } => {
+                backup.snapshot.summary.errors.is_empty() && then.iter().all(ok)
+            }
+            JobReport::Maintenance(m) => ok(m),
+        }
+    }
+}
+
+/// The backup a backup job makes: its categories' paths (sorted), their excludes (a name
+/// pattern applies under its own category's paths only), its type, level, tags and name.
+pub fn backup_options(c: &Config, name: &str, run: &RunOptions) -> Result<BackupOptions> {
+    let job = c
+        .jobs
+        .get(name)
+        .ok_or_else(|| Error::NotFound(format!("backup job {name:?} in the configuration")))?;
+    let (paths, excludes) = scope(c, &job.categories)?;
+    Ok(BackupOptions {
+        paths,
+        tags: job.tags.clone(),
+        category: None,
+        categories: job.categories.clone(),
+        job: Some(name.to_string()),
+        kind: job.kind,
+        compression: job.compression,
+        excludes,
+        one_file_system: false,
+        dry_run: false,
+        host: run.host.clone(),
+        parent: None,
+        time: run.time,
+        cancel: run.cancel.clone(),
+        release_memory: run.release_memory,
+    })
+}
+
+/// The paths of `categories` (sorted) and their excludes; a name pattern (no `/`) applies
+/// under its own category's paths only.
+pub fn scope(c: &Config, categories: &[String]) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut excludes: Vec<String> = Vec::new();
+    for name in categories {
+        let cat = c
+            .categories
+            .get(name)
+            .ok_or_else(|| Error::NotFound(format!("category {name:?} in the configuration")))?;
+        paths.extend(cat.paths.iter().map(PathBuf::from));
+        for x in &cat.exclude {
+            if x.contains('/') {
+                excludes.push(x.clone());
+            } else {
+                let x = x.trim_end_matches('/');
+                excludes.extend(
+                    cat.paths
+                        .iter()
+                        .map(|p| format!("{}/**/{x}", globset::escape(p.trim_end_matches('/')))),
+                );
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    Ok((paths, excludes))
+}
+
+/// Runs job `name` (a backup job or a maintenance job) of `c` now.
+pub fn run(
+    repo: &Repo,
+    c: &Config,
+    name: &str,
+    run: &RunOptions,
+    progress: &Progress,
+) -> Result<JobReport> {
+    if let Some(m) = c.maintenance.get(name) {
+        return Ok(JobReport::Maintenance(MaintenanceRun {
+            name: name.to_string(),
+            result: maintain(repo, m, run, progress),
+        }));
+    }
+    let opts = backup_options(c, name, run)?;
+    let job = &c.jobs[name];
+    let (backup, forget) = {
+        let _lock = lock::acquire(repo, false)?;
+        let backup = backup::backup(repo, &opts, progress)?;
+        let forget = match &job.keep {
+            Some(policy) => Some(forget::forget(
+                repo,
+                &ForgetOptions {
+                    target: Target::Policy {
+                        policy: Box::new(policy.clone()),
+                        filter: Filter {
+                            jobs: vec![name.to_string()],
+                            ..Filter::default()
+                        },
+                    },
+                    // The job's paths may change with its categories; its policy still
+                    // covers all it made on a host.
+                    group_by: GroupBy {
+                        host: true,
+                        job: true,
+                        ..GroupBy::none()
+                    },
+                    tz: chrono::Utc,
+                    dry_run: false,
+                    cancel: run.cancel.clone(),
+                },
+            )?),
+            None => None,
+        };
+        (backup, forget)
+    };
+    let then = job
+        .then
+        .iter()
+        .map(|t| MaintenanceRun {
+            name: t.clone(),
+            result: maintain(repo, &c.maintenance[t], run, progress),
+        })
+        .collect();
+    Ok(JobReport::Backup {
+        backup: Box::new(backup),
+        forget,
+        then,
+    })
+}
+
+/// A prune (under a prune's lock) or a check (no lock, as `vcd check`).
+fn maintain(
+    repo: &Repo,
+    m: &Maintenance,
+    run: &RunOptions,
+    progress: &Progress,
+) -> Result<MaintenanceReport> {
+    let pct = |s: &Option<String>| {
+        s.as_deref()
+            .map(config::percent)
+            .transpose()
+            .map_err(Error::Invalid)
+    };
+    match m.task {
+        Task::Prune => {
+            let _lock = lock::acquire_prune(repo)?;
+            let mut repack = RepackPolicy::default();
+            if let Some(p) = pct(&m.max_unused)? {
+                repack.max_unused = p / 100.0;
+            }
+            let opts = PruneOptions {
+                repack,
+                cancel: run.cancel.clone(),
+                ..PruneOptions::default()
+            };
+            Ok(MaintenanceReport::Prune(prune::prune(repo, &opts)?))
+        }
+        Task::Check => {
+            let subset = pct(&m.read_data_subset)?;
+            let opts = CheckOptions {
+                read_data: subset.is_some(),
+                subset_percent: subset,
+                cancel: run.cancel.clone(),
+            };
+            Ok(MaintenanceReport::Check(check::check(repo, &opts, progress)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
