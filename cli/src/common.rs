@@ -22,6 +22,9 @@ pub struct GlobalOpts {
         value_name = "PATH"
     )]
     pub repo: Option<PathBuf>,
+    /// The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)
+    #[arg(long, global = true, env = "VCD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Read the password from a file (first line)
     #[arg(long, global = true, env = "VCD_PASSWORD_FILE", value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -86,9 +89,13 @@ impl std::fmt::Display for Incomplete {
 
 impl std::error::Error for Incomplete {}
 
-pub fn init_logging(g: &GlobalOpts) {
+/// Logging to stderr. The daemon logs at info by default, one line per event with its time,
+/// or, under systemd (which sets JOURNAL_STREAM), with the `<N>` priority prefix journald
+/// reads instead of a time of its own (journald stamps each line).
+pub fn init_logging(g: &GlobalOpts, daemon: bool) {
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
+        (_, 0) if daemon => "info",
         (_, 0) => "warn",
         (_, 1) => "info",
         _ => "debug",
@@ -96,15 +103,20 @@ pub fn init_logging(g: &GlobalOpts) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VCD_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{level},sled=warn,fuser=error"))
     });
-    tracing_subscriber::fmt()
+    let b = tracing_subscriber::fmt()
         .fmt_fields(crate::output::log_fields())
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .without_time()
+        .with_ansi(std::io::stderr().is_terminal() && !daemon)
         .with_target(false)
-        .with_level(true)
-        .init();
+        .with_level(true);
+    if daemon && std::env::var_os("JOURNAL_STREAM").is_some() {
+        b.event_format(crate::output::Journald).init();
+    } else if daemon {
+        b.init();
+    } else {
+        b.without_time().init();
+    }
 }
 
 /// The process's cancellation: the signal handler cancels it, every operation's options carry
@@ -189,18 +201,7 @@ pub fn password(g: &GlobalOpts, confirm: bool) -> Result<String> {
         return Ok(p);
     }
     if let Ok(cmd) = std::env::var("VCD_PASSWORD_COMMAND") {
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&cmd)
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .context("running VCD_PASSWORD_COMMAND")?;
-        if !out.status.success() {
-            bail!("VCD_PASSWORD_COMMAND failed ({})", out.status);
-        }
-        return Ok(strip_newline(
-            String::from_utf8(out.stdout).context("password is not UTF-8")?,
-        ));
+        return password_command(&cmd, "VCD_PASSWORD_COMMAND");
     }
     if std::io::stdin().is_terminal() {
         let p = rpassword::prompt_password("enter password for repository: ")?;
@@ -213,6 +214,74 @@ pub fn password(g: &GlobalOpts, confirm: bool) -> Result<String> {
         return Ok(p);
     }
     bail!("no password given: use --password-file, VCD_PASSWORD_FILE, VCD_PASSWORD or VCD_PASSWORD_COMMAND")
+}
+
+/// Runs `cmd` with `sh -c` and takes its output's first line as the password.
+pub fn password_command(cmd: &str, what: &str) -> Result<String> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        bail!("{what} failed ({})", out.status);
+    }
+    let s = String::from_utf8(out.stdout).context("password is not UTF-8")?;
+    Ok(strip_newline(s.lines().next().unwrap_or("").to_string()))
+}
+
+/// The configuration file's path: --config, VCD_CONFIG or the default.
+pub fn config_path(g: &GlobalOpts) -> PathBuf {
+    g.config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::commands::config::DEFAULT_PATH))
+}
+
+/// The checked configuration; its errors are printed (file:line:column) and fail the call.
+pub fn load_config(g: &GlobalOpts) -> Result<engine::policy::config::Config> {
+    let path = config_path(g);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the configuration {}", path.display()))?;
+    let (c, d) = engine::policy::config::check(&text);
+    let errors: Vec<_> = d
+        .iter()
+        .filter(|x| x.severity == engine::policy::config::Severity::Error)
+        .cloned()
+        .collect();
+    crate::commands::config::print_findings(&path, &errors);
+    c.with_context(|| {
+        format!(
+            "{}: {} error(s) in the configuration",
+            path.display(),
+            errors.len()
+        )
+    })
+}
+
+/// Opens the configuration's repository. --repo and the password flags and variables, when
+/// given, win over what the configuration says.
+pub fn open_configured(g: &GlobalOpts, c: &engine::policy::config::Config) -> Result<Repo> {
+    let mut g = g.clone();
+    if g.repo.is_none() {
+        match (&c.repository.path, &c.repository.url) {
+            (Some(p), _) => g.repo = Some(PathBuf::from(p)),
+            (None, Some(u)) => bail!("repository url {u:?}: only local paths are supported yet"),
+            (None, None) => {}
+        }
+    }
+    let from_env = ["VCD_PASSWORD", "VCD_PASSWORD_COMMAND"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if g.password_file.is_none() && !from_env {
+        if let Some(f) = &c.repository.password_file {
+            g.password_file = Some(PathBuf::from(f));
+        } else if let Some(cmd) = &c.repository.password_command {
+            let pw = password_command(cmd, "the configuration's password_command")?;
+            return open_with(&g, &pw);
+        }
+    }
+    open(&g)
 }
 
 pub fn cache_dir(g: &GlobalOpts) -> Option<PathBuf> {
@@ -229,8 +298,12 @@ pub fn cache_dir(g: &GlobalOpts) -> Option<PathBuf> {
 }
 
 pub fn open(g: &GlobalOpts) -> Result<Repo> {
-    let backend = backend(g)?;
     let pw = password(g, false)?;
+    open_with(g, &pw)
+}
+
+fn open_with(g: &GlobalOpts, pw: &str) -> Result<Repo> {
+    let backend = backend(g)?;
     let cache = cache_dir(g);
     let repo = Repo::open(backend, pw.as_bytes(), cache.as_deref())?;
     let mut regs = REGISTRIES.lock().unwrap();

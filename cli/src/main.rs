@@ -13,7 +13,7 @@ mod sys;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use common::GlobalOpts;
 
@@ -64,6 +64,16 @@ enum Command {
     Mount(commands::mount::Args),
     /// Write, check or show the configuration file (categories, jobs, schedules, scenarios)
     Config(commands::config::Args),
+    /// Run one configured job now (backup, retention, chained maintenance)
+    Run(commands::run::Args),
+    /// List the next runs of every configured job; install the systemd unit
+    Schedule(commands::schedule::Args),
+    /// Run the configured jobs at their scheduled times (SIGHUP reloads, SIGTERM stops)
+    Daemon(commands::daemon::Args),
+    /// Print a shell completion script
+    Completions(commands::dist::CompletionsArgs),
+    /// Print or write the manual pages
+    Man(commands::dist::ManArgs),
 }
 
 /// Exit code for an error: the engine's kind if the error came from the engine.
@@ -108,8 +118,12 @@ fn main() -> ExitCode {
     sys::tune_allocator();
     sys::raise_nofile_limit();
     let cli = Cli::parse();
-    common::init_logging(&cli.global);
-    common::install_signal_handler();
+    let daemon = matches!(cli.cmd, Command::Daemon(_));
+    common::init_logging(&cli.global, daemon);
+    // The daemon handles its signals itself: SIGHUP reloads it instead of stopping it.
+    if !daemon {
+        common::install_signal_handler();
+    }
     let r = match cli.cmd {
         Command::Init(a) => commands::init::run(&cli.global, a),
         Command::Backup(a) => commands::backup::run(&cli.global, a),
@@ -126,7 +140,12 @@ fn main() -> ExitCode {
         Command::Key(a) => commands::key::run(&cli.global, a),
         Command::Unlock(a) => commands::unlock::run(&cli.global, a),
         Command::Mount(a) => commands::mount::run(&cli.global, a),
-        Command::Config(a) => commands::config::run(a),
+        Command::Config(a) => commands::config::run(&cli.global, a),
+        Command::Run(a) => commands::run::run(&cli.global, a),
+        Command::Schedule(a) => commands::schedule::run(&cli.global, a),
+        Command::Daemon(a) => commands::daemon::run(&cli.global, a),
+        Command::Completions(a) => commands::dist::completions(Cli::command(), a),
+        Command::Man(a) => commands::dist::man(Cli::command(), a),
     };
     // Output still buffered (a line without its newline) is written now, while its error can
     // still change the exit code; every lock was released when the command returned.

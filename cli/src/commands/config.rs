@@ -15,9 +15,6 @@ pub const DEFAULT_PATH: &str = "/etc/vcd/vcd.toml";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The configuration file (default: /etc/vcd/vcd.toml)
-    #[arg(long, env = "VCD_CONFIG", value_name = "FILE", global = true)]
-    config: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -45,8 +42,8 @@ enum Cmd {
     },
 }
 
-pub fn run(a: Args) -> Result<()> {
-    let path = a.config.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+pub fn run(g: &crate::common::GlobalOpts, a: Args) -> Result<()> {
+    let path = crate::common::config_path(g);
     match a.cmd {
         Cmd::Init { file, force } => init(file.as_deref().unwrap_or(&path), force),
         Cmd::Check { json } => check(&path, json),
@@ -74,7 +71,7 @@ fn read(path: &Path) -> Result<String> {
         .with_context(|| format!("reading the configuration {}", path.display()))
 }
 
-fn print_findings(path: &Path, d: &[Diagnostic]) {
+pub fn print_findings(path: &Path, d: &[Diagnostic]) {
     for x in d {
         let kind = match x.severity {
             Severity::Error => "error",

@@ -1,0 +1,317 @@
+//! `vcd daemon`: runs the configuration's jobs at their scheduled times. The decisions are the
+//! engine's pure scheduler's; this file is the edge around it: the clock, the signals, the
+//! lock that keeps one daemon per configuration, and the history file that lets a restarted
+//! daemon catch up what it missed (once).
+//!
+//! One job runs at a time (a job due while another runs waits its turn). SIGHUP reloads the
+//! configuration after the running job (a broken one is reported, the old one kept). SIGTERM
+//! or SIGINT interrupts the running job at its next checkpoint (the repository stays valid) and
+//! the daemon exits 0.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use engine::ops::job::{self, JobReport, RunOptions};
+use engine::ops::progress::Progress;
+use engine::policy::config::Config;
+use engine::policy::scheduler::{self, History};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::common::{self, GlobalOpts};
+
+/// Where the lock and the history live when --state-dir is not given.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/vcd-daemon";
+
+/// The longest sleep: a clock set forward (or a suspend) is noticed within it.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory of the daemon's lock and run history (one pair per configuration file)
+    #[arg(long, env = "VCD_STATE_DIR", value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+}
+
+enum Signal {
+    Stop(i32),
+    Reload,
+}
+
+/// The lock file, held (flock) while the daemon runs and removed when it ends.
+struct DaemonLock {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl Drop for DaemonLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The files of the daemon of `config`: named by a hash of its canonical path, so two
+/// configurations have two daemons and one configuration one.
+fn state_files(dir: &Path, config: &Path) -> (PathBuf, PathBuf) {
+    let h = blake3::hash(config.as_os_str().as_encoded_bytes()).to_hex();
+    let stem = format!("daemon-{}", &h[..16]);
+    (
+        dir.join(format!("{stem}.lock")),
+        dir.join(format!("{stem}.json")),
+    )
+}
+
+fn take_lock(path: &Path, config: &Path) -> Result<DaemonLock> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening the daemon lock {}", path.display()))?;
+    if f.try_lock().is_err() {
+        let holder = std::fs::read_to_string(path).unwrap_or_default();
+        bail!(
+            "another vcd daemon (pid {}) runs {}: it holds {}",
+            holder.trim(),
+            config.display(),
+            path.display()
+        );
+    }
+    f.set_len(0)?;
+    writeln!(f, "{}", std::process::id())?;
+    Ok(DaemonLock {
+        path: path.to_path_buf(),
+        _file: f,
+    })
+}
+
+fn load_history(path: &Path) -> History {
+    match std::fs::read(path) {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+            tracing::warn!(
+                "run history {} unreadable ({e}); starting a new one",
+                path.display()
+            );
+            History::default()
+        }),
+        Err(_) => History::default(),
+    }
+}
+
+/// Written atomically: a daemon killed while writing keeps the previous history.
+fn save_history(path: &Path, h: &History) {
+    let write = || -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut t = tempfile::NamedTempFile::new_in(dir)?;
+        t.write_all(&serde_json::to_vec_pretty(h).expect("history serialises"))?;
+        t.as_file().sync_all()?;
+        t.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        tracing::warn!("could not save the run history {}: {e}", path.display());
+    }
+}
+
+/// The time each backup job's newest snapshot was made: runs by `vcd run` or by another
+/// daemon count as runs.
+fn merge_snapshots(g: &GlobalOpts, c: &Config, h: &mut History) -> Result<()> {
+    let repo = common::open_configured(g, c)?;
+    for s in repo.snapshots()? {
+        if let Some(j) = s.snap.job.as_deref().filter(|j| c.jobs.contains_key(*j)) {
+            h.ran(j, s.snap.time);
+        }
+    }
+    Ok(())
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    let path = common::config_path(g);
+    let path = path
+        .canonicalize()
+        .with_context(|| format!("the configuration {}", path.display()))?;
+    let g = GlobalOpts {
+        config: Some(path.clone()),
+        ..g.clone()
+    };
+    let mut c = common::load_config(&g)?;
+    std::fs::create_dir_all(&a.state_dir)
+        .with_context(|| format!("creating {}", a.state_dir.display()))?;
+    let (lock_path, history_path) = state_files(&a.state_dir, &path);
+    let _lock = take_lock(&lock_path, &path)?;
+
+    let (tx, rx) = mpsc::channel();
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    std::thread::spawn(move || {
+        for s in signals.forever() {
+            let m = if s == SIGHUP {
+                Signal::Reload
+            } else {
+                // The running job stops at its next checkpoint.
+                common::cancel_token().cancel();
+                Signal::Stop(s)
+            };
+            if tx.send(m).is_err() {
+                return;
+            }
+        }
+    });
+
+    let mut history = load_history(&history_path);
+    if let Err(e) = merge_snapshots(&g, &c, &mut history) {
+        tracing::warn!("could not read the repository's snapshots: {e:#}");
+    }
+    history.settle(&c, Utc::now());
+    save_history(&history_path, &history);
+    tracing::info!(
+        "vcd daemon {} started: {} job(s) of {}; lock {}",
+        std::process::id(),
+        scheduler::scheduled(&c).len(),
+        path.display(),
+        lock_path.display()
+    );
+
+    let mut stop = None;
+    let mut reload = false;
+    'daemon: loop {
+        if reload {
+            reload = false;
+            c = reloaded(&g, c);
+            history.settle(&c, Utc::now());
+            save_history(&history_path, &history);
+        }
+        for d in scheduler::due(&c, &history, Utc::now()) {
+            if d.missed > 1 {
+                tracing::info!(
+                    "job {}: {} runs missed since {}; running it once",
+                    d.job,
+                    d.missed,
+                    d.since.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+            let started = Utc::now();
+            run_job(&g, &c, &d.job, started);
+            history.ran(&d.job, started);
+            save_history(&history_path, &history);
+            // Signals that came during the job are acted on before the next one.
+            while let Ok(s) = rx.try_recv() {
+                match s {
+                    Signal::Stop(n) => stop = Some(n),
+                    Signal::Reload => reload = true,
+                }
+            }
+            if stop.is_some() {
+                break 'daemon;
+            }
+            if reload {
+                continue 'daemon;
+            }
+        }
+        let now = Utc::now();
+        let sleep = scheduler::next_wake(&c, &history, now)
+            .map(|t| (t - now).to_std().unwrap_or_default())
+            .unwrap_or(MAX_SLEEP)
+            .min(MAX_SLEEP);
+        match rx.recv_timeout(sleep) {
+            Ok(Signal::Stop(n)) => {
+                stop = Some(n);
+                break;
+            }
+            Ok(Signal::Reload) => reload = true,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the signal thread ended"),
+        }
+    }
+    tracing::info!(
+        "vcd daemon {} stopping (signal {})",
+        std::process::id(),
+        stop.unwrap_or(0)
+    );
+    Ok(())
+}
+
+/// The configuration read again, or `old` when the new one has errors (each logged with its
+/// line and column).
+fn reloaded(g: &GlobalOpts, old: Config) -> Config {
+    let path = common::config_path(g);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(
+                "reload: reading {}: {e}; keeping the configuration in use",
+                path.display()
+            );
+            return old;
+        }
+    };
+    let (c, d) = engine::policy::config::check(&text);
+    for x in &d {
+        let msg = format!("{}:{}:{}: {}", path.display(), x.line, x.column, x.message);
+        match x.severity {
+            engine::policy::config::Severity::Error => tracing::error!("reload: {msg}"),
+            engine::policy::config::Severity::Warning => tracing::warn!("reload: {msg}"),
+        }
+    }
+    match c {
+        Some(c) => {
+            tracing::info!(
+                "reload: configuration {} loaded: {} job(s)",
+                path.display(),
+                scheduler::scheduled(&c).len()
+            );
+            c
+        }
+        None => {
+            tracing::error!(
+                "reload: {} has errors; keeping the configuration in use",
+                path.display()
+            );
+            old
+        }
+    }
+}
+
+/// Runs one job and logs its outcome; a failure is logged, never ends the daemon.
+fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc>) {
+    tracing::info!("job {name}: started");
+    let t = std::time::Instant::now();
+    let result = common::open_configured(g, c).and_then(|repo| {
+        let opts = RunOptions {
+            time: Some(started),
+            host: None,
+            cancel: common::cancel_token().clone(),
+            release_memory: Some(crate::sys::release_memory),
+        };
+        Ok(job::run(&repo, c, name, &opts, &Progress::default())?)
+    });
+    let secs = t.elapsed().as_secs_f64();
+    match result {
+        Ok(r) => {
+            if let JobReport::Backup { backup, .. } = &r {
+                let s = &backup.snapshot.summary;
+                tracing::info!(
+                    "job {name}: snapshot {} ({:?}): {} new, {} changed, {} unchanged ({} read again) files; {} bytes added",
+                    backup.id.map(|i| i.short()).unwrap_or_default(),
+                    backup.snapshot.kind,
+                    s.files_new,
+                    s.files_changed,
+                    s.files_unchanged,
+                    s.files_reread,
+                    s.bytes_added
+                );
+            }
+            for l in crate::commands::run::step_lines(&r) {
+                tracing::info!("job {name}: {l}");
+            }
+            match crate::commands::run::outcome(&r) {
+                Ok(()) => tracing::info!("job {name}: done in {secs:.1}s"),
+                Err(e) => tracing::error!("job {name}: failed after {secs:.1}s: {e:#}"),
+            }
+        }
+        Err(e) => tracing::error!("job {name}: failed after {secs:.1}s: {}", crate::message(&e)),
+    }
+}
