@@ -14,6 +14,7 @@ mod config;
 mod corruption;
 mod crash;
 mod crash_ops;
+mod daemon;
 mod dedup;
 mod deep;
 mod disk_full;

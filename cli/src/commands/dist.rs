@@ -41,7 +41,10 @@ pub fn man(cmd: clap::Command, a: ManArgs) -> Result<()> {
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     write(&dir.join("vcd.1"), &render(&cmd)?)?;
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         let name = format!("vcd-{}", sub.get_name());
         let page = sub.clone().display_name(&name).bin_name(format!("vcd {}", sub.get_name()));
         write(&dir.join(format!("{name}.1")), &render(&page)?)?;
