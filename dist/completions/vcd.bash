@@ -748,7 +748,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__forget)
-            opts="-n -r -q -v -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-within-hourly --keep-within-daily --keep-within-weekly --keep-within-monthly --keep-within-yearly --keep-tag --group-by --host --tag --category --tz --dry-run --json --prune --max-unused --max-repack-size --grace --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-n -r -q -v -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-within-hourly --keep-within-daily --keep-within-weekly --keep-within-monthly --keep-within-yearly --keep-tag --group-by --host --tag --category --job --tz --dry-run --json --prune --max-unused --max-repack-size --grace --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -819,6 +819,10 @@ _vcd() {
                     return 0
                     ;;
                 --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

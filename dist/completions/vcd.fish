@@ -157,6 +157,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand forget" -l group-by -d 'Apply th
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l host -d 'Only snapshots from this host (repeatable: any of them)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l tag -d 'Only snapshots with this tag (repeatable: any of them)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l category -d 'Only snapshots of this category (repeatable: any of them)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand forget" -l job -d 'Only snapshots of this configured job (repeatable: any of them)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l tz -d 'Time zone of days, weeks, months and years: an IANA name (Europe/Berlin) or `local`' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l max-unused -d 'Unused space tolerated, as a share of the used space: a percentage ("5%") or "unlimited" (only wholly unused packs are deleted, nothing is repacked). A pack more than twice that unused is repacked too' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l max-repack-size -d 'Copy at most this much while repacking (e.g. 500M, 2G); default: no bound' -r

@@ -16,8 +16,22 @@ use crate::common::Env;
 /// Words in a seeded order: text that zstd's levels compress to different sizes.
 fn text(seed: u64, words: usize) -> Vec<u8> {
     let vocab = [
-        "backup", "snapshot", "restore", "critical", "pack", "index", "chunk", "prune", "daily",
-        "weekly", "monthly", "policy", "important", "optional", "scenario", "archive",
+        "backup",
+        "snapshot",
+        "restore",
+        "critical",
+        "pack",
+        "index",
+        "chunk",
+        "prune",
+        "daily",
+        "weekly",
+        "monthly",
+        "policy",
+        "important",
+        "optional",
+        "scenario",
+        "archive",
     ];
     let mut x = seed;
     let mut out = Vec::new();
@@ -110,7 +124,10 @@ fn run_reads_every_byte_for_a_full_job_only_changes_for_an_incremental_one_and_k
     let inc = run_json(&e, &config, "daily");
     let s = &inc["summary"];
     assert_eq!(inc["type"], "incremental");
-    assert_eq!((&s["files_changed"], &s["files_unchanged"]), (&1.into(), &5.into()));
+    assert_eq!(
+        (&s["files_changed"], &s["files_unchanged"]),
+        (&1.into(), &5.into())
+    );
     let changed = std::fs::metadata(e.path("src/crit/f0")).unwrap().len();
     assert_eq!(s["bytes_read"], changed);
     assert!(s.get("files_reread").is_none(), "{s}");
@@ -124,14 +141,21 @@ fn run_reads_every_byte_for_a_full_job_only_changes_for_an_incremental_one_and_k
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
     // Against its parent, the previous full of the same paths: none, so all new.
-    assert!(out.contains("full backup; files: 11 new, 0 changed"), "{out}");
+    assert!(
+        out.contains("full backup; files: 11 new, 0 changed"),
+        "{out}"
+    );
     std::fs::write(e.path("src/crit/f2"), text(103, 2000)).unwrap();
     let full = run_json(&e, &config, "weekly");
     let s = &full["summary"];
     assert_eq!(full["type"], "full");
     assert_eq!(s["bytes_read"], s["bytes_total"]);
     assert_eq!(
-        (&s["files_changed"], &s["files_unchanged"], &s["files_reread"]),
+        (
+            &s["files_changed"],
+            &s["files_unchanged"],
+            &s["files_reread"]
+        ),
         (&1.into(), &10.into(), &10.into())
     );
     let o = vcd(&e, &config, &["run", "weekly"]).output().unwrap();
@@ -144,13 +168,24 @@ fn run_reads_every_byte_for_a_full_job_only_changes_for_an_incremental_one_and_k
     let level3 = Env::with_cheap_key();
     std::fs::create_dir(level3.path("src")).unwrap();
     std::fs::write(level3.path("src/new"), &new_opt).unwrap();
-    level3.ok(&["backup", "-q", "--compression", "3", level3.path("src").to_str().unwrap()]);
+    level3.ok(&[
+        "backup",
+        "-q",
+        "--compression",
+        "3",
+        level3.path("src").to_str().unwrap(),
+    ]);
     let stored = |e: &Env| {
         use engine::repo::BlobSource;
         let repo = e.open_repo();
         repo.lookup(&repo.chunk_id(&new_opt)).unwrap().entry.length
     };
-    assert!(stored(&e) < stored(&level3), "{} vs {}", stored(&e), stored(&level3));
+    assert!(
+        stored(&e) < stored(&level3),
+        "{} vs {}",
+        stored(&e),
+        stored(&level3)
+    );
 
     // The daily job's retention (last 2) removed its own first snapshot and none of weekly's.
     std::fs::write(e.path("src/crit/f3"), text(104, 2000)).unwrap();
@@ -162,10 +197,17 @@ fn run_reads_every_byte_for_a_full_job_only_changes_for_an_incremental_one_and_k
     assert_eq!(snapshots_of(&e, "weekly").len(), 3);
     let v: serde_json::Value =
         serde_json::from_str(&e.ok(&["snapshots", "--json", "--category", "opt"])).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 3, "only the weekly job covers opt");
+    assert_eq!(
+        v.as_array().unwrap().len(),
+        3,
+        "only the weekly job covers opt"
+    );
     // The excluded file is in no snapshot.
     let ls = e.ok(&["ls", full["snapshot"].as_str().unwrap()]);
-    assert!(ls.contains("/src/opt/new") && !ls.contains("skip.tmp"), "{ls}");
+    assert!(
+        ls.contains("/src/opt/new") && !ls.contains("skip.tmp"),
+        "{ls}"
+    );
 
     // A job whose source does not exist fails as `vcd backup` of it does (exit 1, the path
     // named); a job that does not exist is an error naming the jobs there are.
@@ -174,11 +216,17 @@ fn run_reads_every_byte_for_a_full_job_only_changes_for_an_incremental_one_and_k
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("/nonexistent/vcd-e2e: No such file"), "{err}");
-    assert!(backup_err.contains("/nonexistent/vcd-e2e: No such file"), "{backup_err}");
+    assert!(
+        backup_err.contains("/nonexistent/vcd-e2e: No such file"),
+        "{backup_err}"
+    );
     let o = vcd(&e, &config, &["run", "hourly"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("no job \"hourly\"") && err.contains("broken, daily, weekly"), "{err}");
+    assert!(
+        err.contains("no job \"hourly\"") && err.contains("broken, daily, weekly"),
+        "{err}"
+    );
 }
 
 /// A daemon with its stderr in a file.
@@ -190,11 +238,15 @@ struct Daemon {
 impl Daemon {
     fn start(e: &Env, config: &Path, name: &str) -> Daemon {
         let log = e.path(&format!("{name}.log"));
-        let child = vcd(e, config, &["daemon", "--state-dir", e.path("state").to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let child = vcd(
+            e,
+            config,
+            &["daemon", "--state-dir", e.path("state").to_str().unwrap()],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
         Daemon { child, log }
     }
 
@@ -251,8 +303,7 @@ fn count(e: &Env, dir: &str) -> usize {
 }
 
 #[test]
-fn a_daemon_runs_its_jobs_refuses_a_second_keeps_its_config_on_a_bad_reload_and_stops_on_sigterm()
-{
+fn a_daemon_runs_its_jobs_refuses_a_second_keeps_its_config_on_a_bad_reload_and_stops_on_sigterm() {
     let e = Env::with_cheap_key();
     std::fs::create_dir_all(e.path("src/crit")).unwrap();
     std::fs::create_dir_all(e.path("src/opt")).unwrap();
@@ -263,9 +314,13 @@ fn a_daemon_runs_its_jobs_refuses_a_second_keeps_its_config_on_a_bad_reload_and_
     d.until("two backups", |_| count(&e, "repo/snapshots") >= 2);
 
     // One daemon per configuration: the second names the first and its lock.
-    let o = vcd(&e, &config, &["daemon", "--state-dir", e.path("state").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = vcd(
+        &e,
+        &config,
+        &["daemon", "--state-dir", e.path("state").to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
@@ -325,7 +380,13 @@ fn a_daemon_started_after_missed_runs_runs_the_job_once_and_a_new_job_waits_for_
     std::fs::write(e.path("src/crit/a"), text(1, 500)).unwrap();
     std::fs::write(e.path("src/opt/b"), text(2, 500)).unwrap();
     // Daily, at the hour furthest from now: no scheduled run falls within the test.
-    let hour = (chrono::Utc::now().format("%H").to_string().parse::<u32>().unwrap() + 12) % 24;
+    let hour = (chrono::Utc::now()
+        .format("%H")
+        .to_string()
+        .parse::<u32>()
+        .unwrap()
+        + 12)
+        % 24;
     let config = write_config(
         &e,
         &format!(
@@ -341,15 +402,14 @@ fn a_daemon_started_after_missed_runs_runs_the_job_once_and_a_new_job_waits_for_
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let mut d = Daemon::start(&e, &config, "catch-up");
-    d.until("the catch-up run", |d| d.log().contains("job nightly: done"));
+    d.until("the catch-up run", |d| {
+        d.log().contains("job nightly: done")
+    });
     // Time for a second run, were there to be one per missed occurrence.
     std::thread::sleep(Duration::from_secs(3));
     let (status, log) = d.stop();
     assert_eq!(status.code(), Some(0), "{log}");
-    assert!(
-        log.contains("job nightly: 3 runs missed since"),
-        "{log}"
-    );
+    assert!(log.contains("job nightly: 3 runs missed since"), "{log}");
     assert_eq!(log.matches("job nightly: started").count(), 1, "{log}");
     assert_eq!(snapshots_of(&e, "nightly").len(), 2);
     // A job never run before has missed nothing: it waits for its first time.
@@ -393,34 +453,61 @@ fn schedule_lists_the_next_runs_and_installs_a_systemd_unit() {
     // The first Sunday of December, January (across the year) and February.
     assert_eq!(
         of("monthly"),
-        ["2026-12-06T00:00:00Z", "2027-01-03T00:00:00Z", "2027-02-07T00:00:00Z"]
+        [
+            "2026-12-06T00:00:00Z",
+            "2027-01-03T00:00:00Z",
+            "2027-02-07T00:00:00Z"
+        ]
     );
     assert_eq!(
         of("weekly"),
-        ["2026-11-29T01:00:00Z", "2026-12-06T01:00:00Z", "2026-12-13T01:00:00Z"]
+        [
+            "2026-11-29T01:00:00Z",
+            "2026-12-06T01:00:00Z",
+            "2026-12-13T01:00:00Z"
+        ]
     );
     assert_eq!(of("daily")[0], "2026-11-28T02:00:00Z");
     let table = e.ok(&["--config", fs, "schedule", "--from", "2026-11-27T12:00:00Z"]);
     assert!(
-        table
-            .lines()
-            .any(|l| l.contains("2026-12-06 00:00 UTC") && l.contains("Sun") && l.contains("monthly")),
+        table.lines().any(|l| l.contains("2026-12-06 00:00 UTC")
+            && l.contains("Sun")
+            && l.contains("monthly")),
         "{table}"
     );
 
     let dir = e.path("units");
-    e.ok(&["--config", fs, "schedule", "install", "--systemd", "--dir", dir.to_str().unwrap()]);
+    e.ok(&[
+        "--config",
+        fs,
+        "schedule",
+        "install",
+        "--systemd",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
     let unit = std::fs::read_to_string(dir.join("vcd.service")).unwrap();
     let exe = crate::common::vcd_bin();
     assert!(
         unit.contains(&format!("ExecStart={} --config {fs} daemon", exe.display())),
         "{unit}"
     );
-    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"), "{unit}");
+    assert!(
+        unit.contains("ExecReload=/bin/kill -HUP $MAINPID"),
+        "{unit}"
+    );
     // Never over a unit that exists without --force.
     let (_, err) = e.code(
         1,
-        &["--config", fs, "schedule", "install", "--systemd", "--dir", dir.to_str().unwrap()],
+        &[
+            "--config",
+            fs,
+            "schedule",
+            "install",
+            "--systemd",
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
     );
     assert!(err.contains("exists"), "{err}");
     // The unit the repository ships is this one, for /usr/bin/vcd and /etc/vcd/vcd.toml.
@@ -446,7 +533,10 @@ fn the_shipped_completions_and_man_pages_are_what_the_binary_generates() {
         ("fish", "completions/vcd.fish"),
     ] {
         let out = e.ok(&["completions", shell]);
-        assert!(out.contains("daemon") && out.contains("schedule"), "{shell}");
+        assert!(
+            out.contains("daemon") && out.contains("schedule"),
+            "{shell}"
+        );
         let shipped = std::fs::read_to_string(dist().join(file)).unwrap();
         assert!(out == shipped, "dist/{file} is stale: run dist/update");
     }

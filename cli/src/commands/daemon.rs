@@ -294,9 +294,9 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
             if let JobReport::Backup { backup, .. } = &r {
                 let s = &backup.snapshot.summary;
                 tracing::info!(
-                    "job {name}: snapshot {} ({:?}): {} new, {} changed, {} unchanged ({} read again) files; {} bytes added",
+                    "job {name}: {} snapshot {}: {} new, {} changed, {} unchanged ({} read again) files; {} bytes added",
+                    format!("{:?}", backup.snapshot.kind).to_lowercase(),
                     backup.id.map(|i| i.short()).unwrap_or_default(),
-                    backup.snapshot.kind,
                     s.files_new,
                     s.files_changed,
                     s.files_unchanged,
@@ -312,6 +312,9 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
                 Err(e) => tracing::error!("job {name}: failed after {secs:.1}s: {e:#}"),
             }
         }
-        Err(e) => tracing::error!("job {name}: failed after {secs:.1}s: {}", crate::message(&e)),
+        Err(e) => tracing::error!(
+            "job {name}: failed after {secs:.1}s: {}",
+            crate::message(&e)
+        ),
     }
 }

@@ -46,7 +46,10 @@ pub fn man(cmd: clap::Command, a: ManArgs) -> Result<()> {
         .filter(|s| !s.is_hide_set() && s.get_name() != "help")
     {
         let name = format!("vcd-{}", sub.get_name());
-        let page = sub.clone().display_name(&name).bin_name(format!("vcd {}", sub.get_name()));
+        let page = sub
+            .clone()
+            .display_name(&name)
+            .bin_name(format!("vcd {}", sub.get_name()));
         write(&dir.join(format!("{name}.1")), &render(&page)?)?;
     }
     Ok(())

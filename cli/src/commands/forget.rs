@@ -68,6 +68,9 @@ pub struct Args {
     /// Only snapshots of this category (repeatable: any of them)
     #[arg(long = "category", value_name = "C")]
     categories: Vec<String>,
+    /// Only snapshots of this configured job (repeatable: any of them)
+    #[arg(long = "job", value_name = "J")]
+    jobs: Vec<String>,
     /// Time zone of days, weeks, months and years: an IANA name (Europe/Berlin) or `local`
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     tz: String,
@@ -110,7 +113,7 @@ impl Args {
             hosts: self.hosts.clone(),
             tags: self.tags.clone(),
             categories: self.categories.clone(),
-            jobs: vec![],
+            jobs: self.jobs.clone(),
         };
         if !self.ids.is_empty() {
             // A rule of 0 given next to ids still says the user thought of keeping something.
@@ -122,8 +125,8 @@ impl Args {
             }
             if !filter.is_empty() {
                 bail!(
-                    "--host, --tag and --category choose the snapshots a policy looks at; they \
-                     do not apply to snapshots named by id"
+                    "--host, --tag, --category and --job choose the snapshots a policy looks at; \
+                     they do not apply to snapshots named by id"
                 );
             }
             return Ok(Target::Ids(self.ids.clone()));

@@ -72,7 +72,11 @@ pub fn outcome(r: &JobReport) -> Result<()> {
         match &m.result {
             Err(e) => bail!("maintenance {:?}: {e}", m.name),
             Ok(MaintenanceReport::Check(c)) if !c.ok() => {
-                bail!("maintenance {:?}: check found {} error(s)", m.name, c.errors.len())
+                bail!(
+                    "maintenance {:?}: check found {} error(s)",
+                    m.name,
+                    c.errors.len()
+                )
             }
             Ok(_) => {}
         }
@@ -101,7 +105,12 @@ pub fn step_lines(r: &JobReport) -> Vec<String> {
         JobReport::Maintenance(m) => (None, vec![m]),
     };
     if let Some(f) = forget {
-        let kept = f.groups.iter().flat_map(|g| &g.rows).filter(|r| r.keep).count();
+        let kept = f
+            .groups
+            .iter()
+            .flat_map(|g| &g.rows)
+            .filter(|r| r.keep)
+            .count();
         v.push(format!(
             "retention: {} snapshot(s) of this job kept, {} removed",
             kept,

@@ -79,12 +79,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             .collect();
         return out!("{}", serde_json::to_string_pretty(&v)?);
     }
+    // Seconds only for six-field schedules that use them.
+    let format = if runs.iter().any(|(_, t)| t.timestamp() % 60 != 0) {
+        "%Y-%m-%d %H:%M:%S UTC"
+    } else {
+        "%Y-%m-%d %H:%M UTC"
+    };
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|(job, t)| {
             let (kind, cats) = what(job);
             vec![
-                t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                t.format(format).to_string(),
                 t.format("%a").to_string(),
                 esc(job).into_owned(),
                 kind,

@@ -160,8 +160,7 @@ impl Filter {
     pub fn matches(&self, s: &Snapshot) -> bool {
         (self.hosts.is_empty() || self.hosts.contains(&s.host))
             && (self.tags.is_empty() || self.tags.iter().any(|t| s.tags.contains(t)))
-            && (self.categories.is_empty()
-                || self.categories.iter().any(|c| s.has_category(c)))
+            && (self.categories.is_empty() || self.categories.iter().any(|c| s.has_category(c)))
             && (self.jobs.is_empty() || s.job.as_ref().is_some_and(|j| self.jobs.contains(j)))
     }
 }

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::id::Id;
 use crate::format::snapshot::BackupType;
+use crate::id::Id;
 use crate::ops::backup::{self, BackupResult};
 use crate::ops::forget::{self, Filter, ForgetOptions, ForgetReport, GroupBy, Target};
 use crate::ops::job::{self, RunOptions};

@@ -263,7 +263,10 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
             }
         }
         let wrong = match task {
-            Task::Prune => m.read_data_subset.as_ref().map(|v| ("read_data_subset", v.span())),
+            Task::Prune => m
+                .read_data_subset
+                .as_ref()
+                .map(|v| ("read_data_subset", v.span())),
             Task::Check => m.max_unused.as_ref().map(|v| ("max_unused", v.span())),
         };
         if let Some((key, span)) = wrong {

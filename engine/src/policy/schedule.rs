@@ -37,9 +37,7 @@ impl Schedule {
                 croner::parser::Seconds::Disallowed
             })
             .build();
-        let cron = parser
-            .parse(expr)
-            .map_err(|e| format!("{expr:?}: {e}"))?;
+        let cron = parser.parse(expr).map_err(|e| format!("{expr:?}: {e}"))?;
         let s = Schedule {
             cron,
             tz,

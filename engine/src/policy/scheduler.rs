@@ -26,7 +26,10 @@ impl History {
     /// Gives every scheduled job of `c` without a history the time `now`; forgets jobs the
     /// configuration no longer has.
     pub fn settle(&mut self, c: &Config, now: DateTime<Utc>) {
-        let names: Vec<String> = scheduled(c).into_iter().map(|(n, _)| n.to_string()).collect();
+        let names: Vec<String> = scheduled(c)
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
         self.last.retain(|n, _| names.contains(n));
         for n in names {
             self.last.entry(n).or_insert(now);
@@ -208,7 +211,13 @@ mod tests {
         let d = due(&c, &h, now);
         let got: Vec<(String, String, usize)> = d
             .iter()
-            .map(|d| (d.job.clone(), d.since.format("%d %H:%M").to_string(), d.missed))
+            .map(|d| {
+                (
+                    d.job.clone(),
+                    d.since.format("%d %H:%M").to_string(),
+                    d.missed,
+                )
+            })
             .collect();
         assert_eq!(
             got,

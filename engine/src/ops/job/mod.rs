@@ -225,7 +225,9 @@ fn maintain(
                 subset_percent: subset,
                 cancel: run.cancel.clone(),
             };
-            Ok(MaintenanceReport::Check(check::check(repo, &opts, progress)?))
+            Ok(MaintenanceReport::Check(check::check(
+                repo, &opts, progress,
+            )?))
         }
     }
 }

@@ -117,11 +117,17 @@ fn the_specifications_policy_over_400_days_keeps_what_it_promises_and_runs_on_ti
     at("monthly", 0);
     at("prune", 4);
     at("check", 5);
-    let daily: Vec<String> = runs["daily"].iter().map(|t| t.date_naive().to_string()).collect();
+    let daily: Vec<String> = runs["daily"]
+        .iter()
+        .map(|t| t.date_naive().to_string())
+        .collect();
     assert_eq!(daily, days("2026-10-21", 400));
     let sundays = |job: &str| -> Vec<String> {
         assert!(runs[job].iter().all(|t| t.weekday() == Weekday::Sun));
-        runs[job].iter().map(|t| t.date_naive().to_string()).collect()
+        runs[job]
+            .iter()
+            .map(|t| t.date_naive().to_string())
+            .collect()
     };
     let weekly = sundays("weekly");
     assert_eq!(weekly.len(), 57);
@@ -129,7 +135,9 @@ fn the_specifications_policy_over_400_days_keeps_what_it_promises_and_runs_on_ti
         (weekly[0].as_str(), weekly[56].as_str()),
         ("2026-10-25", "2027-11-21")
     );
-    assert!(runs["weekly"].windows(2).all(|w| w[1] - w[0] == Duration::weeks(1)));
+    assert!(runs["weekly"]
+        .windows(2)
+        .all(|w| w[1] - w[0] == Duration::weeks(1)));
     assert_eq!(sundays("prune"), weekly);
     // The first Sunday of each month: November 2026 and August 2027 begin on a Sunday (the
     // 1st, not the 8th), and the year turns between December and January.
