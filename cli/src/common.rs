@@ -259,6 +259,22 @@ pub fn load_config(g: &GlobalOpts) -> Result<engine::policy::config::Config> {
     })
 }
 
+/// A configuration whose `password_command` vcd runs must be as safe as a script it runs:
+/// owned by this user (or root) and writable by no one else.
+fn trusted_to_run(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if (m.uid() != me && m.uid() != 0) || m.mode() & 0o022 != 0 {
+        bail!(
+            "{}: its password_command is not run: the file must be owned by you (or root) and \
+             writable by no one else (chmod go-w)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Opens the configuration's repository. --repo and the password flags and variables, when
 /// given, win over what the configuration says.
 pub fn open_configured(g: &GlobalOpts, c: &engine::policy::config::Config) -> Result<Repo> {
@@ -277,6 +293,7 @@ pub fn open_configured(g: &GlobalOpts, c: &engine::policy::config::Config) -> Re
         if let Some(f) = &c.repository.password_file {
             g.password_file = Some(PathBuf::from(f));
         } else if let Some(cmd) = &c.repository.password_command {
+            trusted_to_run(&config_path(&g))?;
             let pw = password_command(cmd, "the configuration's password_command")?;
             return open_with(&g, &pw);
         }

@@ -77,7 +77,7 @@ enum Command {
 }
 
 /// Exit code for an error: the engine's kind if the error came from the engine.
-fn exit_code(e: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
     use engine::ErrorKind::*;
     for cause in e.chain() {
         if let Some(ee) = cause.downcast_ref::<engine::Error>() {

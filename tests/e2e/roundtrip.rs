@@ -71,9 +71,15 @@ fn roundtrip_seed(seed: u64, spec: &Spec) {
         summary_u64(&first, "bytes_read"),
         "{full:#}"
     );
-    assert_eq!(summary_u64(&full, "files_unchanged"), 0, "{full:#}");
+    // Every file read again, and each found as it was: unchanged, read again.
+    assert_eq!(summary_u64(&full, "files_changed"), 0, "{full:#}");
     assert_eq!(
-        summary_u64(&full, "files_changed"),
+        summary_u64(&full, "files_unchanged"),
+        summary_u64(&first, "files_new"),
+        "{full:#}"
+    );
+    assert_eq!(
+        summary_u64(&full, "files_reread"),
         summary_u64(&first, "files_new"),
         "{full:#}"
     );
@@ -220,7 +226,8 @@ fn roundtrip_full_rereads_incremental_reads_nothing() {
     assert_eq!(summary_u64(&a, "bytes_read"), total);
     assert_eq!(summary_u64(&a, "bytes_total"), total);
     assert_eq!(summary_u64(&a, "files_new"), 12);
-    assert_eq!(a["type"], "incremental");
+    // Nothing to compare with: every byte was read, and the snapshot says it is full.
+    assert_eq!(a["type"], "full");
 
     let b = env.backup_json(&src, &[]);
     assert_eq!(summary_u64(&b, "bytes_read"), 0, "{b:#}");
@@ -230,8 +237,9 @@ fn roundtrip_full_rereads_incremental_reads_nothing() {
 
     let c = env.backup_json(&src, &["--type", "full"]);
     assert_eq!(summary_u64(&c, "bytes_read"), total, "{c:#}");
-    assert_eq!(summary_u64(&c, "files_unchanged"), 0);
-    assert_eq!(summary_u64(&c, "files_changed"), 12);
+    assert_eq!(summary_u64(&c, "files_unchanged"), 12);
+    assert_eq!(summary_u64(&c, "files_reread"), 12);
+    assert_eq!(summary_u64(&c, "files_changed"), 0);
     assert_eq!(c["type"], "full");
     // Re-read, but nothing new to store: no data blobs (at most the trees above the source,
     // whose directories' metadata may have changed meanwhile).
@@ -247,7 +255,7 @@ fn roundtrip_full_rereads_incremental_reads_nothing() {
 
     let snaps = env.snapshots();
     let kinds: Vec<&str> = snaps.iter().map(|s| s["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["incremental", "incremental", "full", "incremental"]);
+    assert_eq!(kinds, ["full", "incremental", "full", "incremental"]);
     let r = env.restore(d["id"].as_str().unwrap(), &src, "r");
     compare(&src, &r);
 }
@@ -597,9 +605,13 @@ fn roundtrip_ls_diff_snapshots_json() {
             "time {time}"
         );
         assert_eq!(j["paths"], serde_json::json!([s]));
-        assert_eq!(j["type"], "incremental");
         assert!(j["host"].as_str().is_some_and(|h| !h.is_empty()));
     }
+    // The first had no parent: it read everything and is full; the second continued from it.
+    assert_eq!(
+        (&j1["type"], &j2["type"]),
+        (&"full".into(), &"incremental".into())
+    );
     let t1: chrono::DateTime<chrono::Utc> = j1["time"].as_str().unwrap().parse().unwrap();
     let tb: chrono::DateTime<chrono::Utc> = v1["time"].as_str().unwrap().parse().unwrap();
     assert_eq!(t1, tb, "snapshots and backup agree on the time");

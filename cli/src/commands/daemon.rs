@@ -9,6 +9,7 @@
 //! the daemon exits 0.
 
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -65,28 +66,45 @@ fn state_files(dir: &Path, config: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn take_lock(path: &Path, config: &Path) -> Result<DaemonLock> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening the daemon lock {}", path.display()))?;
-    if f.try_lock().is_err() {
-        let holder = std::fs::read_to_string(path).unwrap_or_default();
-        bail!(
-            "another vcd daemon (pid {}) runs {}: it holds {}",
-            holder.trim(),
-            config.display(),
-            path.display()
-        );
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    // A daemon that stops removes its lock file while it holds the lock: a second daemon
+    // that opened the file before the removal gets the lock on a file no longer there, while
+    // a third creates a new one. So the file locked must still be the one at `path`.
+    for _ in 0..10 {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .with_context(|| format!("opening the daemon lock {}", path.display()))?;
+        if f.try_lock().is_err() {
+            let holder = std::fs::read_to_string(path).unwrap_or_default();
+            bail!(
+                "another vcd daemon (pid {}) runs {}: it holds {}",
+                holder.trim(),
+                config.display(),
+                path.display()
+            );
+        }
+        let held = f.metadata()?;
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if (m.dev(), m.ino()) == (held.dev(), held.ino()) => {}
+            _ => continue,
+        }
+        f.set_len(0)?;
+        writeln!(f, "{}", std::process::id())?;
+        return Ok(DaemonLock {
+            path: path.to_path_buf(),
+            _file: f,
+        });
     }
-    f.set_len(0)?;
-    writeln!(f, "{}", std::process::id())?;
-    Ok(DaemonLock {
-        path: path.to_path_buf(),
-        _file: f,
-    })
+    bail!(
+        "could not take the daemon lock {}: it keeps being replaced",
+        path.display()
+    )
 }
 
 fn load_history(path: &Path) -> History {
@@ -117,11 +135,15 @@ fn save_history(path: &Path, h: &History) {
     }
 }
 
-/// The time each backup job's newest snapshot was made: runs by `vcd run` or by another
-/// daemon count as runs.
+/// The time each backup job's newest snapshot from this host was made: runs by `vcd run`
+/// count as runs. (`History::settle` brings a time in the future back to now.)
 fn merge_snapshots(g: &GlobalOpts, c: &Config, h: &mut History) -> Result<()> {
     let repo = common::open_configured(g, c)?;
+    let host = engine::host::hostname();
     for s in repo.snapshots()? {
+        if s.snap.host != host {
+            continue;
+        }
         if let Some(j) = s.snap.job.as_deref().filter(|j| c.jobs.contains_key(*j)) {
             h.ran(j, s.snap.time);
         }
@@ -139,7 +161,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         ..g.clone()
     };
     let mut c = common::load_config(&g)?;
-    std::fs::create_dir_all(&a.state_dir)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&a.state_dir)
         .with_context(|| format!("creating {}", a.state_dir.display()))?;
     let (lock_path, history_path) = state_files(&a.state_dir, &path);
     let _lock = take_lock(&lock_path, &path)?;
@@ -185,6 +210,20 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             save_history(&history_path, &history);
         }
         for d in scheduler::due(&c, &history, Utc::now()) {
+            // A stop that came in meanwhile (during start-up, or the job before) is not a
+            // reason to start one more.
+            while let Ok(s) = rx.try_recv() {
+                match s {
+                    Signal::Stop(n) => stop = Some(n),
+                    Signal::Reload => reload = true,
+                }
+            }
+            if stop.is_some() || common::cancel_token().is_cancelled() {
+                break 'daemon;
+            }
+            if reload {
+                continue 'daemon;
+            }
             if d.missed > 1 {
                 tracing::info!(
                     "job {}: {} runs missed since {}; running it once",
@@ -194,22 +233,15 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 );
             }
             let started = Utc::now();
-            run_job(&g, &c, &d.job, started);
-            history.ran(&d.job, started);
-            save_history(&history_path, &history);
-            // Signals that came during the job are acted on before the next one.
-            while let Ok(s) = rx.try_recv() {
-                match s {
-                    Signal::Stop(n) => stop = Some(n),
-                    Signal::Reload => reload = true,
-                }
+            // An interrupted run is not a run: the next daemon catches it up. A failed one
+            // is (it would fail again at once), and its error is in the log.
+            if run_job(&g, &c, &d.job, started) {
+                history.ran(&d.job, started);
+                save_history(&history_path, &history);
             }
-            if stop.is_some() {
-                break 'daemon;
-            }
-            if reload {
-                continue 'daemon;
-            }
+        }
+        if stop.is_some() || common::cancel_token().is_cancelled() {
+            break;
         }
         let now = Utc::now();
         let sleep = scheduler::next_wake(&c, &history, now)
@@ -224,6 +256,15 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             Ok(Signal::Reload) => reload = true,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the signal thread ended"),
+        }
+    }
+    // The signal thread cancels before it sends: a stop seen through the token has its
+    // message on the way.
+    while stop.is_none() {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Signal::Stop(n)) => stop = Some(n),
+            Ok(Signal::Reload) => {}
+            Err(_) => break,
         }
     }
     tracing::info!(
@@ -275,8 +316,9 @@ fn reloaded(g: &GlobalOpts, old: Config) -> Config {
     }
 }
 
-/// Runs one job and logs its outcome; a failure is logged, never ends the daemon.
-fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc>) {
+/// Runs one job and logs its outcome; a failure is logged, never ends the daemon. False when
+/// the job was interrupted by a stop.
+fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc>) -> bool {
     tracing::info!("job {name}: started");
     let t = std::time::Instant::now();
     let result = common::open_configured(g, c).and_then(|repo| {
@@ -312,9 +354,17 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
                 Err(e) => tracing::error!("job {name}: failed after {secs:.1}s: {e:#}"),
             }
         }
+        Err(e) if crate::exit_code(&e) == 130 => {
+            tracing::warn!(
+                "job {name}: interrupted after {secs:.1}s by the stop; the repository is valid \
+                 and the next run reuses the data this one stored"
+            );
+            return false;
+        }
         Err(e) => tracing::error!(
             "job {name}: failed after {secs:.1}s: {}",
             crate::message(&e)
         ),
     }
+    true
 }

@@ -55,9 +55,17 @@ pub fn man(cmd: clap::Command, a: ManArgs) -> Result<()> {
     Ok(())
 }
 
+/// Written as a temp file renamed into place: a symlink at `path` is replaced, not followed.
 fn write(path: &Path, b: &[u8]) -> Result<()> {
-    let mut f =
-        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(b)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut t = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", path.display()))?;
+    t.write_all(b)?;
+    let mut perms = t.as_file().metadata()?.permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    t.as_file().set_permissions(perms)?;
+    t.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -61,13 +61,35 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     outcome(&r)
 }
 
-/// The job's exit status: 3 when its backup lacks a source (as `vcd backup`), 1 when a
-/// maintenance step failed or found damage.
+/// The job's exit status: 1 when its retention or a maintenance step failed (or a check found
+/// damage), else 3 when its backup lacks a source (as `vcd backup`). Problems are logged (as
+/// warnings: the daemon's log shows them with their priority) before the status is decided.
 pub fn outcome(r: &JobReport) -> Result<()> {
-    let steps: Vec<&MaintenanceRun> = match r {
-        JobReport::Backup { then, .. } => then.iter().collect(),
-        JobReport::Maintenance(m) => vec![m],
+    let mut incomplete = false;
+    let (forget, steps): (Option<&engine::Result<_>>, Vec<&MaintenanceRun>) = match r {
+        JobReport::Backup {
+            backup,
+            forget,
+            then,
+        } => {
+            let errors = &backup.snapshot.summary.errors;
+            if !errors.is_empty() {
+                incomplete = true;
+                tracing::warn!(
+                    "{} source path(s) could not be read; the snapshot lacks them, and the job's retention was not applied:",
+                    errors.len()
+                );
+                for e in errors {
+                    tracing::warn!("  {}", esc(e));
+                }
+            }
+            (forget.as_ref(), then.iter().collect())
+        }
+        JobReport::Maintenance(m) => (None, vec![m]),
     };
+    if let Some(Err(e)) = forget {
+        bail!("retention: {e}");
+    }
     for m in &steps {
         match &m.result {
             Err(e) => bail!("maintenance {:?}: {e}", m.name),
@@ -81,18 +103,8 @@ pub fn outcome(r: &JobReport) -> Result<()> {
             Ok(_) => {}
         }
     }
-    if let JobReport::Backup { backup, .. } = r {
-        let errors = &backup.snapshot.summary.errors;
-        if !errors.is_empty() {
-            eprintln!(
-                "vcd: warning: {} source path(s) could not be read; the snapshot lacks them:",
-                errors.len()
-            );
-            for e in errors {
-                eprintln!("  {}", esc(e));
-            }
-            return Err(Incomplete.into());
-        }
+    if incomplete {
+        return Err(Incomplete.into());
     }
     Ok(())
 }
@@ -104,7 +116,7 @@ pub fn step_lines(r: &JobReport) -> Vec<String> {
         JobReport::Backup { forget, then, .. } => (forget.as_ref(), then.iter().collect()),
         JobReport::Maintenance(m) => (None, vec![m]),
     };
-    if let Some(f) = forget {
+    if let Some(Ok(f)) = forget {
         let kept = f
             .groups
             .iter()
@@ -177,7 +189,11 @@ fn to_json(name: &str, r: &JobReport) -> Result<serde_json::Value> {
             "categories": backup.snapshot.categories,
             "summary": backup.snapshot.summary,
             "warnings": backup.warnings,
-            "forgotten": forget.as_ref().map(|f| f.removed.iter().map(|i| i.to_hex()).collect::<Vec<_>>()),
+            "forgotten": match forget {
+                Some(Ok(f)) => serde_json::json!(f.removed.iter().map(|i| i.to_hex()).collect::<Vec<_>>()),
+                Some(Err(e)) => serde_json::json!({ "error": e.to_string() }),
+                None => serde_json::Value::Null,
+            },
             "then": then.iter().map(step).collect::<Result<Vec<_>>>()?,
         }),
         JobReport::Maintenance(m) => serde_json::json!({ "job": name, "maintenance": step(m)? }),

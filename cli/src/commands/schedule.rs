@@ -108,10 +108,33 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     Ok(())
 }
 
+/// A path as one argument of a unit's command line: `%` and `$` doubled (systemd expands
+/// specifiers and variables),
+/// quoted when it holds a space, a quote or a backslash. A control character (a newline would
+/// start a unit line of its own) is refused.
+fn unit_arg(p: &Path) -> Result<String> {
+    let s = p
+        .to_str()
+        .with_context(|| format!("{}: not UTF-8", p.display()))?;
+    if s.chars().any(char::is_control) {
+        bail!("{s:?}: a control character in a path a unit file would run");
+    }
+    let s = s.replace('%', "%%").replace('$', "$$");
+    if s.contains([' ', '\t', '"', '\'', '\\']) {
+        Ok(format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\").replace('"', "\\\"")
+        ))
+    } else {
+        Ok(s)
+    }
+}
+
 /// The unit: the daemon with this configuration (an absolute path), reloaded by SIGHUP and
 /// stopped by SIGTERM, its state under /var/lib (StateDirectory).
-pub fn unit(exe: &Path, config: &Path) -> String {
-    format!(
+pub fn unit(exe: &Path, config: &Path) -> Result<String> {
+    let (exe, config) = (unit_arg(exe)?, unit_arg(config)?);
+    Ok(format!(
         "[Unit]
 Description=vcd backup daemon: runs the jobs of {config}
 Documentation=man:vcd(1) man:vcd-daemon(1)
@@ -135,10 +158,8 @@ IOSchedulingPriority=7
 
 [Install]
 WantedBy=multi-user.target
-",
-        exe = exe.display(),
-        config = config.display()
-    )
+"
+    ))
 }
 
 fn install(g: &GlobalOpts, dir: &Path, force: bool) -> Result<()> {
@@ -157,7 +178,7 @@ fn install(g: &GlobalOpts, dir: &Path, force: bool) -> Result<()> {
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut t = tempfile::NamedTempFile::new_in(dir)?;
-    t.write_all(unit(&exe, &config).as_bytes())?;
+    t.write_all(unit(&exe, &config)?.as_bytes())?;
     t.as_file().sync_all()?;
     let mut perms = t.as_file().metadata()?.permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
@@ -168,4 +189,19 @@ fn install(g: &GlobalOpts, dir: &Path, force: bool) -> Result<()> {
         path.display()
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_arguments_survive_spaces_specifiers_variables_and_refuse_newlines() {
+        let a = |s: &str| unit_arg(Path::new(s));
+        assert_eq!(a("/etc/vcd/vcd.toml").unwrap(), "/etc/vcd/vcd.toml");
+        assert_eq!(a("/srv/my conf/v.toml").unwrap(), "\"/srv/my conf/v.toml\"");
+        assert_eq!(a("/srv/100%/$HOME").unwrap(), "/srv/100%%/$$HOME");
+        assert_eq!(a("/a\"b").unwrap(), "\"/a\\\"b\"");
+        assert!(a("/a\nExecStartPost=/bin/evil").is_err());
+    }
 }

@@ -71,8 +71,8 @@ impl BackupSystem<'_> {
         backup::backup(self.repo, &opts, &Progress::default())
     }
 
-    /// Adds a backup job to the configuration (the daemon runs it once the configuration is
-    /// saved): `schedule` in cron syntax, in UTC. Returns its next five runs after `now`.
+    /// Adds a backup job to this configuration, in memory (a host that wants the daemon to run
+    /// it writes the configuration file): `schedule` in cron syntax, in UTC. Returns its next five runs after `now`.
     pub fn schedule_backup(
         &mut self,
         name: &str,
@@ -85,8 +85,18 @@ impl BackupSystem<'_> {
             return Err(Error::Invalid(format!("a job named {name:?} exists")));
         }
         let s = Schedule::parse(schedule, chrono_tz::Tz::UTC).map_err(Error::Invalid)?;
+        if categories.is_empty() {
+            return Err(Error::Invalid(format!(
+                "job {name:?}: name at least one category"
+            )));
+        }
         job::scope(&self.config, categories)?;
-        let runs = s.runs(now, now + chrono::Duration::days(400));
+        let mut runs = Vec::new();
+        let mut t = now;
+        while let Some(n) = s.next_after(t).filter(|_| runs.len() < 5) {
+            runs.push(n);
+            t = n;
+        }
         self.config.jobs.insert(
             name.to_string(),
             Job {
@@ -101,7 +111,7 @@ impl BackupSystem<'_> {
                 then: vec![],
             },
         );
-        Ok(runs.into_iter().take(5).collect())
+        Ok(runs)
     }
 
     /// Reads back every blob snapshot `id` (an id prefix or `latest`) refers to, each checked
@@ -113,29 +123,49 @@ impl BackupSystem<'_> {
             snapshot: Some(s.id),
             ..Default::default()
         };
-        let mut seen = std::collections::HashSet::new();
-        let tree = self.repo.load_tree(&s.snap.tree)?;
-        crate::ops::ls::walk::<Error>(self.repo, tree, "", |e| {
-            if e.node.subtree.is_none() && !e.node.content.is_empty() {
-                v.files += 1;
+        // Trees and blobs are each read once: a snapshot that names a subtree many times (or
+        // a hostile one built to) costs no more than one that names it once.
+        let mut seen_blobs = std::collections::HashSet::new();
+        let mut seen_trees = std::collections::HashSet::new();
+        let mut stack = vec![(s.snap.tree, String::new())];
+        while let Some((id, path)) = stack.pop() {
+            if !seen_trees.insert(id) {
+                continue;
             }
-            for b in e.node.data_ids() {
-                if !seen.insert(b) {
+            let tree = match self.repo.load_tree(&id) {
+                Ok(t) => t,
+                Err(e) if e.is_damage() || e.is_not_found() => {
+                    v.damaged.push((id, format!("{path}/"), e.to_string()));
                     continue;
                 }
-                match self.repo.load_blob(&b) {
-                    Ok(bytes) => {
-                        v.blobs_read += 1;
-                        v.bytes_read += bytes.len() as u64;
+                Err(e) => return Err(e),
+            };
+            for node in &tree.nodes {
+                let p = format!("{path}/{}", node.name_lossy());
+                if let Some(sub) = node.subtree {
+                    stack.push((sub, p));
+                    continue;
+                }
+                if !node.content.is_empty() {
+                    v.files += 1;
+                }
+                for b in node.data_ids() {
+                    if !seen_blobs.insert(b) {
+                        continue;
                     }
-                    Err(err) if err.is_damage() || err.is_not_found() => {
-                        v.damaged.push((b, e.path.clone(), err.to_string()))
+                    match self.repo.load_blob(&b) {
+                        Ok(bytes) => {
+                            v.blobs_read += 1;
+                            v.bytes_read += bytes.len() as u64;
+                        }
+                        Err(e) if e.is_damage() || e.is_not_found() => {
+                            v.damaged.push((b, p.clone(), e.to_string()))
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Err(err) => return Err(err),
                 }
             }
-            Ok(())
-        })?;
+        }
         Ok(v)
     }
 

@@ -53,6 +53,11 @@ impl Schedule {
         Ok(s)
     }
 
+    /// The zone the schedule is read in.
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }

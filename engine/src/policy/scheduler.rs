@@ -24,13 +24,18 @@ pub struct History {
 
 impl History {
     /// Gives every scheduled job of `c` without a history the time `now`; forgets jobs the
-    /// configuration no longer has.
+    /// configuration no longer has; brings back to `now` a time after it (a clock that was
+    /// wrong, a snapshot that says so): since runs never move a job's time back, one in the
+    /// future would hold the job until then.
     pub fn settle(&mut self, c: &Config, now: DateTime<Utc>) {
         let names: Vec<String> = scheduled(c)
             .into_iter()
             .map(|(n, _)| n.to_string())
             .collect();
         self.last.retain(|n, _| names.contains(n));
+        for t in self.last.values_mut() {
+            *t = (*t).min(now);
+        }
         for n in names {
             self.last.entry(n).or_insert(now);
         }
@@ -247,6 +252,11 @@ mod tests {
         assert_eq!(h.last.len(), 5);
         h.ran("daily", utc(2026, 11, 28, 2, 0));
         h.ran("daily", utc(2026, 11, 20, 2, 0));
+        assert_eq!(h.last["daily"], utc(2026, 11, 28, 2, 0));
+        // A time from a clock that ran ahead comes back to now.
+        h.ran("weekly", utc(2031, 1, 1, 0, 0));
+        h.settle(&c, utc(2026, 11, 28, 12, 0));
+        assert_eq!(h.last["weekly"], utc(2026, 11, 28, 12, 0));
         assert_eq!(h.last["daily"], utc(2026, 11, 28, 2, 0));
         let up = upcoming(&c, utc(2026, 11, 27, 12, 0), 2);
         assert_eq!(up.len(), 10);

@@ -104,11 +104,13 @@ impl<'a> Walker<'a> {
             .bytes_total
             .fetch_add(m.len(), Ordering::Relaxed);
         let prev_file = prev.filter(|p| p.kind == NodeKind::File);
-        if let Some(p) = prev_file {
-            let same = p.size == node.size
+        let same = prev_file.is_some_and(|p| {
+            p.size == node.size
                 && p.mtime == node.mtime
                 && p.ctime == node.ctime
-                && p.inode == node.inode;
+                && p.inode == node.inode
+        });
+        if let Some(p) = prev_file {
             if !self.full && same && (self.trust_parent || self.all_indexed(p)?) {
                 node.content = p.content.clone();
                 self.counters
@@ -120,11 +122,13 @@ impl<'a> Walker<'a> {
         }
         let read = self.read_file(place, node, m)?;
         // Counted once the content is known: a full backup reads every file, and one whose
-        // content is the parent's is unchanged, read again.
+        // metadata and content are the parent's is unchanged, read again (so is one whose
+        // chunks were not all in the index). Changed metadata counts as a change, as in an
+        // incremental backup.
         let c = &self.counters;
         match prev_file {
             _ if !read => {}
-            Some(p) if p.content == node.content => {
+            Some(p) if same && p.content == node.content => {
                 c.files_unchanged.fetch_add(1, Ordering::Relaxed);
                 c.files_reread.fetch_add(1, Ordering::Relaxed);
             }

@@ -48,8 +48,9 @@ pub struct MaintenanceRun {
 pub enum JobReport {
     Backup {
         backup: Box<BackupResult>,
-        /// None when the job keeps every snapshot (no `keep`).
-        forget: Option<ForgetReport>,
+        /// None when the job keeps every snapshot (no `keep`), or when its backup lacks a
+        /// source: an incomplete snapshot must not push a complete one out of the policy.
+        forget: Option<Result<ForgetReport>>,
         /// The maintenance the job chains (`then`), in order.
         then: Vec<MaintenanceRun>,
     },
@@ -66,8 +67,14 @@ impl JobReport {
             Err(_) => false,
         };
         match self {
-            JobReport::Backup { backup, then, .. } => {
-                backup.snapshot.summary.errors.is_empty() && then.iter().all(ok)
+            JobReport::Backup {
+                backup,
+                forget,
+                then,
+            } => {
+                backup.snapshot.summary.errors.is_empty()
+                    && forget.as_ref().is_none_or(|f| f.is_ok())
+                    && then.iter().all(ok)
             }
             JobReport::Maintenance(m) => ok(m),
         }
@@ -149,31 +156,36 @@ pub fn run(
     let (backup, forget) = {
         let _lock = lock::acquire(repo, false)?;
         let backup = backup::backup(repo, &opts, progress)?;
-        let forget = match &job.keep {
-            Some(policy) => Some(forget::forget(
+        let complete = backup.snapshot.summary.errors.is_empty();
+        let forget = job.keep.as_ref().filter(|_| complete).map(|policy| {
+            // The job's snapshots made on this host: another host's runs of a job of the
+            // same name are its own business.
+            let host = run.host.clone().unwrap_or_else(crate::host::hostname);
+            forget::forget(
                 repo,
                 &ForgetOptions {
                     target: Target::Policy {
                         policy: Box::new(policy.clone()),
                         filter: Filter {
+                            hosts: vec![host],
                             jobs: vec![name.to_string()],
                             ..Filter::default()
                         },
                     },
                     // The job's paths may change with its categories; its policy still
-                    // covers all it made on a host.
+                    // covers all it made.
                     group_by: GroupBy {
                         host: true,
                         job: true,
                         ..GroupBy::none()
                     },
-                    tz: chrono::Utc,
+                    // Days, weeks and months in the zone the job's schedule is read in.
+                    tz: job.schedule.tz(),
                     dry_run: false,
                     cancel: run.cancel.clone(),
                 },
-            )?),
-            None => None,
-        };
+            )
+        });
         (backup, forget)
     };
     let then = job

@@ -57,6 +57,14 @@ fn change(src: &Path, now: DateTime<Utc>) {
             if !p.exists() || f == 0 {
                 let line = format!("{d}/f{f} at {now}\n");
                 std::fs::write(&p, line.repeat(200 + f as usize * 50)).unwrap();
+                // The simulated time as its mtime: two writes within one tick of the kernel's
+                // clock would otherwise look alike to an incremental backup.
+                std::fs::File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(now.into())
+                    .unwrap();
             }
         }
     }
