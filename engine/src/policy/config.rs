@@ -15,10 +15,11 @@ use super::retention::Policy;
 use super::schedule::{worst_gap, Schedule};
 
 mod parse;
+pub use parse::is_glob;
 pub use parse::parse_duration;
 #[cfg(test)]
 use parse::position;
-use parse::{inside, keep_policy, known, normal_path, zone, Findings, Raw};
+use parse::{keep_policy, known, matcher_error, normal_path, overlaps, zone, Findings, Raw};
 
 /// The specification's policy, commented: what `vcd config init` writes.
 pub const DEFAULT: &str = include_str!("default-config.toml");
@@ -190,10 +191,16 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
         for p in c.paths.get_ref() {
             match normal_path(p.get_ref()) {
                 Err(e) => f.error(p.span(), format!("category {:?}: {e}", name.get_ref())),
+                Ok(n) if is_glob(&n) && matcher_error(&n).is_some() => f.error(
+                    p.span(),
+                    format!(
+                        "category {:?}: {}",
+                        name.get_ref(),
+                        matcher_error(&n).unwrap_or_default()
+                    ),
+                ),
                 Ok(n) => {
-                    if let Some((q, other)) =
-                        claimed.iter().find(|(q, _)| inside(&n, q) || inside(q, &n))
-                    {
+                    if let Some((q, other)) = claimed.iter().find(|(q, _)| overlaps(&n, q)) {
                         f.error(p.span(), format!("category {:?}: {n} overlaps {q} of category {other:?} (a file must belong to one category)", name.get_ref()));
                     }
                     claimed.push((n.clone(), name.get_ref().clone()));

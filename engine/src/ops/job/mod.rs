@@ -118,7 +118,17 @@ pub fn scope(c: &Config, categories: &[String]) -> Result<(Vec<PathBuf>, Vec<Str
             .categories
             .get(name)
             .ok_or_else(|| Error::NotFound(format!("category {name:?} in the configuration")))?;
-        paths.extend(cat.paths.iter().map(PathBuf::from));
+        for p in &cat.paths {
+            if config::is_glob(p) {
+                let found = expand(p)?;
+                if found.is_empty() {
+                    tracing::warn!("category {name:?}: {p} matches nothing");
+                }
+                paths.extend(found);
+            } else {
+                paths.push(PathBuf::from(p));
+            }
+        }
         for x in &cat.exclude {
             if x.contains('/') {
                 excludes.push(x.clone());
@@ -135,6 +145,50 @@ pub fn scope(c: &Config, categories: &[String]) -> Result<(Vec<PathBuf>, Vec<Str
     paths.sort();
     paths.dedup();
     Ok((paths, excludes))
+}
+
+/// The paths glob `pattern` matches now, sorted. The walk starts at the pattern's fixed part,
+/// follows no symbolic link, goes no deeper than the pattern's components (unless it has a
+/// `**`) and stops at a match (a matched directory is backed up whole).
+fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+    let m = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| Error::Invalid(format!("{pattern:?}: {e}")))?
+        .compile_matcher();
+    let parts: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let fixed = parts.iter().take_while(|c| !config::is_glob(c)).count();
+    let start: PathBuf = std::iter::once("/")
+        .chain(parts[..fixed].iter().copied())
+        .collect();
+    let max_depth = if pattern.contains("**") {
+        usize::MAX
+    } else {
+        parts.len() - fixed
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![(start, 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        if depth >= max_depth {
+            continue;
+        }
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            // A fixed part that does not exist matches nothing; the backup reports nothing
+            // missing for it, the warning above does.
+            Err(_) => continue,
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if m.is_match(&p) {
+                out.push(p);
+            } else if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push((p, depth + 1));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Runs job `name` (a backup job or a maintenance job) of `c` now.

@@ -324,3 +324,27 @@ fn run_job_named(sys: &BackupSystem, job: &str, t: DateTime<Utc>) -> BackupResul
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_category_glob_is_expanded_at_each_run_without_following_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("logs");
+    for d in ["app-1", "app-2", "other"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+        std::fs::write(root.join(d).join("x.log"), d).unwrap();
+    }
+    std::os::unix::fs::symlink(tmp.path(), root.join("app-link")).unwrap();
+    let pattern = format!("{}/app-*", root.display());
+    let found = expand(&pattern).unwrap();
+    // The link is matched by name (and backed up as a link), not walked into.
+    let names: Vec<String> = found
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["app-1", "app-2", "app-link"]);
+    let deep = expand(&format!("{}/**/*.log", root.display())).unwrap();
+    assert_eq!(deep.len(), 3, "{deep:?}");
+    assert!(expand(&format!("{}/nothing-*", root.display()))
+        .unwrap()
+        .is_empty());
+}

@@ -161,6 +161,70 @@ pub(super) fn inside(inner: &str, outer: &str) -> bool {
     outer == "/" || inner == outer || inner.starts_with(&format!("{outer}/"))
 }
 
+/// Whether a path holds a glob (`*`, `?`, `[`).
+pub fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '['])
+}
+
+/// The components of a glob before its first one with a wildcard: where its matches live.
+fn literal_prefix(g: &str) -> String {
+    let parts: Vec<&str> = g
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .take_while(|c| !is_glob(c))
+        .collect();
+    format!("/{}", parts.join("/"))
+}
+
+fn matcher(g: &str) -> Option<globset::GlobMatcher> {
+    globset::GlobBuilder::new(g)
+        .literal_separator(true)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher())
+}
+
+/// What is wrong with glob `g`, if it does not compile.
+pub(super) fn matcher_error(g: &str) -> Option<String> {
+    globset::GlobBuilder::new(g)
+        .literal_separator(true)
+        .build()
+        .err()
+        .map(|e| format!("{g:?}: {e}"))
+}
+
+/// `p` or one of its ancestors.
+fn matches_or_under(m: &globset::GlobMatcher, p: &str) -> bool {
+    let mut cur = std::path::Path::new(p);
+    loop {
+        if m.is_match(cur) {
+            return true;
+        }
+        match cur.parent() {
+            Some(up) => cur = up,
+            None => return false,
+        }
+    }
+}
+
+/// Whether two category paths (either may be a glob) can hold the same file. A glob and a
+/// path overlap when the glob matches the path or one above it, or the path holds the glob's
+/// fixed part; two globs when either matches the other's text (or they share it).
+pub(super) fn overlaps(a: &str, b: &str) -> bool {
+    match (is_glob(a), is_glob(b)) {
+        (false, false) => inside(a, b) || inside(b, a),
+        (true, false) | (false, true) => {
+            let (g, p) = if is_glob(a) { (a, b) } else { (b, a) };
+            inside(&literal_prefix(g), p) || matcher(g).is_some_and(|m| matches_or_under(&m, p))
+        }
+        (true, true) => {
+            a == b
+                || matcher(a).is_some_and(|m| matches_or_under(&m, b))
+                || matcher(b).is_some_and(|m| matches_or_under(&m, a))
+        }
+    }
+}
+
 pub(super) fn zone(f: &mut Findings, tz: &Option<Spanned<String>>) -> Tz {
     match tz {
         None => Tz::UTC,

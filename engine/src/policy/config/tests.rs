@@ -233,3 +233,47 @@ fn the_documentation_shows_the_default_as_it_is() {
         "docs/config.md: its default block differs from DEFAULT"
     );
 }
+
+#[test]
+fn category_paths_may_be_globs_and_their_overlaps_are_found() {
+    use parse::overlaps;
+    // A glob and a path: the glob matches the path or one above it, or the path holds the
+    // glob's fixed part.
+    assert!(overlaps("/var/log/vcd/*.log", "/var/log/vcd/a.log"));
+    assert!(overlaps("/var/log/vcd/*", "/var/log/vcd/sessions/x"));
+    assert!(overlaps("/var/log/vcd/*.log", "/var/log"));
+    assert!(!overlaps("/var/log/vcd/*.log", "/var/log/vcd/sessions"));
+    assert!(!overlaps("/var/log/vcd/*.log", "/srv"));
+    // Two globs: either matches the other's text.
+    assert!(overlaps("/var/log/vcd/*", "/var/log/vcd/*.log"));
+    assert!(!overlaps("/var/log/vcd/*.log", "/var/log/vcd/*.txt"));
+    // Two paths, as before.
+    assert!(overlaps("/a/b", "/a"));
+    assert!(!overlaps("/a/b", "/a/bc"));
+
+    let text = edited(
+        "paths = [\"/var/cache/vcd\"",
+        "paths = [\"/var/log/vcd/*.old\", \"/var/cache/vcd\"",
+    );
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0]
+            .message
+            .contains("/var/log/vcd/*.old overlaps /var/log/vcd of category \"critical\""),
+        "{errs:#?}"
+    );
+    let ok = edited(
+        "paths = [\"/var/cache/vcd\"",
+        "paths = [\"/var/tmp/vcd-*/debug\", \"/var/cache/vcd\"",
+    );
+    let (c, d) = check(&ok);
+    let c = c.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(c.categories["optional"].paths[0], "/var/tmp/vcd-*/debug");
+    let bad = edited("\"/var/cache/vcd\"", "\"/var/cache/[vcd\"");
+    let errs = errors(&bad);
+    assert!(
+        errs.iter().any(|e| e.message.contains("/var/cache/[vcd")),
+        "{errs:#?}"
+    );
+}
