@@ -491,7 +491,9 @@ fn schedule_lists_the_next_runs_and_installs_a_systemd_unit() {
     let unit = std::fs::read_to_string(dir.join("vcd.service")).unwrap();
     let exe = crate::common::vcd_bin();
     assert!(
-        unit.contains(&format!("ExecStart={} --config {fs} daemon", exe.display())),
+        unit.contains(&format!(
+            "--config {fs} daemon --state-dir /var/lib/vcd-daemon"
+        )),
         "{unit}"
     );
     assert!(
@@ -514,8 +516,10 @@ fn schedule_lists_the_next_runs_and_installs_a_systemd_unit() {
     assert!(err.contains("exists"), "{err}");
     // The unit the repository ships is this one, for /usr/bin/vcd and /etc/vcd/vcd.toml.
     let shipped = std::fs::read_to_string(dist().join("systemd/vcd.service")).unwrap();
+    let real = exe.canonicalize().unwrap();
     assert_eq!(
-        unit.replace(&exe.display().to_string(), "/usr/bin/vcd")
+        unit.replace(&real.display().to_string(), "/usr/bin/vcd")
+            .replace(&exe.display().to_string(), "/usr/bin/vcd")
             .replace(fs, "/etc/vcd/vcd.toml"),
         shipped,
         "dist/systemd/vcd.service is stale: run dist/update"
