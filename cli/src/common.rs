@@ -392,32 +392,12 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
+/// A time as a user types it (engine::policy::when): RFC 3339, a local date and time, or
+/// relative to now.
+pub fn parse_when(s: &str) -> Result<engine::policy::when::When> {
+    engine::policy::when::parse(s, chrono::Local::now()).map_err(anyhow::Error::msg)
+}
+
 pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    for f in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
-            return local_to_utc(n);
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        // A bare date means the end of that day: "what did I have on the 20th".
-        return local_to_utc(d.and_hms_opt(23, 59, 59).unwrap());
-    }
-    fn local_to_utc(n: chrono::NaiveDateTime) -> Result<chrono::DateTime<chrono::Utc>> {
-        match chrono::Local.from_local_datetime(&n) {
-            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
-                Ok(t.with_timezone(&chrono::Utc))
-            }
-            chrono::LocalResult::None => bail!("{n} does not exist in the local time zone"),
-        }
-    }
-    bail!("cannot read time {s:?} (use \"YYYY-MM-DD HH:MM[:SS]\" in local time, or RFC 3339)")
+    Ok(parse_when(s)?.utc)
 }

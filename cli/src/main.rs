@@ -5,6 +5,7 @@
 
 #![deny(unsafe_code)]
 
+mod choose;
 mod commands;
 mod common;
 mod output;

@@ -364,12 +364,36 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__cat)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --at --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -714,12 +738,32 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__diff)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1622,12 +1666,36 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__ls)
-            opts="-l -r -q -v -h --long --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-l -r -q -v -h --long --at --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1904,7 +1972,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__restore)
-            opts="-t -r -q -v -h --target --at --include --exclude --verify --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --include --exclude --verify --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1919,6 +1987,26 @@ _vcd() {
                     return 0
                     ;;
                 --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -102,6 +102,12 @@ complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -s q -l quiet -d 'Pri
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -s h -l help -d 'Print help'
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l at -d 'Instead of a snapshot id: the newest at or before this time (as `restore --at`)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l host -d 'Choose among snapshots from this host (repeatable: any of them)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l tag -d 'Choose among snapshots with this tag (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s r -l repo -d 'Repository location' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l password-file -d 'Read the password from a file (first line)' -r -F
@@ -112,6 +118,11 @@ complete -c vcd -n "__fish_vcd_using_subcommand ls" -s q -l quiet -d 'Print only
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l host -d 'Choose among snapshots from this host (repeatable: any of them)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l tag -d 'Choose among snapshots with this tag (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -s r -l repo -d 'Repository location' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l password-file -d 'Read the password from a file (first line)' -r -F
@@ -131,6 +142,12 @@ complete -c vcd -n "__fish_vcd_using_subcommand stats" -s q -l quiet -d 'Print o
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l at -d 'A snapshot: the newest at or before this time (as `restore --at`)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l host -d 'Choose among snapshots from this host (repeatable: any of them)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l tag -d 'Choose among snapshots with this tag (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -s r -l repo -d 'Repository location' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l password-file -d 'Read the password from a file (first line)' -r -F
@@ -175,7 +192,12 @@ complete -c vcd -n "__fish_vcd_using_subcommand forget" -s v -l verbose -d 'More
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s t -l target -d 'Directory to restore into' -r -F
-complete -c vcd -n "__fish_vcd_using_subcommand restore" -l at -d 'Point in time: restore the newest snapshot at or before this time (local time "YYYY-MM-DD HH:MM[:SS]", or RFC 3339)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l at -d 'Point in time: restore the newest snapshot at or before this time (RFC 3339, local "YYYY-MM-DD[ HH:MM[:SS]]", "2h ago", "yesterday 14:00", "tuesday")' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l host -d 'Choose among snapshots from this host (repeatable: any of them)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l tag -d 'Choose among snapshots with this tag (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l include -d 'Restore only paths matching a glob (repeatable); a matching directory brings its content' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l exclude -d 'Skip paths matching a glob (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s r -l repo -d 'Repository location' -r -F

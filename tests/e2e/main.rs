@@ -10,6 +10,7 @@ mod keys;
 mod locks;
 mod phases;
 
+mod choose;
 mod config;
 mod corruption;
 mod crash;

@@ -476,17 +476,26 @@ fn roundtrip_restore_include_exclude() {
         Path::new("../docs/a.txt")
     );
 
-    // Nothing matches: nothing but the target itself.
+    // Nothing matches.
     let target = env.path("nothing");
-    env.ok(&[
-        "restore",
-        &id,
-        "--target",
-        target.to_str().unwrap(),
-        "--include",
-        "no-such-name",
-    ]);
-    assert!(all_paths(&target).is_empty(), "{:?}", all_paths(&target));
+    // An include that matches nothing is a mistake, not an empty restore: exit 1, the
+    // pattern named, nothing written.
+    let (_, err) = env.code(
+        1,
+        &[
+            "restore",
+            &id,
+            "--target",
+            target.to_str().unwrap(),
+            "--include",
+            "no-such-name",
+        ],
+    );
+    assert!(
+        err.contains("--include \"no-such-name\": matches nothing"),
+        "{err}"
+    );
+    assert!(!target.exists());
 }
 
 #[test]

@@ -12,8 +12,13 @@ use crate::output::set_json_time;
 pub struct Args {
     /// config, key, snapshot, index, pack, tree, blob, lock or plan (a deletion plan)
     what: String,
-    /// Id (or id prefix for snapshots)
+    /// Id (or, for a snapshot, an id prefix or `latest`)
     id: Option<String>,
+    /// A snapshot: the newest at or before this time (as `restore --at`)
+    #[arg(long)]
+    at: Option<String>,
+    #[command(flatten)]
+    filter: crate::choose::FilterArgs,
 }
 
 fn entry_json(e: &engine::format::blob::BlobEntry) -> serde_json::Value {
@@ -50,7 +55,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         }
         "snapshot" => {
             let snaps = repo.snapshots()?;
-            let s = engine::policy::select::select(&snaps, &need_id()?)?;
+            let spec = match &a.at {
+                Some(_) => a.id.clone(),
+                None => Some(need_id()?),
+            };
+            let s = crate::choose::choose(g, &snaps, spec.as_deref(), a.at.as_deref(), &a.filter)?;
             let mut v = serde_json::to_value(&s.snap)?;
             v["id"] = s.id.to_hex().into();
             set_json_time(&mut v, "time", &s.snap.time);

@@ -10,13 +10,18 @@ use crate::output::esc;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot id prefix or `latest`
+    /// Snapshot id prefix or `latest` (with --at: the path)
     snapshot: String,
     /// Directory or file inside the snapshot
     path: Option<String>,
     /// Long listing: type, mode, owner, size, mtime
     #[arg(short, long)]
     long: bool,
+    /// Instead of a snapshot id: the newest at or before this time (as `restore --at`)
+    #[arg(long)]
+    at: Option<String>,
+    #[command(flatten)]
+    filter: crate::choose::FilterArgs,
 }
 
 fn kind_char(k: NodeKind) -> char {
@@ -65,8 +70,16 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let _lock = common::read_lock(g, &repo)?;
     let snaps = repo.snapshots()?;
-    let s = engine::policy::select::select(&snaps, &a.snapshot)?;
-    match ls::lookup(&repo, &s.snap.tree, a.path.as_deref().unwrap_or(""))? {
+    let (spec, path) = match &a.at {
+        // With --at the one positional argument is the path.
+        Some(_) => (None, a.path.as_deref().or(Some(a.snapshot.as_str()))),
+        None => (Some(a.snapshot.as_str()), a.path.as_deref()),
+    };
+    if a.at.is_some() && a.path.is_some() {
+        bail!("with --at, give only the path inside the snapshot");
+    }
+    let s = crate::choose::choose(g, &snaps, spec, a.at.as_deref(), &a.filter)?;
+    match ls::lookup(&repo, &s.snap.tree, path.unwrap_or(""))? {
         Lookup::Missing { component } => {
             bail!("{component}: no such entry in snapshot {}", s.id.short())
         }

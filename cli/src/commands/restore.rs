@@ -19,10 +19,12 @@ pub struct Args {
     /// Directory to restore into
     #[arg(short, long)]
     target: PathBuf,
-    /// Point in time: restore the newest snapshot at or before this time (local time
-    /// "YYYY-MM-DD HH:MM[:SS]", or RFC 3339)
+    /// Point in time: restore the newest snapshot at or before this time (RFC 3339, local
+    /// "YYYY-MM-DD[ HH:MM[:SS]]", "2h ago", "yesterday 14:00", "tuesday")
     #[arg(long, conflicts_with = "snapshot")]
     at: Option<String>,
+    #[command(flatten)]
+    filter: crate::choose::FilterArgs,
     /// Restore only paths matching a glob (repeatable); a matching directory brings its content
     #[arg(long = "include", value_name = "GLOB")]
     includes: Vec<String>,
@@ -51,11 +53,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let _lock = common::read_lock(g, &repo)?;
     let snaps = repo.snapshots()?;
-    let snap = match (&a.snapshot, &a.at) {
-        (Some(s), None) => engine::policy::select::select(&snaps, s)?,
-        (None, Some(t)) => engine::policy::select::latest_at(&snaps, common::parse_time(t)?)?,
-        _ => bail!("name a snapshot (an id prefix or `latest`) or give --at TIME"),
-    };
+    if a.snapshot.is_none() && a.at.is_none() {
+        bail!("name a snapshot (an id prefix or `latest`) or give --at TIME");
+    }
+    let snap = crate::choose::choose(g, &snaps, a.snapshot.as_deref(), a.at.as_deref(), &a.filter)?;
     let progress = Arc::new(Progress::default());
     // The snapshot's summary counts what a whole restore writes; a partial one has no total.
     if a.includes.is_empty() && a.excludes.is_empty() {

@@ -9,3 +9,4 @@ pub mod retention;
 pub mod schedule;
 pub mod scheduler;
 pub mod select;
+pub mod when;

@@ -33,6 +33,103 @@ pub fn latest_at(list: &[SnapshotRef], at: chrono::DateTime<chrono::Utc>) -> Res
         .ok_or_else(|| Error::NoSuchSnapshot(format!("at or before {}", at.to_rfc3339())))
 }
 
+/// Which snapshots a command may choose from (`--host`, `--tag`, `--path`, `--category`,
+/// `--job`): each list allows any of its values, an empty one all; a snapshot must pass every
+/// list. A `--path` matches a snapshot that backed up that path or one above it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotFilter {
+    pub hosts: Vec<String>,
+    pub tags: Vec<String>,
+    pub paths: Vec<String>,
+    pub categories: Vec<String>,
+    pub jobs: Vec<String>,
+}
+
+impl SnapshotFilter {
+    pub fn is_empty(&self) -> bool {
+        *self == SnapshotFilter::default()
+    }
+
+    pub fn matches(&self, s: &crate::format::snapshot::Snapshot) -> bool {
+        let holds = |want: &str| {
+            let want = want.trim_end_matches('/');
+            s.paths.iter().any(|p| {
+                let p = p.trim_end_matches('/');
+                p.is_empty() || want == p || want.starts_with(&format!("{p}/"))
+            })
+        };
+        (self.hosts.is_empty() || self.hosts.contains(&s.host))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| s.tags.contains(t)))
+            && (self.paths.is_empty() || self.paths.iter().any(|p| holds(p)))
+            && (self.categories.is_empty() || self.categories.iter().any(|c| s.has_category(c)))
+            && (self.jobs.is_empty() || s.job.as_ref().is_some_and(|j| self.jobs.contains(j)))
+    }
+
+    /// ` of host h, tag t, path /p, category c, job j` (empty when it filters nothing).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (what, v) in [
+            ("host", &self.hosts),
+            ("tag", &self.tags),
+            ("path", &self.paths),
+            ("category", &self.categories),
+            ("job", &self.jobs),
+        ] {
+            if !v.is_empty() {
+                parts.push(format!("{what} {}", v.join(" or ")));
+            }
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", parts.join(", "))
+        }
+    }
+}
+
+/// What a user asked for: a snapshot (`latest` or an id prefix) or a point in time, among the
+/// snapshots `filter` allows. `latest` and `at` resolve within the filter; an id prefix names
+/// a snapshot the filter must allow too.
+pub fn choose<'a>(
+    list: &'a [SnapshotRef],
+    spec: Option<&str>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    filter: &SnapshotFilter,
+) -> Result<&'a SnapshotRef> {
+    let allowed: Vec<SnapshotRef> = list
+        .iter()
+        .filter(|s| filter.matches(&s.snap))
+        .cloned()
+        .collect();
+    let what = filter.describe();
+    let chosen = match (spec, at) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Invalid(
+                "name a snapshot or give a time, not both".into(),
+            ))
+        }
+        (_, Some(t)) => latest_at(&allowed, t).map_err(|_| {
+            Error::NoSuchSnapshot(format!(
+                "at or before {}{what}",
+                t.format("%Y-%m-%d %H:%M:%S UTC")
+            ))
+        })?,
+        (spec, None) => {
+            let spec = spec.unwrap_or("latest");
+            select(&allowed, spec).map_err(|e| match e {
+                Error::NoSuchSnapshot(_) if !what.is_empty() => {
+                    Error::NoSuchSnapshot(format!("{spec}{what}"))
+                }
+                e => e,
+            })?
+        }
+    };
+    Ok(list
+        .iter()
+        .find(|s| s.id == chosen.id)
+        .expect("chosen from the list"))
+}
+
 /// The snapshot a new backup of `paths` from `host` continues from.
 pub fn find_parent<'s>(
     snaps: &'s [SnapshotRef],
@@ -114,6 +211,66 @@ mod tests {
         assert_eq!(latest_at(&l, t(12, 0)).unwrap().id, Id([12; 32]));
         assert_eq!(latest_at(&l, t(23, 0)).unwrap().id, Id([14; 32]));
         assert!(latest_at(&l, t(9, 0)).is_err());
+    }
+
+    #[test]
+    fn a_filter_narrows_latest_at_and_ids_and_says_so() {
+        let mut l = vec![
+            snap(10, "h", &["/etc", "/srv"]),
+            snap(12, "h", &["/var/log"]),
+            snap(14, "other", &["/etc"]),
+            snap(16, "h", &["/home"]),
+        ];
+        l[0].snap.categories = vec!["critical".into(), "important".into()];
+        l[1].snap.category = Some("critical".into());
+        l[1].snap.job = Some("daily".into());
+        let t = |h| chrono::Utc.with_ymd_and_hms(2026, 11, 20, h, 0, 0).unwrap();
+        let f = |c: &[&str], p: &[&str], h: &[&str]| SnapshotFilter {
+            categories: c.iter().map(|s| s.to_string()).collect(),
+            paths: p.iter().map(|s| s.to_string()).collect(),
+            hosts: h.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let id = |s: &SnapshotRef| s.id.0[0];
+        // The newest holding the category, not the newest snapshot.
+        let crit = f(&["critical"], &[], &[]);
+        assert_eq!(id(choose(&l, None, None, &crit).unwrap()), 12);
+        assert_eq!(id(choose(&l, None, Some(t(11)), &crit).unwrap()), 10);
+        assert_eq!(
+            id(choose(&l, Some("latest"), None, &f(&["important"], &[], &[])).unwrap()),
+            10
+        );
+        // A path inside a backed-up path; a host.
+        assert_eq!(
+            id(choose(&l, None, None, &f(&[], &["/etc/vcd/"], &[])).unwrap()),
+            14
+        );
+        assert_eq!(
+            id(choose(&l, None, None, &f(&[], &["/etc/vcd"], &["h"])).unwrap()),
+            10
+        );
+        assert!(!f(&[], &["/etcetera"], &[]).matches(&l[0].snap));
+        // A job; nothing left; an id the filter does not allow.
+        let daily = SnapshotFilter {
+            jobs: vec!["daily".into()],
+            ..Default::default()
+        };
+        assert_eq!(id(choose(&l, None, None, &daily).unwrap()), 12);
+        let e = choose(&l, None, Some(t(9)), &crit).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            Error::NoSuchSnapshot(
+                "at or before 2026-11-20 09:00:00 UTC of category critical".into()
+            )
+            .to_string()
+        );
+        let e = choose(&l, Some("10"), None, &crit).unwrap_err();
+        assert!(e.to_string().contains("10 of category critical"), "{e}");
+        assert!(choose(&l, Some("latest"), Some(t(9)), &crit).is_err());
+        assert_eq!(
+            id(choose(&l, None, None, &SnapshotFilter::default()).unwrap()),
+            16
+        );
     }
 
     #[test]

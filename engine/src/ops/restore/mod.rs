@@ -403,6 +403,60 @@ fn finish_dirs(w: &Writer, root: &DirFd) {
     }
 }
 
+/// Refuses include patterns that match nothing in the snapshot (a typo would otherwise restore
+/// nothing and succeed). The trees are walked until every pattern has matched.
+fn unmatched_includes(
+    repo: &Repo,
+    snap: &SnapshotRef,
+    g: &GlobSet,
+    patterns: &[String],
+) -> Result<()> {
+    /// Why the walk ended early: every pattern matched, or an error.
+    enum Stop {
+        AllMatched,
+        Failed(Error),
+    }
+    impl From<Error> for Stop {
+        fn from(e: Error) -> Self {
+            Stop::Failed(e)
+        }
+    }
+    let mut seen = vec![false; patterns.len()];
+    let tree = repo.load_tree(&snap.snap.tree)?;
+    let walked = crate::ops::ls::walk(repo, tree, "", |e| {
+        for i in g.matches(&e.path) {
+            seen[i] = true;
+        }
+        if seen.iter().all(|s| *s) {
+            return Err(Stop::AllMatched);
+        }
+        Ok(())
+    });
+    match walked {
+        Ok(()) | Err(Stop::AllMatched) => {}
+        Err(Stop::Failed(e)) => return Err(e),
+    }
+    let missing: Vec<&str> = patterns
+        .iter()
+        .zip(&seen)
+        .filter(|(_, s)| !**s)
+        .map(|(p, _)| p.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "--include {}: matches nothing in snapshot {} (paths in a snapshot are absolute: {})",
+        missing
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        snap.id.short(),
+        snap.snap.paths.join(" ")
+    )))
+}
+
 pub fn restore(
     repo: &Repo,
     snap: &SnapshotRef,
@@ -412,8 +466,19 @@ pub fn restore(
     let includes = if opts.includes.is_empty() {
         None
     } else {
-        Some(build_excludes(&opts.includes)?)
+        let g = build_excludes(&opts.includes)?;
+        unmatched_includes(repo, snap, &g, &opts.includes)?;
+        Some(g)
     };
+    // Followed: a target that is a link to a directory is that directory.
+    if let Ok(m) = std::fs::metadata(&opts.target) {
+        if !m.is_dir() {
+            return Err(Error::Invalid(format!(
+                "restore target {} exists and is not a directory",
+                opts.target.display()
+            )));
+        }
+    }
     let excludes = build_excludes(&opts.excludes)?;
     let euid = nix::unistd::geteuid();
     let rules = Rules {
