@@ -51,6 +51,8 @@ enum Command {
     Forget(Box<commands::forget::Args>),
     /// Restore a snapshot
     Restore(commands::restore::Args),
+    /// List the restorations (every restore is recorded), or show one
+    Restores(commands::restores::Args),
     /// Verify the repository
     Check(commands::check::Args),
     /// Repair repository structures
@@ -135,6 +137,7 @@ fn main() -> ExitCode {
         Command::Cat(a) => commands::cat::run(&cli.global, a),
         Command::Forget(a) => commands::forget::run(&cli.global, *a),
         Command::Restore(a) => commands::restore::run(&cli.global, a),
+        Command::Restores(a) => commands::restores::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),
         Command::Prune(a) => commands::prune::run(&cli.global, a),

@@ -67,6 +67,9 @@ _vcd() {
             vcd,restore)
                 cmd="vcd__subcmd__restore"
                 ;;
+            vcd,restores)
+                cmd="vcd__subcmd__restores"
+                ;;
             vcd,run)
                 cmd="vcd__subcmd__run"
                 ;;
@@ -157,6 +160,9 @@ _vcd() {
             vcd__subcmd__help,restore)
                 cmd="vcd__subcmd__help__subcmd__restore"
                 ;;
+            vcd__subcmd__help,restores)
+                cmd="vcd__subcmd__help__subcmd__restores"
+                ;;
             vcd__subcmd__help,run)
                 cmd="vcd__subcmd__help__subcmd__run"
                 ;;
@@ -195,6 +201,9 @@ _vcd() {
                 ;;
             vcd__subcmd__help__subcmd__repair,index)
                 cmd="vcd__subcmd__help__subcmd__repair__subcmd__index"
+                ;;
+            vcd__subcmd__help__subcmd__restores,show)
+                cmd="vcd__subcmd__help__subcmd__restores__subcmd__show"
                 ;;
             vcd__subcmd__help__subcmd__schedule,install)
                 cmd="vcd__subcmd__help__subcmd__schedule__subcmd__install"
@@ -241,6 +250,18 @@ _vcd() {
             vcd__subcmd__repair__subcmd__help,index)
                 cmd="vcd__subcmd__repair__subcmd__help__subcmd__index"
                 ;;
+            vcd__subcmd__restores,help)
+                cmd="vcd__subcmd__restores__subcmd__help"
+                ;;
+            vcd__subcmd__restores,show)
+                cmd="vcd__subcmd__restores__subcmd__show"
+                ;;
+            vcd__subcmd__restores__subcmd__help,help)
+                cmd="vcd__subcmd__restores__subcmd__help__subcmd__help"
+                ;;
+            vcd__subcmd__restores__subcmd__help,show)
+                cmd="vcd__subcmd__restores__subcmd__help__subcmd__show"
+                ;;
             vcd__subcmd__schedule,help)
                 cmd="vcd__subcmd__schedule__subcmd__help"
                 ;;
@@ -260,7 +281,7 @@ _vcd() {
 
     case "${cmd}" in
         vcd)
-            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore check repair prune key unlock mount config run schedule daemon completions man help"
+            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores check repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -914,7 +935,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__help)
-            opts="init backup snapshots ls diff stats cat forget restore check repair prune key unlock mount config run schedule daemon completions man help"
+            opts="init backup snapshots ls diff stats cat forget restore restores check repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1266,6 +1287,34 @@ _vcd() {
         vcd__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__help__subcmd__restores)
+            opts="show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__help__subcmd__restores__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2018,6 +2067,116 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__restores)
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__restores__subcmd__help)
+            opts="show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__restores__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__restores__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__restores__subcmd__show)
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

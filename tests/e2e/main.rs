@@ -28,6 +28,7 @@ mod names;
 mod output;
 mod prune;
 mod readme;
+mod recovery;
 mod regressions;
 mod repair;
 mod restore_race;

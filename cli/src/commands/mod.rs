@@ -15,6 +15,7 @@ pub mod mount;
 pub mod prune;
 pub mod repair;
 pub mod restore;
+pub mod restores;
 pub mod run;
 pub mod schedule;
 pub mod snapshots;

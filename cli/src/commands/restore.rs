@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use engine::ops::progress::Progress;
+use engine::ops::recovery::{self, RestoreRequest};
 use engine::ops::restore::{self, RestoreOptions};
 
 use crate::common::{self, human_bytes, GlobalOpts};
@@ -78,7 +79,22 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         before_verify: None,
     };
     let start = std::time::Instant::now();
-    let r = restore::restore(&repo, snap, &opts, &progress);
+    // Recorded in the repository (`vcd restores`), unless the repository is read-only
+    // storage (--no-lock): there nothing can be written.
+    let (r, rid) = if g.no_lock {
+        (restore::restore(&repo, snap, &opts, &progress), None)
+    } else {
+        let req = RestoreRequest {
+            options: opts,
+            categories: a.filter.filter().categories,
+            at: a.at.as_deref().map(common::parse_time).transpose()?,
+            objectives: None,
+        };
+        match recovery::restore_recorded(&repo, snap, &req, &progress) {
+            Ok(x) => (Ok(x.result), Some(x.restoration)),
+            Err(e) => (Err(e), None),
+        }
+    };
     display.finish();
     let r = r?;
     // Files that failed decide the exit code even when the summary cannot be written.
@@ -87,8 +103,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             return Ok(());
         }
         out!(
-            "restored snapshot {} ({}) to {}: {} files, {} hard links, {} symlinks and special \
+            "{}restored snapshot {} ({}) to {}: {} files, {} hard links, {} symlinks and special \
              files, {} dirs, {} in {:.2}s",
+            rid.map(|r| format!("restoration {}: ", r.short()))
+                .unwrap_or_default(),
             snap.id.short(),
             snap.snap.time.format("%Y-%m-%d %H:%M:%S UTC"),
             a.target.display(),

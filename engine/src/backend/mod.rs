@@ -38,10 +38,12 @@ pub enum FileType {
     Lock,
     /// Prune's deletion plans (FORMAT.md §14): packs awaiting deletion.
     Pending,
+    /// Restoration records (FORMAT.md §15): what each restore, verification and rollback did.
+    Restore,
 }
 
 impl FileType {
-    pub const ALL: [FileType; 7] = [
+    pub const ALL: [FileType; 8] = [
         FileType::Config,
         FileType::Key,
         FileType::Pack,
@@ -49,6 +51,7 @@ impl FileType {
         FileType::Snapshot,
         FileType::Lock,
         FileType::Pending,
+        FileType::Restore,
     ];
 
     pub fn dir(self) -> &'static str {
@@ -60,6 +63,7 @@ impl FileType {
             FileType::Snapshot => "snapshots",
             FileType::Lock => "locks",
             FileType::Pending => "pending",
+            FileType::Restore => "restores",
         }
     }
 
@@ -72,6 +76,7 @@ impl FileType {
             FileType::Snapshot => "snapshot",
             FileType::Lock => "lock",
             FileType::Pending => "deletion plan",
+            FileType::Restore => "restoration record",
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod aad {
     pub const CONFIG: &[u8] = b"vcd/v1/config";
     pub const LOCK: &[u8] = b"vcd/v1/lock";
     pub const PLAN: &[u8] = b"vcd/v1/deletion-plan";
+    pub const RESTORE: &[u8] = b"vcd/v1/restoration";
     pub const MASTER_KEY: &[u8] = b"vcd/v1/master-key";
 }
 

@@ -9,5 +9,6 @@ pub mod lock_file;
 pub mod meta;
 pub mod pack;
 pub mod plan;
+pub mod restoration;
 pub mod snapshot;
 pub mod tree;

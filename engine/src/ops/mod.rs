@@ -11,6 +11,7 @@ pub mod job;
 pub mod ls;
 pub mod progress;
 pub mod prune;
+pub mod recovery;
 pub mod repair;
 pub mod restore;
 pub mod stats;
