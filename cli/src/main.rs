@@ -53,6 +53,8 @@ enum Command {
     Restore(commands::restore::Args),
     /// List the restorations (every restore is recorded), or show one
     Restores(commands::restores::Args),
+    /// Compare a restoration's target with its snapshot and record the result
+    VerifyRestore(commands::verify_restore::Args),
     /// Verify the repository
     Check(commands::check::Args),
     /// Repair repository structures
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
         Command::Forget(a) => commands::forget::run(&cli.global, *a),
         Command::Restore(a) => commands::restore::run(&cli.global, a),
         Command::Restores(a) => commands::restores::run(&cli.global, a),
+        Command::VerifyRestore(a) => commands::verify_restore::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),
         Command::Prune(a) => commands::prune::run(&cli.global, a),

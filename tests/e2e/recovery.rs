@@ -101,3 +101,106 @@ fn every_restore_is_recorded_and_listed_with_its_outcome() {
         "{err}"
     );
 }
+
+#[test]
+fn verify_restore_finds_a_changed_byte_mode_a_missing_and_an_extra_file_and_records_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    std::fs::write(src.join("a"), vec![7u8; 100_000]).unwrap();
+    std::fs::write(src.join("b"), b"bravo").unwrap();
+    std::fs::write(src.join("d/c"), b"charlie").unwrap();
+    std::os::unix::fs::symlink("a", src.join("l")).unwrap();
+    std::fs::hard_link(src.join("b"), src.join("d/b2")).unwrap();
+    e.backup(&src, &[]);
+    let t = e.path("t");
+    let out = e.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let rid = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+
+    // Just restored: identical.
+    let ok = e.ok(&["verify-restore", &rid]);
+    assert!(ok.contains("identical"), "{ok}");
+
+    let r = t.join(src.strip_prefix("/").unwrap());
+    // One byte in the middle, written in place (same size).
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(r.join("a"))
+            .unwrap();
+        f.write_all_at(b"X", 50_000).unwrap();
+    }
+    std::fs::set_permissions(r.join("b"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::remove_file(r.join("d/c")).unwrap();
+    std::fs::write(r.join("d/extra"), b"not mine").unwrap();
+    let o = e.run(&["verify-restore", &rid, "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diffs: Vec<String> = v["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    let s = src.to_str().unwrap();
+    let has = |p: &str, what: &str| {
+        assert!(
+            diffs
+                .iter()
+                .any(|d| d.starts_with(&format!("{s}/{p}: ")) && d.contains(what)),
+            "{p} {what}: {diffs:#?}"
+        )
+    };
+    has("a", "content: bytes at offset");
+    has("b", "mode 0600 instead of 0644");
+    has("d/c", "missing");
+    has("d/extra", "not in the snapshot");
+    assert_eq!(v["ok"], false);
+
+    // Both verifications are on record.
+    let l: serde_json::Value = serde_json::from_str(&e.ok(&["restores", "--json"])).unwrap();
+    let events = l[0]["events"].as_array().unwrap();
+    let verified: Vec<&serde_json::Value> =
+        events.iter().filter(|x| x["event"] == "verified").collect();
+    assert_eq!(verified.len(), 2);
+    assert_eq!(verified[0]["ok"], true);
+    assert_eq!(verified[1]["ok"], false);
+    assert_eq!(verified[1]["differences_total"], diffs.len());
+    let (_, err) = e.code(1, &["verify-restore", "0000"]);
+    assert!(err.contains("restoration \"0000\""), "{err}");
+}
+
+#[test]
+fn a_fresh_restore_of_every_kind_of_entry_verifies_identical() {
+    let e = Env::new();
+    let src = e.path("src");
+    crate::gen::generate_with(&src, 0x7e57, &crate::gen::Spec::small());
+    e.backup(&src, &[]);
+    let t = e.path("t");
+    let out = e.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let rid = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let o = e.run(&["verify-restore", &rid]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("identical"), "{out}");
+}

@@ -21,3 +21,4 @@ pub mod schedule;
 pub mod snapshots;
 pub mod stats;
 pub mod unlock;
+pub mod verify_restore;

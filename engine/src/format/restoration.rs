@@ -58,6 +58,9 @@ pub enum What {
         /// `always`, `if-changed` or `never`.
         overwrite: String,
         delete: bool,
+        /// Owners were left as the restoring user's (`--no-owner`), or could not be set.
+        #[serde(default)]
+        no_owner: bool,
     },
     Finished {
         outcome: Outcome,
@@ -159,6 +162,7 @@ mod tests {
                 rollback_snapshot: None,
                 overwrite: "always".into(),
                 delete: false,
+                no_owner: false,
             },
         };
         let b = e.encode();

@@ -1,6 +1,7 @@
 //! The recovery system: restoration records (who restored what, where, how it went, its
 //! verification and rollback) and the specification's recovery operations over them.
 
+pub mod compare;
 pub mod records;
 
 #[cfg(test)]
@@ -63,6 +64,7 @@ pub fn restore_recorded(
             rollback_snapshot: None,
             overwrite: "always".into(),
             delete: false,
+            no_owner: o.no_owner || !nix::unistd::geteuid().is_root(),
         },
     )?;
     let start = std::time::Instant::now();
@@ -120,4 +122,75 @@ pub fn restore_recorded(
             Err(e)
         }
     }
+}
+
+/// What `verify_recovery` found, recorded as a `verified` event.
+#[derive(Debug)]
+pub struct Verification {
+    pub restoration: Id,
+    pub snapshot: Id,
+    pub target: String,
+    pub comparison: compare::Comparison,
+    pub duration_secs: f64,
+}
+
+/// Compares the target of restoration `rid` (a unique prefix) with its snapshot, within the
+/// restore's scope, and records the result. The snapshot must still exist.
+pub fn verify_recovery(
+    repo: &Repo,
+    rid: &str,
+    cancel: &crate::cancel::CancelToken,
+) -> Result<Verification> {
+    let list = records::list(repo)?;
+    let r = records::find(&list, rid)?;
+    let Some(What::Started {
+        snapshot,
+        target,
+        includes,
+        excludes,
+        no_owner,
+        ..
+    }) = r.started().map(|e| &e.what)
+    else {
+        return Err(Error::NotFound(format!("the start of restoration {rid}")));
+    };
+    let snaps = repo.snapshots()?;
+    let snap = snaps.iter().find(|s| s.id == *snapshot).ok_or_else(|| {
+        Error::NotFound(format!(
+            "snapshot {} that restoration {} restored (forgotten since?)",
+            snapshot.short(),
+            r.id.short()
+        ))
+    })?;
+    let start = std::time::Instant::now();
+    let c = compare::compare(
+        repo,
+        snap,
+        std::path::Path::new(target),
+        &compare::CompareOptions {
+            includes: includes.clone(),
+            excludes: excludes.clone(),
+            owners: !no_owner,
+            cancel: cancel.clone(),
+        },
+    )?;
+    let duration_secs = start.elapsed().as_secs_f64();
+    records::record(
+        repo,
+        r.id,
+        What::Verified {
+            ok: c.ok(),
+            differences: c.differences.iter().take(100).cloned().collect(),
+            differences_total: c.differences.len() as u64,
+            entries: c.entries,
+            duration_secs,
+        },
+    )?;
+    Ok(Verification {
+        restoration: r.id,
+        snapshot: snap.id,
+        target: target.clone(),
+        comparison: c,
+        duration_secs,
+    })
 }

@@ -136,7 +136,7 @@ pub fn list(repo: &Repo) -> Result<Vec<Restoration>> {
             }
         })
         .collect();
-    events.sort_by(|a, b| (a.time, a.restoration).cmp(&(b.time, b.restoration)));
+    events.sort_by_key(|e| (e.time, e.restoration));
     let mut out: Vec<Restoration> = Vec::new();
     for e in events {
         match out.iter_mut().find(|r| r.id == e.restoration) {

@@ -26,6 +26,7 @@ fn started(snapshot_age: Duration, rto: u64) -> What {
         rollback_snapshot: None,
         overwrite: "always".into(),
         delete: false,
+        no_owner: false,
     }
 }
 
