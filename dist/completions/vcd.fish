@@ -200,6 +200,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand restore" -l tag -d 'Choose among
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l scenario -d 'The recovery scenario this restore answers (from the configuration file, else the specification\'s: complete, partial, configuration): its RTO and RPO are recorded and checked' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l include -d 'Restore only paths matching a glob (repeatable); a matching directory brings its content' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l exclude -d 'Skip paths matching a glob (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s r -l repo -d 'Repository location' -r -F

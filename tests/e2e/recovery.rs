@@ -204,3 +204,102 @@ fn a_fresh_restore_of_every_kind_of_entry_verifies_identical() {
     assert!(o.status.success(), "{out}\n{err}");
     assert!(out.contains("identical"), "{out}");
 }
+
+#[test]
+fn a_scenario_records_its_rto_and_the_rpo_at_the_incident() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"data").unwrap();
+    // A snapshot three hours old.
+    let three_h = (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339();
+    e.backup_json(&src, &["--category", "critical", "--time", &three_h]);
+    // The specification's configuration scenario (no configuration file): RTO 30min is met,
+    // RPO 1h is not (the data is three hours old).
+    let out = e.ok(&[
+        "--config",
+        e.path("none.toml").to_str().unwrap(),
+        "restore",
+        "latest",
+        "--scenario",
+        "configuration",
+        "--target",
+        e.path("t1").to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("scenario configuration: RTO 30min") && out.contains(": met; RPO 1h"),
+        "{out}"
+    );
+    assert!(out.contains("3.0h old at the incident: MISSED"), "{out}");
+    // A configuration whose scenario allows 1 second... and an incident 2h after the data:
+    // `--at` sets the incident's time, so the RPO is measured from it.
+    let cfg = e.path("vcd.toml");
+    let cfg_s = cfg.to_str().unwrap();
+    e.ok(&["--config", cfg_s, "config", "init"]);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("rto = \"30min\"", "rto = \"1s\"")
+        .replace(
+            "rpo = \"1h\"\ncategories = [\"critical\"]",
+            "rpo = \"3h\"\ncategories = [\"critical\"]",
+        );
+    std::fs::write(&cfg, text).unwrap();
+    let slow = e.path("big");
+    std::fs::create_dir_all(&slow).unwrap();
+    let two_h = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let o = e.run(&[
+        "--config",
+        cfg_s,
+        "restore",
+        "--at",
+        &two_h,
+        "--scenario",
+        "configuration",
+        "--target",
+        e.path("t2").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let l: serde_json::Value = serde_json::from_str(&e.ok(&["restores", "--json"])).unwrap();
+    let (a, b) = (&l[0], &l[1]);
+    assert_eq!(a["objectives"]["scenario"], "configuration");
+    assert_eq!(
+        (&a["rto_met"], &a["rpo_met"]),
+        (&true.into(), &false.into())
+    );
+    let age = a["data_age_secs"].as_i64().unwrap();
+    assert!((3 * 3600 - 60..3 * 3600 + 60).contains(&age), "{age}");
+    assert_eq!(
+        (
+            b["objectives"]["rto_secs"].as_u64(),
+            b["objectives"]["rpo_secs"].as_u64()
+        ),
+        (Some(1), Some(3 * 3600))
+    );
+    // Two hours of data age at an incident one hour ago: within 3h.
+    let age = b["data_age_secs"].as_i64().unwrap();
+    assert!((2 * 3600 - 60..2 * 3600 + 60).contains(&age), "{age}");
+    assert_eq!(b["rpo_met"], true);
+    assert_eq!(
+        b["events"][0]["categories"],
+        serde_json::json!(["critical"])
+    );
+    // The RTO of 1 second: met or missed by the measured duration, never assumed.
+    let took = b["duration_secs"].as_f64().unwrap();
+    assert_eq!(b["rto_met"], took <= 1.0);
+    // An unknown scenario is refused before anything is restored.
+    let (_, err) = e.code(
+        1,
+        &[
+            "--config",
+            cfg_s,
+            "restore",
+            "latest",
+            "--scenario",
+            "mars",
+            "--target",
+            e.path("t3").to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("scenario \"mars\""), "{err}");
+    assert!(!e.path("t3").exists());
+}

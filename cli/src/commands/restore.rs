@@ -26,6 +26,11 @@ pub struct Args {
     at: Option<String>,
     #[command(flatten)]
     filter: crate::choose::FilterArgs,
+    /// The recovery scenario this restore answers (from the configuration file, else the
+    /// specification's: complete, partial, configuration): its RTO and RPO are recorded and
+    /// checked
+    #[arg(long, value_name = "NAME")]
+    scenario: Option<String>,
     /// Restore only paths matching a glob (repeatable); a matching directory brings its content
     #[arg(long = "include", value_name = "GLOB")]
     includes: Vec<String>,
@@ -81,17 +86,37 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let start = std::time::Instant::now();
     // Recorded in the repository (`vcd restores`), unless the repository is read-only
     // storage (--no-lock): there nothing can be written.
+    let mut objectives = None;
     let (r, rid) = if g.no_lock {
         (restore::restore(&repo, snap, &opts, &progress), None)
     } else {
+        let mut categories = a.filter.filter().categories;
+        let scenario = match &a.scenario {
+            Some(name) => {
+                let config = if common::config_path(g).exists() {
+                    Some(common::load_config(g)?)
+                } else {
+                    None
+                };
+                let (o, cats) = recovery::scenario(config.as_ref(), name)?;
+                if categories.is_empty() {
+                    categories = cats;
+                }
+                Some(o)
+            }
+            None => None,
+        };
         let req = RestoreRequest {
             options: opts,
-            categories: a.filter.filter().categories,
+            categories,
             at: a.at.as_deref().map(common::parse_time).transpose()?,
-            objectives: None,
+            objectives: scenario,
         };
         match recovery::restore_recorded(&repo, snap, &req, &progress) {
-            Ok(x) => (Ok(x.result), Some(x.restoration)),
+            Ok(x) => {
+                objectives = req.objectives.map(|o| (o, x.duration_secs, req.at));
+                (Ok(x.result), Some(x.restoration))
+            }
             Err(e) => (Err(e), None),
         }
     };
@@ -131,6 +156,23 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
                 r.files
             )?;
         }
+        if let Some((o, took, at)) = &objectives {
+            let human = |s: u64| engine::policy::config::human(chrono::Duration::seconds(s as i64));
+            let age = (at.unwrap_or_else(chrono::Utc::now) - snap.snap.time)
+                .num_seconds()
+                .max(0) as u64;
+            let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+            out!(
+                "scenario {}: RTO {}, took {took:.1}s: {}; RPO {}, the data was {} old at the \
+                 incident: {}",
+                esc(&o.scenario),
+                human(o.rto_secs),
+                verdict(*took <= o.rto_secs as f64),
+                human(o.rpo_secs),
+                approx(age),
+                verdict(age <= o.rpo_secs)
+            )?;
+        }
         Ok(())
     })();
     if !r.errors.is_empty() {
@@ -140,4 +182,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         bail!("{} file(s) could not be restored intact", r.errors.len());
     }
     printed
+}
+
+/// An age as a person reads it: `40s`, `12min`, `5.2h`, `3.1d`.
+fn approx(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}min", s / 60),
+        s if s < 86400 => format!("{:.1}h", s as f64 / 3600.0),
+        s => format!("{:.1}d", s as f64 / 86400.0),
+    }
 }

@@ -83,8 +83,7 @@ struct Walker<'a> {
 impl Walker<'_> {
     /// Where a snapshot path is in the target: names are bytes, never made lossy here.
     fn on_disk(&self, path: &Path) -> PathBuf {
-        self.target
-            .join(path.strip_prefix("/").unwrap_or(path))
+        self.target.join(path.strip_prefix("/").unwrap_or(path))
     }
 
     fn diff(&mut self, path: &Path, what: String) {

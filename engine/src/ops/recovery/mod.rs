@@ -194,3 +194,56 @@ pub fn verify_recovery(
         duration_secs,
     })
 }
+
+/// The objectives of scenario `name`: from `config` when there is one, else the
+/// specification's three (complete 4 h / 24 h, partial 1 h / 1 h, configuration 30 min /
+/// 1 h). `complete` and `partial` also name the default file's `complete-system` and
+/// `partial-data`. Returns them with the scenario's categories.
+pub fn scenario(
+    config: Option<&crate::policy::config::Config>,
+    name: &str,
+) -> Result<(Objectives, Vec<String>)> {
+    let alias = match name {
+        "complete" => "complete-system",
+        "partial" => "partial-data",
+        n => n,
+    };
+    let secs = |d: chrono::Duration| d.num_seconds().max(0) as u64;
+    if let Some(c) = config {
+        let (key, s) = c
+            .scenarios
+            .get_key_value(name)
+            .or_else(|| c.scenarios.get_key_value(alias))
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "scenario {name:?} in the configuration (it has: {})",
+                    c.scenarios.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+        return Ok((
+            Objectives {
+                scenario: key.clone(),
+                rto_secs: secs(s.rto),
+                rpo_secs: secs(s.rpo),
+            },
+            s.categories.clone(),
+        ));
+    }
+    let all = ["critical", "important", "optional"];
+    let (scenario, rto, rpo, cats): (&str, u64, u64, &[&str]) = match alias {
+        "complete-system" => ("complete-system", 4 * 3600, 24 * 3600, &all),
+        "partial-data" => ("partial-data", 3600, 3600, &all[..2]),
+        "configuration" => ("configuration", 1800, 3600, &all[..1]),
+        _ => return Err(Error::NotFound(format!(
+            "scenario {name:?} (without a configuration file: complete, partial or configuration)"
+        ))),
+    };
+    Ok((
+        Objectives {
+            scenario: scenario.into(),
+            rto_secs: rto,
+            rpo_secs: rpo,
+        },
+        cats.iter().map(|c| c.to_string()).collect(),
+    ))
+}

@@ -63,6 +63,12 @@ fn events_make_restorations_with_states_and_objectives() {
     assert_eq!(rb.state(), State::Unfinished, "started, never finished");
     assert_eq!(rb.rpo(), Some((5 * 3600, false)));
     assert_eq!(rb.rto(), None);
+    // A restore that took longer than its scenario's RTO.
+    let c = Id([0xc0; 32]);
+    records::record(&repo, c, started(Duration::minutes(1), 10)).unwrap();
+    records::record(&repo, c, finished(12.5)).unwrap();
+    let list = records::list(&repo).unwrap();
+    assert_eq!(records::find(&list, "c0").unwrap().rto(), Some((12.5, false)));
     records::record(
         &repo,
         a,
@@ -80,6 +86,33 @@ fn events_make_restorations_with_states_and_objectives() {
         records::find(&list, "a0").unwrap().state(),
         State::RolledBack
     );
-    assert!(records::find(&list, "c0").is_err());
+    assert!(records::find(&list, "d0").is_err());
     assert!(records::find(&list, "").is_err());
+}
+
+#[test]
+fn scenarios_come_from_the_configuration_or_the_specification() {
+    let (o, cats) = super::scenario(None, "configuration").unwrap();
+    assert_eq!((o.rto_secs, o.rpo_secs), (1800, 3600));
+    assert_eq!(cats, ["critical"]);
+    let (o, _) = super::scenario(None, "complete").unwrap();
+    assert_eq!(
+        (o.scenario.as_str(), o.rto_secs),
+        ("complete-system", 4 * 3600)
+    );
+    assert!(super::scenario(None, "mars").is_err());
+    let text = crate::policy::config::DEFAULT.replace("rto = \"30min\"", "rto = \"1s\"");
+    let (c, d) = crate::policy::config::check(&text);
+    let c = c.unwrap_or_else(|| panic!("{d:#?}"));
+    let (o, cats) = super::scenario(Some(&c), "configuration").unwrap();
+    assert_eq!(o.rto_secs, 1);
+    assert_eq!(cats, ["critical"]);
+    let (o, _) = super::scenario(Some(&c), "partial").unwrap();
+    assert_eq!(o.scenario, "partial-data");
+    let e = super::scenario(Some(&c), "mars").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("complete-system, configuration, partial-data"),
+        "{e}"
+    );
 }
