@@ -2041,7 +2041,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__restore)
-            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --overwrite --delete --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2088,6 +2088,10 @@ _vcd() {
                     return 0
                     ;;
                 --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --overwrite)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

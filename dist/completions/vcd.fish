@@ -203,11 +203,13 @@ complete -c vcd -n "__fish_vcd_using_subcommand restore" -l job -d 'Choose among
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l scenario -d 'The recovery scenario this restore answers (from the configuration file, else the specification\'s: complete, partial, configuration): its RTO and RPO are recorded and checked' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l include -d 'Restore only paths matching a glob (repeatable); a matching directory brings its content' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l exclude -d 'Skip paths matching a glob (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l overwrite -d 'What to do with what already exists in the target: always (replace it, as restic does), if-changed (keep a regular file of the snapshot\'s size and modification time), never (keep anything there, restore only what is missing)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s r -l repo -d 'Repository location' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l verify -d 'Read every restored file back and compare it with the snapshot'
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l delete -d 'Remove what the target has and the snapshot has not, in the directories restored whole (never an excluded name)'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-owner -d 'Leave owners as the restoring user (a root restore otherwise sets the snapshot\'s owners)'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-special -d 'Skip device nodes, fifos and sockets'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-xattrs -d 'Do not restore extended attributes (ACLs, file capabilities, SELinux labels)'

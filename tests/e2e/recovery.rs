@@ -303,3 +303,132 @@ fn a_scenario_records_its_rto_and_the_rpo_at_the_incident() {
     assert!(err.contains("scenario \"mars\""), "{err}");
     assert!(!e.path("t3").exists());
 }
+
+#[test]
+fn overwrite_modes_and_delete_decide_what_happens_to_what_is_in_the_target() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    std::fs::write(src.join("a"), b"alpha").unwrap();
+    std::fs::write(src.join("b"), b"bravo").unwrap();
+    std::fs::write(src.join("d/c"), b"charlie").unwrap();
+    e.backup(&src, &[]);
+    let t = e.path("t");
+    let ts = t.to_str().unwrap();
+    e.ok(&["restore", "latest", "--target", ts]);
+    let r = t.join(src.strip_prefix("/").unwrap());
+    let read = |p: &str| std::fs::read_to_string(r.join(p)).ok();
+    // The target drifts: a grows, b changes in place keeping its size and time, c goes, and
+    // an extra file, an extra directory and a file an exclude protects appear.
+    let drift = || {
+        std::fs::write(r.join("a"), b"alpha, longer now").unwrap();
+        let b_time = std::fs::metadata(r.join("b")).unwrap().modified().unwrap();
+        std::fs::write(r.join("b"), b"BRAVO").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(r.join("b"))
+            .unwrap()
+            .set_modified(b_time)
+            .unwrap();
+        let _ = std::fs::remove_file(r.join("d/c"));
+        std::fs::write(r.join("d/x"), b"extra").unwrap();
+        std::fs::create_dir_all(r.join("e/f")).unwrap();
+        std::fs::write(r.join("e/f/g"), b"deep extra").unwrap();
+        std::fs::write(r.join("d/notes.keep"), b"mine").unwrap();
+    };
+
+    drift();
+    let out = e.ok(&["restore", "latest", "--target", ts, "--overwrite", "never"]);
+    assert!(
+        out.contains("kept 2 existing entries (--overwrite never), removed 0"),
+        "{out}"
+    );
+    assert_eq!(
+        read("a").as_deref(),
+        Some("alpha, longer now"),
+        "never: kept"
+    );
+    assert_eq!(read("b").as_deref(), Some("BRAVO"));
+    assert_eq!(read("d/c").as_deref(), Some("charlie"), "missing: restored");
+
+    drift();
+    e.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        ts,
+        "--overwrite",
+        "if-changed",
+    ]);
+    assert_eq!(
+        read("a").as_deref(),
+        Some("alpha"),
+        "another size: replaced"
+    );
+    assert_eq!(
+        read("b").as_deref(),
+        Some("BRAVO"),
+        "same size and time: kept"
+    );
+    assert_eq!(read("d/c").as_deref(), Some("charlie"));
+    assert!(
+        r.join("d/x").exists() && r.join("e/f/g").exists(),
+        "no --delete: extras stay"
+    );
+
+    drift();
+    let out = e.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        ts,
+        "--delete",
+        "--exclude",
+        "*.keep",
+    ]);
+    assert!(
+        out.contains("removed 2 the snapshot does not have"),
+        "{out}"
+    );
+    assert_eq!(read("a").as_deref(), Some("alpha"));
+    assert_eq!(read("b").as_deref(), Some("bravo"), "always: replaced");
+    assert!(!r.join("d/x").exists() && !r.join("e").exists());
+    assert_eq!(
+        read("d/notes.keep").as_deref(),
+        Some("mine"),
+        "an excluded name stays"
+    );
+    std::fs::remove_file(r.join("d/notes.keep")).unwrap();
+    let l: serde_json::Value = serde_json::from_str(&e.ok(&["restores", "--json"])).unwrap();
+    let last = &l[3];
+    assert_eq!(
+        (
+            &last["events"][0]["overwrite"],
+            &last["events"][0]["delete"],
+            &last["events"][1]["deleted"]
+        ),
+        (&"always".into(), &true.into(), &2.into())
+    );
+    let rid = last["short_id"].as_str().unwrap();
+    let ok = e.ok(&["verify-restore", rid]);
+    assert!(ok.contains("identical"), "{ok}");
+
+    // --delete within an include: only the included directory is cleaned.
+    std::fs::write(r.join("d/x"), b"extra").unwrap();
+    std::fs::write(r.join("top-extra"), b"outside the include").unwrap();
+    let inc = src.join("d");
+    e.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        ts,
+        "--delete",
+        "--include",
+        inc.to_str().unwrap(),
+    ]);
+    assert!(!r.join("d/x").exists());
+    assert!(
+        r.join("top-extra").exists(),
+        "outside the restored scope: untouched"
+    );
+}

@@ -40,6 +40,15 @@ pub struct Args {
     /// Read every restored file back and compare it with the snapshot
     #[arg(long)]
     verify: bool,
+    /// What to do with what already exists in the target: always (replace it, as restic
+    /// does), if-changed (keep a regular file of the snapshot's size and modification time),
+    /// never (keep anything there, restore only what is missing)
+    #[arg(long, default_value = "always", value_name = "WHEN")]
+    overwrite: restore::Overwrite,
+    /// Remove what the target has and the snapshot has not, in the directories restored
+    /// whole (never an excluded name)
+    #[arg(long)]
+    delete: bool,
     /// Leave owners as the restoring user (a root restore otherwise sets the snapshot's owners)
     #[arg(long)]
     no_owner: bool,
@@ -80,6 +89,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         no_special: a.no_special,
         no_xattrs: a.no_xattrs,
         allow_foreign_dirs: a.allow_foreign_dirs,
+        overwrite: a.overwrite,
+        delete: a.delete,
         cancel: crate::common::cancel_token().clone(),
         before_verify: None,
     };
@@ -142,6 +153,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             human_bytes(r.bytes),
             start.elapsed().as_secs_f64()
         )?;
+        if r.kept > 0 || r.deleted > 0 {
+            out!(
+                "kept {} existing entries (--overwrite {}), removed {} the snapshot does not have",
+                r.kept,
+                a.overwrite.as_str(),
+                r.deleted
+            )?;
+        }
         if r.skipped_special > 0 {
             out!(
                 "left out {} device nodes, fifos and sockets (--no-special)",

@@ -62,8 +62,8 @@ pub fn restore_recorded(
             snapshot_time: snap.snap.time,
             objectives: req.objectives.clone(),
             rollback_snapshot: None,
-            overwrite: "always".into(),
-            delete: false,
+            overwrite: o.overwrite.as_str().into(),
+            delete: o.delete,
             no_owner: o.no_owner || !nix::unistd::geteuid().is_root(),
         },
     )?;
@@ -80,7 +80,7 @@ pub fn restore_recorded(
             special: x.special,
             dirs: x.dirs,
             bytes: x.bytes,
-            deleted: 0,
+            deleted: x.deleted,
             duration_secs,
             verified: o.verify.then_some(x.verified),
             errors_total: errors.len() as u64,
@@ -234,9 +234,11 @@ pub fn scenario(
         "complete-system" => ("complete-system", 4 * 3600, 24 * 3600, &all),
         "partial-data" => ("partial-data", 3600, 3600, &all[..2]),
         "configuration" => ("configuration", 1800, 3600, &all[..1]),
-        _ => return Err(Error::NotFound(format!(
+        _ => {
+            return Err(Error::NotFound(format!(
             "scenario {name:?} (without a configuration file: complete, partial or configuration)"
-        ))),
+        )))
+        }
     };
     Ok((
         Objectives {

@@ -68,7 +68,10 @@ fn events_make_restorations_with_states_and_objectives() {
     records::record(&repo, c, started(Duration::minutes(1), 10)).unwrap();
     records::record(&repo, c, finished(12.5)).unwrap();
     let list = records::list(&repo).unwrap();
-    assert_eq!(records::find(&list, "c0").unwrap().rto(), Some((12.5, false)));
+    assert_eq!(
+        records::find(&list, "c0").unwrap().rto(),
+        Some((12.5, false))
+    );
     records::record(
         &repo,
         a,

@@ -64,11 +64,53 @@ pub struct RestoreOptions {
     /// Restore into existing directories that belong to another user (refused by default:
     /// their owner could rename entries under the restore).
     pub allow_foreign_dirs: bool,
+    /// What happens to an entry that already exists in the target.
+    pub overwrite: Overwrite,
+    /// Remove what the target has that the snapshot has not, in the directories the restore
+    /// takes whole (never an excluded name).
+    pub delete: bool,
     /// Stops the operation at its next checkpoint (`Error::Interrupted`).
     pub cancel: crate::cancel::CancelToken,
     /// Test hook: runs on each file between writing and verifying it.
     #[doc(hidden)]
     pub before_verify: Option<fn(&File)>,
+}
+
+/// What a restore does with an entry that already exists in the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Replace it (restic's default): the target ends as the snapshot has it.
+    #[default]
+    Always,
+    /// Replace it unless it is a regular file of the snapshot's size and modification time
+    /// (as an incremental backup decides a file is unchanged).
+    IfChanged,
+    /// Leave whatever is there; restore only what is missing.
+    Never,
+}
+
+impl std::str::FromStr for Overwrite {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "always" => Ok(Overwrite::Always),
+            "if-changed" => Ok(Overwrite::IfChanged),
+            "never" => Ok(Overwrite::Never),
+            _ => Err(Error::Invalid(format!(
+                "overwrite {s:?} (always, if-changed or never)"
+            ))),
+        }
+    }
+}
+
+impl Overwrite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overwrite::Always => "always",
+            Overwrite::IfChanged => "if-changed",
+            Overwrite::Never => "never",
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +129,10 @@ pub struct RestoreResult {
     pub errors: Vec<String>,
     /// Of `files`, those read back and found identical by `verify`.
     pub verified: u64,
+    /// Entries left as they were in the target (`overwrite`).
+    pub kept: u64,
+    /// Entries removed from the target (`delete`).
+    pub deleted: u64,
 }
 
 /// Files a batch may hold open: a quarter of what the descriptor limit leaves (each queued
@@ -110,6 +156,8 @@ struct Frame {
     inherited: bool,
     /// Made (or entered) on disk; made frames are a prefix of the stack, one per cursor level.
     made: bool,
+    /// Taken whole by the scope: `delete` may remove what the snapshot lacks here.
+    whole: bool,
     name: Box<[u8]>,
 }
 
@@ -193,6 +241,7 @@ impl Restorer<'_, '_> {
             snap_len: 0,
             inherited: false,
             made: true,
+            whole: self.includes.is_none(),
             name: Box::new([]),
         }];
         while !stack.is_empty() {
@@ -217,6 +266,9 @@ impl Restorer<'_, '_> {
             let tree = top.tree.as_mut().expect("loaded above");
             if top.next >= tree.nodes.len() {
                 let f = stack.pop().expect("non-empty");
+                if self.w.delete && f.made && f.whole {
+                    self.delete_extra(&f, &snap)?;
+                }
                 if f.made && !stack.is_empty() {
                     let dirs = self.w.dirs.lock().unwrap();
                     self.cursor
@@ -250,6 +302,13 @@ impl Restorer<'_, '_> {
                 continue;
             }
             let mut made = false;
+            if take && self.keep_existing(&n) {
+                // Never: what is in the way of this directory stays, and so its subtree
+                // is not restored.
+                self.result.kept += 1;
+                snap.truncate(base);
+                continue;
+            }
             if take {
                 let r = {
                     let (rec, fd) = self.cursor.top();
@@ -277,6 +336,7 @@ impl Restorer<'_, '_> {
                 snap_len: base,
                 inherited: take && self.includes.is_some(),
                 made,
+                whole: take,
                 name: n.name.into_boxed_slice(),
             });
             if stack.len() > HELD_TREES + 1 {
@@ -291,6 +351,11 @@ impl Restorer<'_, '_> {
     fn node(&mut self, n: Node) -> std::result::Result<(), String> {
         let (rec, dir) = self.cursor.top();
         let dir: DirFd = Arc::clone(dir);
+        if self.keep_existing(&n) {
+            self.result.kept += 1;
+            self.w.progress.add(1, n.size);
+            return Ok(());
+        }
         match n.kind {
             NodeKind::File => {
                 if n.links > 1 {
@@ -323,6 +388,73 @@ impl Restorer<'_, '_> {
                 Ok(())
             }
         }
+    }
+
+    /// Whether `overwrite` leaves what is at `n`'s name in the current directory as it is
+    /// (for a directory: only when something that is not a directory is in its way).
+    fn keep_existing(&self, n: &Node) -> bool {
+        use rustix::fs::{self as rfs, AtFlags, FileType};
+        if self.w.overwrite == Overwrite::Always {
+            return false;
+        }
+        let (_, dir) = self.cursor.top();
+        let Ok(st) = rfs::statat(
+            dir.as_fd(),
+            OsStr::from_bytes(&n.name),
+            AtFlags::SYMLINK_NOFOLLOW,
+        ) else {
+            return false;
+        };
+        let ft = FileType::from_raw_mode(st.st_mode);
+        match (self.w.overwrite, n.kind) {
+            (_, NodeKind::Dir) => self.w.overwrite == Overwrite::Never && ft != FileType::Directory,
+            (Overwrite::Never, _) => true,
+            (_, NodeKind::File) => {
+                ft == FileType::RegularFile
+                    && st.st_size as u64 == n.size
+                    && (st.st_mtime, st.st_mtime_nsec as u32) == (n.mtime.sec, n.mtime.nsec)
+            }
+            _ => false,
+        }
+    }
+
+    /// `delete`: removes from the directory of frame `f` (current on the cursor) the entries
+    /// its snapshot directory lacks, except excluded names. `snap` is the frame's path.
+    fn delete_extra(&mut self, f: &Frame, snap: &[u8]) -> Result<()> {
+        let tree = match f.id {
+            Some(id) => self.w.repo.load_tree(&id)?,
+            None => Tree::default(),
+        };
+        let keep: std::collections::HashSet<&[u8]> =
+            tree.nodes.iter().map(|n| n.name.as_slice()).collect();
+        let (rec, dir) = self.cursor.top();
+        let dir = Arc::clone(dir);
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let listed = rustix::fs::Dir::read_from(dir.as_fd())
+            .map_err(|e| Error::io(self.w.dirs.lock().unwrap().path(rec), e.into()))?;
+        for e in listed {
+            let e = e.map_err(|e| Error::io(self.w.dirs.lock().unwrap().path(rec), e.into()))?;
+            let name = e.file_name().to_bytes();
+            if name == b"." || name == b".." || keep.contains(name) {
+                continue;
+            }
+            let mut p = snap.to_vec();
+            p.push(b'/');
+            p.extend_from_slice(name);
+            if self.excludes.is_match(Path::new(OsStr::from_bytes(&p))) {
+                continue;
+            }
+            names.push(name.to_vec());
+        }
+        for name in names {
+            self.w.cancel.check()?;
+            let r = self.w.dirs.lock().unwrap().remove_entry(dir.as_fd(), &name);
+            match r {
+                Ok(()) => self.result.deleted += 1,
+                Err(e) => self.fail(format!("{}: removing: {e}", self.path(&name).display())),
+            }
+        }
+        Ok(())
     }
 
     fn special(&mut self, rec: u32, dir: &DirFd, n: &Node) -> std::result::Result<(), String> {
@@ -494,6 +626,8 @@ pub fn restore(
         rules,
         skip_special: opts.no_special,
         verify: opts.verify,
+        overwrite: opts.overwrite,
+        delete: opts.delete,
         before_verify: opts.before_verify,
         progress,
         dirs: Mutex::new(dirs),

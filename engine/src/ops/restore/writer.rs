@@ -58,6 +58,8 @@ pub(super) struct Writer<'a> {
     /// Leave device nodes, fifos and sockets out.
     pub skip_special: bool,
     pub verify: bool,
+    pub overwrite: super::Overwrite,
+    pub delete: bool,
     pub before_verify: Option<fn(&File)>,
     pub progress: &'a Progress,
     pub dirs: Mutex<Dirs>,
