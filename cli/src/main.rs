@@ -55,6 +55,8 @@ enum Command {
     Restores(commands::restores::Args),
     /// Compare a restoration's target with its snapshot and record the result
     VerifyRestore(commands::verify_restore::Args),
+    /// Put a restoration's target back as it was before the restore
+    Rollback(commands::rollback::Args),
     /// Verify the repository
     Check(commands::check::Args),
     /// Repair repository structures
@@ -141,6 +143,7 @@ fn main() -> ExitCode {
         Command::Restore(a) => commands::restore::run(&cli.global, a),
         Command::Restores(a) => commands::restores::run(&cli.global, a),
         Command::VerifyRestore(a) => commands::verify_restore::run(&cli.global, a),
+        Command::Rollback(a) => commands::rollback::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),
         Command::Prune(a) => commands::prune::run(&cli.global, a),

@@ -70,6 +70,9 @@ _vcd() {
             vcd,restores)
                 cmd="vcd__subcmd__restores"
                 ;;
+            vcd,rollback)
+                cmd="vcd__subcmd__rollback"
+                ;;
             vcd,run)
                 cmd="vcd__subcmd__run"
                 ;;
@@ -165,6 +168,9 @@ _vcd() {
                 ;;
             vcd__subcmd__help,restores)
                 cmd="vcd__subcmd__help__subcmd__restores"
+                ;;
+            vcd__subcmd__help,rollback)
+                cmd="vcd__subcmd__help__subcmd__rollback"
                 ;;
             vcd__subcmd__help,run)
                 cmd="vcd__subcmd__help__subcmd__run"
@@ -287,7 +293,7 @@ _vcd() {
 
     case "${cmd}" in
         vcd)
-            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore check repair prune key unlock mount config run schedule daemon completions man help"
+            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback check repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -941,7 +947,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__help)
-            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore check repair prune key unlock mount config run schedule daemon completions man help"
+            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore rollback check repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1321,6 +1327,20 @@ _vcd() {
         vcd__subcmd__help__subcmd__restores__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2041,7 +2061,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__restore)
-            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --overwrite --delete --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --overwrite --delete --no-rollback --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2201,6 +2221,40 @@ _vcd() {
         vcd__subcmd__restores__subcmd__show)
             opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__rollback)
+            opts="-r -q -v -h --force --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

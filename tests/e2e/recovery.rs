@@ -432,3 +432,137 @@ fn overwrite_modes_and_delete_decide_what_happens_to_what_is_in_the_target() {
         "outside the restored scope: untouched"
     );
 }
+
+#[test]
+fn a_restore_over_a_changed_tree_with_delete_is_rolled_back_exactly() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::new();
+    let src = e.path("src");
+    crate::gen::generate_with(&src, 0x0b5e, &crate::gen::Spec::small());
+    let old = e.backup(&src, &[]);
+    // The live target holds that data, then changes: files changed, deleted, added, modes.
+    let t = e.path("live");
+    let ts = t.to_str().unwrap();
+    e.ok(&["restore", &old, "--target", ts, "-q"]);
+    let r = t.join(src.strip_prefix("/").unwrap());
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let mut stack = vec![r.clone()];
+    while let Some(d) = stack.pop() {
+        for x in std::fs::read_dir(&d).unwrap() {
+            let p = x.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else if m.is_file() && m.nlink() == 1 {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    use std::os::unix::fs::MetadataExt;
+    assert!(files.len() > 20, "{}", files.len());
+    std::fs::write(&files[0], b"changed since the backup").unwrap();
+    std::fs::write(&files[1], b"changed too").unwrap();
+    std::fs::remove_file(&files[2]).unwrap();
+    std::fs::remove_file(&files[3]).unwrap();
+    std::fs::set_permissions(&files[4], std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(r.join("added-after"), b"new file").unwrap();
+    std::fs::create_dir(r.join("added-dir")).unwrap();
+    std::fs::write(r.join("added-dir/inner"), b"new too").unwrap();
+    let before = e.path("before");
+    crate::gen::cp_a(&t, &before);
+
+    // The older snapshot restored over it with --delete: the changes are undone...
+    let out = e.ok(&["restore", &old, "--target", ts, "--delete"]);
+    let rid = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    assert!(!r.join("added-after").exists() && files[2].exists());
+    assert!(!crate::gen::differences(&before, &t).is_empty());
+    // ...and rolled back: the target is exactly as it was before the restore.
+    let out = e.ok(&["rollback", &rid]);
+    assert!(out.contains("rolled back"), "{out}");
+    crate::gen::compare(&before, &t);
+
+    // Once is enough; an unknown id is an error.
+    let (_, err) = e.code(1, &["rollback", &rid]);
+    assert!(err.contains("rolled back already"), "{err}");
+    let (_, err) = e.code(1, &["rollback", "0123abcd"]);
+    assert!(err.contains("restoration \"0123abcd\""), "{err}");
+    let l: serde_json::Value = serde_json::from_str(&e.ok(&["restores", "--json"])).unwrap();
+    let last = l.as_array().unwrap().last().unwrap();
+    assert_eq!(last["state"], "rolled back");
+}
+
+#[test]
+fn a_rollback_refuses_a_target_changed_since_unless_forced_and_removes_a_target_it_made() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a"), b"alpha").unwrap();
+    std::fs::write(src.join("b"), b"bravo").unwrap();
+    e.backup(&src, &[]);
+    // Into a target that did not exist: rolling back removes it.
+    let fresh = e.path("fresh");
+    let out = e.ok(&["restore", "latest", "--target", fresh.to_str().unwrap()]);
+    let rid = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    e.ok(&["rollback", &rid]);
+    assert!(!fresh.exists());
+
+    // Into one that held something: changed since the restore, the rollback is refused and
+    // names the change; --force rolls back.
+    let t = e.path("t");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("mine"), b"was here first").unwrap();
+    let out = e.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let rid = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let r = t.join(src.strip_prefix("/").unwrap());
+    std::fs::write(r.join("a"), b"edited after the restore").unwrap();
+    let (_, err) = e.code(1, &["rollback", &rid]);
+    let a = r.join("a");
+    assert!(
+        err.contains("the target changed since restoration")
+            && err.contains(&format!("{}: content", src.join("a").display())),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        b"edited after the restore",
+        "nothing changed"
+    );
+    e.ok(&["rollback", &rid, "--force"]);
+    assert!(!t
+        .join(src.strip_prefix("/").unwrap().components().next().unwrap())
+        .exists());
+    assert_eq!(std::fs::read(t.join("mine")).unwrap(), b"was here first");
+
+    // --no-rollback: nothing to go back to, and it says so.
+    let out = e.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        t.to_str().unwrap(),
+        "--no-rollback",
+    ]);
+    let rid = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let (_, err) = e.code(1, &["rollback", &rid]);
+    assert!(err.contains("--no-rollback"), "{err}");
+}

@@ -16,6 +16,7 @@ pub mod prune;
 pub mod repair;
 pub mod restore;
 pub mod restores;
+pub mod rollback;
 pub mod run;
 pub mod schedule;
 pub mod snapshots;

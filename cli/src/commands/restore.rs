@@ -49,6 +49,9 @@ pub struct Args {
     /// whole (never an excluded name)
     #[arg(long)]
     delete: bool,
+    /// Take no image of the target before the restore: `vcd rollback` cannot undo it then
+    #[arg(long)]
+    no_rollback: bool,
     /// Leave owners as the restoring user (a root restore otherwise sets the snapshot's owners)
     #[arg(long)]
     no_owner: bool,
@@ -89,6 +92,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         no_special: a.no_special,
         no_xattrs: a.no_xattrs,
         allow_foreign_dirs: a.allow_foreign_dirs,
+        subtree: None,
         overwrite: a.overwrite,
         delete: a.delete,
         cancel: crate::common::cancel_token().clone(),
@@ -122,6 +126,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             categories,
             at: a.at.as_deref().map(common::parse_time).transpose()?,
             objectives: scenario,
+            no_rollback: a.no_rollback,
         };
         match recovery::restore_recorded(&repo, snap, &req, &progress) {
             Ok(x) => {

@@ -10,6 +10,10 @@ use crate::id::Id;
 
 pub const RESTORATION_VERSION: u32 = 1;
 
+fn yes() -> bool {
+    true
+}
+
 /// A scenario's objectives as they stood when the restore ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Objectives {
@@ -53,8 +57,13 @@ pub enum What {
         /// The snapshot's time, for the data's age.
         snapshot_time: chrono::DateTime<chrono::Utc>,
         objectives: Option<Objectives>,
-        /// The snapshot of what the restore was about to replace or delete (`vcd rollback`).
+        /// The snapshot of the target as it was before the restore (`vcd rollback`); None with
+        /// `--no-rollback`, or when the target did not exist.
         rollback_snapshot: Option<Id>,
+        /// Whether the target existed before the restore (a rollback of one that did not
+        /// removes it).
+        #[serde(default = "yes")]
+        target_existed: bool,
         /// `always`, `if-changed` or `never`.
         overwrite: String,
         delete: bool,
@@ -160,6 +169,7 @@ mod tests {
                     rpo_secs: 3600,
                 }),
                 rollback_snapshot: None,
+                target_existed: true,
                 overwrite: "always".into(),
                 delete: false,
                 no_owner: false,

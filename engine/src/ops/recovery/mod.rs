@@ -24,6 +24,8 @@ pub struct RestoreRequest {
     /// The point in time asked for.
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     pub objectives: Option<Objectives>,
+    /// Skip the snapshot of the target taken before the restore (no `vcd rollback` then).
+    pub no_rollback: bool,
 }
 
 /// A restore and its record.
@@ -48,6 +50,12 @@ pub fn restore_recorded(
     let now = chrono::Utc::now();
     let o = &req.options;
     let target = std::path::absolute(&o.target).unwrap_or_else(|_| o.target.clone());
+    let target_existed = std::fs::symlink_metadata(&target).is_ok();
+    let rollback_snapshot = if target_existed && !req.no_rollback {
+        Some(pre_image(repo, &target, rid, &o.cancel)?)
+    } else {
+        None
+    };
     records::record(
         repo,
         rid,
@@ -61,7 +69,8 @@ pub fn restore_recorded(
             incident: req.at.unwrap_or(now),
             snapshot_time: snap.snap.time,
             objectives: req.objectives.clone(),
-            rollback_snapshot: None,
+            rollback_snapshot,
+            target_existed,
             overwrite: o.overwrite.as_str().into(),
             delete: o.delete,
             no_owner: o.no_owner || !nix::unistd::geteuid().is_root(),
@@ -122,6 +131,187 @@ pub fn restore_recorded(
             Err(e)
         }
     }
+}
+
+/// Backs up the target as it is (all of it: whatever the restore may replace or delete is in
+/// it) as a snapshot tagged `rollback`, before the restore writes anything. Incremental against
+/// the previous image of the same target. A target that cannot be read whole is refused:
+/// the rollback could not bring back what the image lacks.
+fn pre_image(
+    repo: &Repo,
+    target: &std::path::Path,
+    rid: Id,
+    cancel: &crate::cancel::CancelToken,
+) -> Result<Id> {
+    let opts = crate::ops::backup::BackupOptions {
+        paths: vec![target.to_path_buf()],
+        tags: vec!["rollback".into(), format!("restoration-{}", rid.short())],
+        cancel: cancel.clone(),
+        ..Default::default()
+    };
+    let b = crate::ops::backup::backup(repo, &opts, &Progress::default())?;
+    if !b.snapshot.summary.errors.is_empty() {
+        return Err(Error::Invalid(format!(
+            "the target cannot be read whole for its rollback image ({}); fix that, or restore \
+             with --no-rollback",
+            b.snapshot.summary.errors.join("; ")
+        )));
+    }
+    b.id.ok_or_else(|| Error::Invalid("the rollback image was not saved".into()))
+}
+
+/// What `rollback_recovery` did.
+#[derive(Debug)]
+pub struct Rollback {
+    pub restoration: Id,
+    pub target: String,
+    pub result: RestoreResult,
+    /// The target did not exist before the restore, and was removed.
+    pub removed_target: bool,
+    pub duration_secs: f64,
+}
+
+/// Puts the target of restoration `rid` back as it was before the restore: the image taken
+/// then is restored over it, replacing what the restore wrote and removing what it created;
+/// a target that did not exist is removed. Refused when the restoration was rolled back
+/// already, and (unless `force`) when the target changed since the restore: the changes
+/// are listed. Recorded.
+pub fn rollback_recovery(
+    repo: &Repo,
+    rid: &str,
+    force: bool,
+    cancel: &crate::cancel::CancelToken,
+    progress: &Progress,
+) -> Result<Rollback> {
+    let list = records::list(repo)?;
+    let r = records::find(&list, rid)?;
+    if let Some(e) = r.rolled_back() {
+        return Err(Error::Invalid(format!(
+            "restoration {} was rolled back already ({})",
+            r.id.short(),
+            e.time.format("%Y-%m-%d %H:%M:%S UTC")
+        )));
+    }
+    let Some(What::Started {
+        snapshot,
+        target,
+        includes,
+        excludes,
+        rollback_snapshot,
+        target_existed,
+        overwrite,
+        delete,
+        no_owner,
+        ..
+    }) = r.started().map(|e| &e.what)
+    else {
+        return Err(Error::NotFound(format!("the start of restoration {rid}")));
+    };
+    let target_path = std::path::PathBuf::from(target);
+    if !target_path.is_absolute() || target_path.parent().is_none() {
+        return Err(Error::Invalid(format!(
+            "restoration {}: target {target:?} is not one a rollback may change",
+            r.id.short()
+        )));
+    }
+    if *target_existed && rollback_snapshot.is_none() {
+        return Err(Error::Invalid(format!(
+            "restoration {} ran with --no-rollback: there is no image of the target to go back to",
+            r.id.short()
+        )));
+    }
+    let snaps = repo.snapshots()?;
+    // Changes since the restore: where the restore made the target equal to the snapshot
+    // (it finished, replacing whatever was there), anything that differs now was changed
+    // since. Extra entries count only when the restore removed the extras.
+    let finished_whole =
+        matches!(r.state(), records::State::Finished(Outcome::Ok)) && overwrite == "always";
+    if finished_whole && !force {
+        if let Some(s) = snaps.iter().find(|s| s.id == *snapshot) {
+            let c = compare::compare(
+                repo,
+                s,
+                &target_path,
+                &compare::CompareOptions {
+                    includes: includes.clone(),
+                    excludes: excludes.clone(),
+                    owners: !no_owner,
+                    cancel: cancel.clone(),
+                },
+            )?;
+            let changed: Vec<&String> = c
+                .differences
+                .iter()
+                .filter(|d| *delete || !d.ends_with(": not in the snapshot"))
+                .collect();
+            if !changed.is_empty() {
+                let shown: Vec<&str> = changed.iter().take(20).map(|d| d.as_str()).collect();
+                return Err(Error::Invalid(format!(
+                    "the target changed since restoration {} ({} change(s)): {}{}; --force rolls \
+                     back anyway, and those changes are lost",
+                    r.id.short(),
+                    changed.len(),
+                    shown.join("; "),
+                    if changed.len() > 20 { "; …" } else { "" }
+                )));
+            }
+        }
+    }
+    let start = std::time::Instant::now();
+    let (result, removed_target) = match rollback_snapshot {
+        None => {
+            // The restore made the target: going back is removing it.
+            match std::fs::remove_dir_all(&target_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&target_path, e)),
+            }
+            (RestoreResult::default(), true)
+        }
+        Some(image) => {
+            let s = snaps.iter().find(|s| s.id == *image).ok_or_else(|| {
+                Error::NotFound(format!(
+                    "the rollback image {} of restoration {} (forgotten since?)",
+                    image.short(),
+                    r.id.short()
+                ))
+            })?;
+            let opts = RestoreOptions {
+                target: target_path.clone(),
+                subtree: Some(target_path.clone()),
+                overwrite: restore::Overwrite::Always,
+                delete: true,
+                no_owner: *no_owner,
+                cancel: cancel.clone(),
+                ..Default::default()
+            };
+            (restore::restore(repo, s, &opts, progress)?, false)
+        }
+    };
+    let duration_secs = start.elapsed().as_secs_f64();
+    let outcome = if result.errors.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Errors
+    };
+    records::record(
+        repo,
+        r.id,
+        What::RolledBack {
+            outcome,
+            restored: result.files + result.links + result.special + result.dirs,
+            removed: result.deleted + removed_target as u64,
+            duration_secs,
+            errors: result.errors.iter().take(100).cloned().collect(),
+        },
+    )?;
+    Ok(Rollback {
+        restoration: r.id,
+        target: target.clone(),
+        result,
+        removed_target,
+        duration_secs,
+    })
 }
 
 /// What `verify_recovery` found, recorded as a `verified` event.

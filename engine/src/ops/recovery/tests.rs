@@ -24,6 +24,7 @@ fn started(snapshot_age: Duration, rto: u64) -> What {
             rpo_secs: 3600,
         }),
         rollback_snapshot: None,
+        target_existed: true,
         overwrite: "always".into(),
         delete: false,
         no_owner: false,

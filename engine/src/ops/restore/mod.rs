@@ -64,6 +64,9 @@ pub struct RestoreOptions {
     /// Restore into existing directories that belong to another user (refused by default:
     /// their owner could rename entries under the restore).
     pub allow_foreign_dirs: bool,
+    /// Restore the snapshot's directory at this absolute path as the target itself, instead of
+    /// the whole snapshot (a rollback restores the image of a target into that target).
+    pub subtree: Option<PathBuf>,
     /// What happens to an entry that already exists in the target.
     pub overwrite: Overwrite,
     /// Remove what the target has that the snapshot has not, in the directories the restore
@@ -232,8 +235,9 @@ impl Restorer<'_, '_> {
         true
     }
 
-    fn walk(&mut self, root: Id) -> Result<()> {
-        let mut snap: Vec<u8> = Vec::new();
+    /// Walks the tree `root`, whose snapshot path is `prefix` (empty for the snapshot's root).
+    fn walk(&mut self, root: Id, prefix: &[u8]) -> Result<()> {
+        let mut snap: Vec<u8> = prefix.to_vec();
         let mut stack = vec![Frame {
             tree: None,
             id: Some(root),
@@ -535,6 +539,26 @@ fn finish_dirs(w: &Writer, root: &DirFd) {
     }
 }
 
+/// The tree of the directory at absolute `path` in the tree `root`.
+fn subtree_id(repo: &Repo, root: Id, path: &Path) -> Result<Id> {
+    let mut id = root;
+    for comp in path.components() {
+        let std::path::Component::Normal(name) = comp else {
+            continue;
+        };
+        let tree = repo.load_tree(&id)?;
+        id = tree
+            .nodes
+            .iter()
+            .find(|n| n.name == name.as_bytes())
+            .and_then(|n| n.subtree)
+            .ok_or_else(|| {
+                Error::NotFound(format!("directory {} in the snapshot", path.display()))
+            })?;
+    }
+    Ok(id)
+}
+
 /// Refuses include patterns that match nothing in the snapshot (a typo would otherwise restore
 /// nothing and succeed). The trees are walked until every pattern has matched.
 fn unmatched_includes(
@@ -619,6 +643,13 @@ pub fn restore(
         allow_foreign: opts.allow_foreign_dirs,
         euid: euid.as_raw(),
     };
+    let (start, prefix) = match &opts.subtree {
+        None => (snap.snap.tree, Vec::new()),
+        Some(p) => (subtree_id(repo, snap.snap.tree, p)?, {
+            let b = p.as_os_str().as_bytes();
+            b.strip_suffix(b"/").unwrap_or(b).to_vec()
+        }),
+    };
     let (dirs, root) = Dirs::open(&opts.target, &rules).map_err(|e| Error::io(&opts.target, e))?;
     let w = Writer {
         cancel: &opts.cancel,
@@ -658,7 +689,7 @@ pub fn restore(
             links: Vec::new(),
             result: RestoreResult::default(),
         };
-        let walked = r.walk(snap.snap.tree).and_then(|()| r.send_batch());
+        let walked = r.walk(start, &prefix).and_then(|()| r.send_batch());
         // Closing the channel ends the writer.
         r.tx = None;
         let written = writer.join().expect("restore writer panicked");
