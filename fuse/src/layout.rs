@@ -58,8 +58,15 @@ impl Listing {
             name_of.insert(s.id, name.clone());
             by_name.insert(name, Arc::new(s.clone()));
         }
+        // A restore's image of its target (tagged `rollback`) is not the latest of anything.
         let latest = by_name
             .iter()
+            .filter(|(_, s)| {
+                !s.snap
+                    .tags
+                    .iter()
+                    .any(|t| t == engine::policy::select::ROLLBACK_TAG)
+            })
             .max_by_key(|(_, s)| (s.snap.time, s.id))
             .map(|(n, _)| n.clone());
         Listing {

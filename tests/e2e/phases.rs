@@ -27,11 +27,13 @@ pub enum Dir {
     Keys,
     /// Deletion plans (created here if missing: the repository makes it with its first plan).
     Pending,
+    /// Restoration records (created here if missing).
+    Restores,
     /// The `data/XX/` directories that hold the packs (those that exist when watching starts).
     Packs,
 }
 
-const DIRS: [(Dir, &str); 7] = [
+const DIRS: [(Dir, &str); 8] = [
     (Dir::Root, ""),
     (Dir::Locks, "locks"),
     (Dir::Data, "data"),
@@ -39,6 +41,7 @@ const DIRS: [(Dir, &str); 7] = [
     (Dir::Snapshots, "snapshots"),
     (Dir::Keys, "keys"),
     (Dir::Pending, "pending"),
+    (Dir::Restores, "restores"),
 ];
 
 #[derive(Debug)]

@@ -566,3 +566,86 @@ fn a_rollback_refuses_a_target_changed_since_unless_forced_and_removes_a_target_
     let (_, err) = e.code(1, &["rollback", &rid]);
     assert!(err.contains("--no-rollback"), "{err}");
 }
+
+#[test]
+fn a_restore_killed_at_seeded_moments_is_rolled_back_exactly() {
+    use rand::{Rng, SeedableRng};
+    let e = Env::new();
+    let src = e.path("src");
+    crate::gen::generate_with(&src, 0x4b11, &crate::gen::Spec::small());
+    // Some bigger files, so that a restore lasts long enough to be killed in its middle.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x4b11);
+    for i in 0..6 {
+        let mut b = vec![0u8; 3 << 20];
+        rng.fill(&mut b[..]);
+        std::fs::write(src.join(format!("big{i}")), b).unwrap();
+    }
+    let old = e.backup(&src, &[]);
+    // The live target: the data, then changed.
+    let template = e.path("template");
+    e.ok(&[
+        "restore",
+        &old,
+        "--target",
+        template.to_str().unwrap(),
+        "-q",
+    ]);
+    let r = template.join(src.strip_prefix("/").unwrap());
+    std::fs::write(r.join("big0"), b"small now").unwrap();
+    std::fs::remove_file(r.join("big1")).unwrap();
+    std::fs::write(r.join("added"), b"added after the backup").unwrap();
+    std::fs::create_dir(r.join("added-dir")).unwrap();
+
+    // How long an uninterrupted restore over it takes, to spread the kills over.
+    let probe = e.path("probe");
+    crate::gen::cp_a(&template, &probe);
+    let t0 = std::time::Instant::now();
+    e.ok(&[
+        "restore",
+        &old,
+        "--target",
+        probe.to_str().unwrap(),
+        "--delete",
+        "-q",
+    ]);
+    let span = (t0.elapsed().as_millis() as u64).max(20);
+
+    let mut kills = 0;
+    let mut tries = 0;
+    while kills < 5 {
+        tries += 1;
+        assert!(tries <= 25, "only {kills} restores killed in {tries} tries");
+        let t = e.path(&format!("t{tries}"));
+        crate::gen::cp_a(&template, &t);
+        // From the record's start on: the image taken before it is part of the probe's time.
+        let delay = std::time::Duration::from_millis(rng.gen_range(0..span * 2 / 3));
+        let stop = crate::phases::kill_at(
+            &e.repo(),
+            e.cmd(&["restore", &old, "--target", t.to_str().unwrap(), "--delete"]),
+            "restore",
+            delay,
+            |ev| ev.placed(crate::phases::Dir::Restores),
+        );
+        let l: serde_json::Value = serde_json::from_str(&e.ok(&["restores", "--json"])).unwrap();
+        let rec = l
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["target"] == t.to_str().unwrap())
+            .expect("the restore was recorded before it wrote anything")
+            .clone();
+        // Ended, or killed once its end was on record: not a kill in the middle.
+        if stop.ended || rec["state"] == "ok" {
+            assert_eq!(rec["state"], "ok");
+            continue;
+        }
+        kills += 1;
+        assert_eq!(rec["state"], "unfinished", "killed after {delay:?}");
+        let rid = rec["short_id"].as_str().unwrap();
+        let out = e.ok(&["rollback", rid]);
+        assert!(out.contains("rolled back"), "{out}");
+        let d = crate::gen::differences(&template, &t);
+        assert!(d.is_empty(), "killed after {delay:?}, rolled back: {d:#?}");
+    }
+    e.ok(&["check"]);
+}

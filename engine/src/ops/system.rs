@@ -14,7 +14,6 @@ use crate::ops::progress::Progress;
 use crate::policy::config::{Config, Job};
 use crate::policy::retention::Policy;
 use crate::policy::schedule::Schedule;
-use crate::policy::select::select;
 use crate::repo::{lock, Repo};
 
 /// A repository run by a configuration.
@@ -118,7 +117,7 @@ impl BackupSystem<'_> {
     /// by its seal and its hash, as a restore reads them.
     pub fn verify_backup(&self, id: &str) -> Result<Verification> {
         let snaps = self.repo.snapshots()?;
-        let s = select(&snaps, id)?;
+        let s = crate::policy::select::choose(&snaps, Some(id), None, &Default::default())?;
         let mut v = Verification {
             snapshot: Some(s.id),
             ..Default::default()

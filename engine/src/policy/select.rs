@@ -87,6 +87,9 @@ impl SnapshotFilter {
     }
 }
 
+/// The tag of the snapshot a restore takes of its target before it writes (`vcd rollback`).
+pub const ROLLBACK_TAG: &str = "rollback";
+
 /// What a user asked for: a snapshot (`latest` or an id prefix) or a point in time, among the
 /// snapshots `filter` allows. `latest` and `at` resolve within the filter; an id prefix names
 /// a snapshot the filter must allow too.
@@ -96,9 +99,14 @@ pub fn choose<'a>(
     at: Option<chrono::DateTime<chrono::Utc>>,
     filter: &SnapshotFilter,
 ) -> Result<&'a SnapshotRef> {
+    // A restore's image of its target (tagged `rollback`) is there to be rolled back to, not
+    // to be the `latest` of anything: named by id, or asked for with `--tag rollback`.
+    let by_id = spec.is_some_and(|x| x != "latest");
+    let images = by_id || filter.tags.iter().any(|t| t == ROLLBACK_TAG);
     let allowed: Vec<SnapshotRef> = list
         .iter()
         .filter(|s| filter.matches(&s.snap))
+        .filter(|s| images || !s.snap.tags.iter().any(|t| t == ROLLBACK_TAG))
         .cloned()
         .collect();
     let what = filter.describe();

@@ -49,8 +49,13 @@ pub fn restore_recorded(
     let rid = Id::random();
     let now = chrono::Utc::now();
     let o = &req.options;
-    let target = std::path::absolute(&o.target).unwrap_or_else(|_| o.target.clone());
-    let target_existed = std::fs::symlink_metadata(&target).is_ok();
+    // Where the restore writes: a target that is a link to a directory is that directory,
+    // and it is what the image must hold.
+    let target_existed = std::fs::symlink_metadata(&o.target).is_ok();
+    let target = match std::fs::canonicalize(&o.target) {
+        Ok(t) => t,
+        Err(_) => std::path::absolute(&o.target).unwrap_or_else(|_| o.target.clone()),
+    };
     let rollback_snapshot = if target_existed && !req.no_rollback {
         Some(pre_image(repo, &target, rid, &o.cancel)?)
     } else {
@@ -145,7 +150,10 @@ fn pre_image(
 ) -> Result<Id> {
     let opts = crate::ops::backup::BackupOptions {
         paths: vec![target.to_path_buf()],
-        tags: vec!["rollback".into(), format!("restoration-{}", rid.short())],
+        tags: vec![
+            crate::policy::select::ROLLBACK_TAG.into(),
+            format!("restoration-{}", rid.short()),
+        ],
         cancel: cancel.clone(),
         ..Default::default()
     };
