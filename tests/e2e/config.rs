@@ -2,6 +2,7 @@
 //! policy and is flagged for its unmet RPOs; a broken one names file, line and column.
 
 use crate::common::Env;
+use crate::gen::words as text;
 
 #[test]
 fn config_init_writes_the_specification_and_check_flags_its_rpos() {
@@ -97,38 +98,6 @@ fn config_check_of_a_broken_file_names_line_and_column_and_exits_1() {
     assert!(err.contains("not a valid configuration"), "{err}");
     let (_, err) = e.code(1, &["config", "--config", "/nonexistent/vcd.toml", "check"]);
     assert!(err.contains("/nonexistent/vcd.toml"), "{err}");
-}
-
-/// Words in a seeded order: text that zstd's levels compress to different sizes.
-fn text(seed: u64, words: usize) -> Vec<u8> {
-    let vocab = [
-        "backup",
-        "restore",
-        "snapshot",
-        "chunk",
-        "pack",
-        "index",
-        "policy",
-        "schedule",
-        "daily",
-        "weekly",
-        "monthly",
-        "category",
-        "critical",
-        "important",
-        "optional",
-        "scenario",
-    ];
-    let mut x = seed;
-    let mut out = Vec::new();
-    for i in 0..words {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        out.extend_from_slice(vocab[(x >> 60) as usize].as_bytes());
-        out.extend_from_slice(if i % 13 == 12 { b".\n" } else { b" " });
-    }
-    out
 }
 
 #[test]

@@ -12,38 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::common::Env;
-
-/// Words in a seeded order: text that zstd's levels compress to different sizes.
-fn text(seed: u64, words: usize) -> Vec<u8> {
-    let vocab = [
-        "backup",
-        "snapshot",
-        "restore",
-        "critical",
-        "pack",
-        "index",
-        "chunk",
-        "prune",
-        "daily",
-        "weekly",
-        "monthly",
-        "policy",
-        "important",
-        "optional",
-        "scenario",
-        "archive",
-    ];
-    let mut x = seed;
-    let mut out = Vec::new();
-    for i in 0..words {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        out.extend_from_slice(vocab[(x >> 60) as usize].as_bytes());
-        out.extend_from_slice(if i % 13 == 12 { b".\n" } else { b" " });
-    }
-    out
-}
+use crate::gen::words as text;
 
 /// A configuration over `e`'s repository and password file with the categories `crit`
 /// (`src/crit`) and `opt` (`src/opt`), then `jobs`.

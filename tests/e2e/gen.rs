@@ -861,3 +861,35 @@ pub fn count_files(root: &Path) -> (usize, usize) {
     }
     (names, inodes.len())
 }
+
+/// Words in a seeded order: text that zstd's levels compress to different sizes.
+pub fn words(seed: u64, words: usize) -> Vec<u8> {
+    let vocab = [
+        "backup",
+        "restore",
+        "snapshot",
+        "chunk",
+        "pack",
+        "index",
+        "policy",
+        "schedule",
+        "daily",
+        "weekly",
+        "monthly",
+        "category",
+        "critical",
+        "important",
+        "optional",
+        "scenario",
+    ];
+    let mut x = seed;
+    let mut out = Vec::new();
+    for i in 0..words {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.extend_from_slice(vocab[(x >> 60) as usize].as_bytes());
+        out.extend_from_slice(if i % 13 == 12 { b".\n" } else { b" " });
+    }
+    out
+}

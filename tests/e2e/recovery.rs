@@ -3,6 +3,15 @@
 
 use crate::common::Env;
 
+/// The restoration id a restore prints first (`restoration 1a2b3c4d: restored …`).
+fn rid_of(out: &str) -> String {
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|w| w.strip_suffix(':'))
+        .unwrap_or_else(|| panic!("no restoration id in {out:?}"))
+        .to_string()
+}
+
 #[test]
 fn every_restore_is_recorded_and_listed_with_its_outcome() {
     let e = Env::with_cheap_key();
@@ -19,12 +28,7 @@ fn every_restore_is_recorded_and_listed_with_its_outcome() {
         t1.to_str().unwrap(),
         "--verify",
     ]);
-    let rid = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string();
+    let rid = rid_of(&out);
     assert!(out.starts_with("restoration "), "{out}");
     let inc = src.join("d");
     e.ok(&[
@@ -116,12 +120,7 @@ fn verify_restore_finds_a_changed_byte_mode_a_missing_and_an_extra_file_and_reco
     e.backup(&src, &[]);
     let t = e.path("t");
     let out = e.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
-    let rid = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string();
+    let rid = rid_of(&out);
 
     // Just restored: identical.
     let ok = e.ok(&["verify-restore", &rid]);
@@ -190,12 +189,7 @@ fn a_fresh_restore_of_every_kind_of_entry_verifies_identical() {
     e.backup(&src, &[]);
     let t = e.path("t");
     let out = e.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
-    let rid = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string();
+    let rid = rid_of(&out);
     let o = e.run(&["verify-restore", &rid]);
     let (out, err) = (
         String::from_utf8_lossy(&o.stdout),
@@ -474,12 +468,7 @@ fn a_restore_over_a_changed_tree_with_delete_is_rolled_back_exactly() {
 
     // The older snapshot restored over it with --delete: the changes are undone...
     let out = e.ok(&["restore", &old, "--target", ts, "--delete"]);
-    let rid = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string();
+    let rid = rid_of(&out);
     assert!(!r.join("added-after").exists() && files[2].exists());
     assert!(!crate::gen::differences(&before, &t).is_empty());
     // ...and rolled back: the target is exactly as it was before the restore.
@@ -508,12 +497,7 @@ fn a_rollback_refuses_a_target_changed_since_unless_forced_and_removes_a_target_
     // Into a target that did not exist: rolling back removes it.
     let fresh = e.path("fresh");
     let out = e.ok(&["restore", "latest", "--target", fresh.to_str().unwrap()]);
-    let rid = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string();
+    let rid = rid_of(&out);
     e.ok(&["rollback", &rid]);
     assert!(!fresh.exists());
 
@@ -523,12 +507,7 @@ fn a_rollback_refuses_a_target_changed_since_unless_forced_and_removes_a_target_
     std::fs::create_dir_all(&t).unwrap();
     std::fs::write(t.join("mine"), b"was here first").unwrap();
     let out = e.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
-    let rid = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string();
+    let rid = rid_of(&out);
     let r = t.join(src.strip_prefix("/").unwrap());
     std::fs::write(r.join("a"), b"edited after the restore").unwrap();
     let (_, err) = e.code(1, &["rollback", &rid]);
@@ -557,12 +536,7 @@ fn a_rollback_refuses_a_target_changed_since_unless_forced_and_removes_a_target_
         t.to_str().unwrap(),
         "--no-rollback",
     ]);
-    let rid = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string();
+    let rid = rid_of(&out);
     let (_, err) = e.code(1, &["rollback", &rid]);
     assert!(err.contains("--no-rollback"), "{err}");
 }

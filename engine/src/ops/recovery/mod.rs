@@ -203,8 +203,6 @@ pub fn rollback_recovery(
     let Some(What::Started {
         snapshot,
         target,
-        includes,
-        excludes,
         rollback_snapshot,
         target_existed,
         overwrite,
@@ -236,17 +234,8 @@ pub fn rollback_recovery(
         matches!(r.state(), records::State::Finished(Outcome::Ok)) && overwrite == "always";
     if finished_whole && !force {
         if let Some(s) = snaps.iter().find(|s| s.id == *snapshot) {
-            let c = compare::compare(
-                repo,
-                s,
-                &target_path,
-                &compare::CompareOptions {
-                    includes: includes.clone(),
-                    excludes: excludes.clone(),
-                    owners: !no_owner,
-                    cancel: cancel.clone(),
-                },
-            )?;
+            let started = &r.started().expect("matched above").what;
+            let c = compare::compare(repo, s, &target_path, &scope(started, cancel))?;
             let changed: Vec<&String> = c
                 .differences
                 .iter()
@@ -322,6 +311,25 @@ pub fn rollback_recovery(
     })
 }
 
+/// The comparison a restoration's scope calls for: its includes and excludes, and owners
+/// unless the restore left them alone.
+fn scope(started: &What, cancel: &crate::cancel::CancelToken) -> compare::CompareOptions {
+    match started {
+        What::Started {
+            includes,
+            excludes,
+            no_owner,
+            ..
+        } => compare::CompareOptions {
+            includes: includes.clone(),
+            excludes: excludes.clone(),
+            owners: !no_owner,
+            cancel: cancel.clone(),
+        },
+        _ => compare::CompareOptions::default(),
+    }
+}
+
 /// What `verify_recovery` found, recorded as a `verified` event.
 #[derive(Debug)]
 pub struct Verification {
@@ -342,12 +350,7 @@ pub fn verify_recovery(
     let list = records::list(repo)?;
     let r = records::find(&list, rid)?;
     let Some(What::Started {
-        snapshot,
-        target,
-        includes,
-        excludes,
-        no_owner,
-        ..
+        snapshot, target, ..
     }) = r.started().map(|e| &e.what)
     else {
         return Err(Error::NotFound(format!("the start of restoration {rid}")));
@@ -361,16 +364,12 @@ pub fn verify_recovery(
         ))
     })?;
     let start = std::time::Instant::now();
+    let started = &r.started().expect("matched above").what;
     let c = compare::compare(
         repo,
         snap,
         std::path::Path::new(target),
-        &compare::CompareOptions {
-            includes: includes.clone(),
-            excludes: excludes.clone(),
-            owners: !no_owner,
-            cancel: cancel.clone(),
-        },
+        &scope(started, cancel),
     )?;
     let duration_secs = start.elapsed().as_secs_f64();
     records::record(
