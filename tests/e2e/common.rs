@@ -225,3 +225,41 @@ pub fn spawn_mount(mut cmd: Command, point: &Path, log: &Path) -> std::process::
     }
     child
 }
+
+/// `dir` bind-mounted read-only onto itself for the life of the value: storage that even root
+/// cannot write to (the e2e tests run as root).
+pub struct ReadOnly(PathBuf);
+
+impl ReadOnly {
+    pub fn bind(dir: &Path) -> ReadOnly {
+        let run = |args: &[&str]| {
+            let st = std::process::Command::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .status();
+            assert!(
+                st.unwrap().success(),
+                "mount {args:?} (the e2e tests run as root)"
+            );
+        };
+        run(&["--bind"]);
+        let ro = ReadOnly(dir.to_path_buf());
+        let st = std::process::Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(dir)
+            .status();
+        assert!(st.unwrap().success(), "remount read-only");
+        assert!(
+            std::fs::write(dir.join("probe"), b"").is_err(),
+            "still writable"
+        );
+        ro
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}

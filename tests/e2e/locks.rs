@@ -149,7 +149,7 @@ fn key_remove_and_passwd_wait_for_every_other_lock() {
     assert_eq!(fx::locks(&e.repo()), 0);
 }
 
-use crate::common::mounted;
+use crate::common::{mounted, ReadOnly};
 
 /// A mount daemon started by a test: unmounted and ended on drop, so a failing test leaves no
 /// mount (or a process holding the test's output open) behind.
@@ -301,37 +301,6 @@ fn repository_and_cache_are_private_whatever_the_umask() {
     assert!(bad.is_empty(), "repository not private: {bad:#?}");
     let bad = not_private(&e.cache());
     assert!(bad.is_empty(), "cache not private: {bad:#?}");
-}
-
-/// `dir` bind-mounted read-only onto itself for the life of the value: storage that even root
-/// cannot write to.
-struct ReadOnly(PathBuf);
-
-impl ReadOnly {
-    fn bind(dir: &Path) -> ReadOnly {
-        let run = |args: &[&str]| {
-            let st = Command::new("mount").args(args).arg(dir).arg(dir).status();
-            assert!(
-                st.unwrap().success(),
-                "mount {args:?} (the e2e tests run as root)"
-            );
-        };
-        run(&["--bind"]);
-        let ro = ReadOnly(dir.to_path_buf());
-        let st = Command::new("mount")
-            .args(["-o", "remount,bind,ro"])
-            .arg(dir)
-            .status();
-        assert!(st.unwrap().success(), "remount read-only");
-        assert!(fs::write(dir.join("probe"), b"").is_err(), "still writable");
-        ro
-    }
-}
-
-impl Drop for ReadOnly {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
 }
 
 /// Issue 12, item 11: a repository on read-only storage could be restored but not checked or

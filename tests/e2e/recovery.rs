@@ -623,3 +623,30 @@ fn a_restore_killed_at_seeded_moments_is_rolled_back_exactly() {
     }
     e.ok(&["check"]);
 }
+
+#[test]
+fn a_target_on_a_read_only_filesystem_is_refused_before_anything_is_written() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a"), b"alpha").unwrap();
+    e.backup(&src, &[]);
+    let ro = e.path("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::write(ro.join("kept"), b"was here").unwrap();
+    let _ro = crate::common::ReadOnly::bind(&ro);
+    for target in [ro.clone(), ro.join("sub")] {
+        let (_, err) = e.code(
+            1,
+            &["restore", "latest", "--target", target.to_str().unwrap()],
+        );
+        assert!(
+            err.contains("is on a read-only filesystem: nothing was written"),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read(ro.join("kept")).unwrap(), b"was here");
+    // Refused before its record: nothing to roll back, nothing listed.
+    let l: serde_json::Value = serde_json::from_str(&e.ok(&["restores", "--json"])).unwrap();
+    assert!(l.as_array().unwrap().is_empty(), "{l:#}");
+}

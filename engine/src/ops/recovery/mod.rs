@@ -49,6 +49,8 @@ pub fn restore_recorded(
     let rid = Id::random();
     let now = chrono::Utc::now();
     let o = &req.options;
+    // Before the record and the image: a target that cannot be written is refused first.
+    restore::check_target(&o.target)?;
     // Where the restore writes: a target that is a link to a directory is that directory,
     // and it is what the image must hold.
     let target_existed = std::fs::symlink_metadata(&o.target).is_ok();

@@ -539,6 +539,33 @@ fn finish_dirs(w: &Writer, root: &DirFd) {
     }
 }
 
+/// Refuses a target a restore cannot write into, before anything is written: one that exists
+/// and is not a directory (followed: a link to a directory is that directory), or one on a
+/// read-only filesystem (its nearest existing ancestor's, when it does not exist yet).
+pub fn check_target(target: &Path) -> Result<()> {
+    if let Ok(m) = std::fs::metadata(target) {
+        if !m.is_dir() {
+            return Err(Error::Invalid(format!(
+                "restore target {} exists and is not a directory",
+                target.display()
+            )));
+        }
+    }
+    let existing = target
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
+    if let Ok(fs) = nix::sys::statvfs::statvfs(existing) {
+        if fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
+            return Err(Error::Invalid(format!(
+                "restore target {} is on a read-only filesystem: nothing was written",
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The tree of the directory at absolute `path` in the tree `root`.
 fn subtree_id(repo: &Repo, root: Id, path: &Path) -> Result<Id> {
     let mut id = root;
@@ -626,15 +653,7 @@ pub fn restore(
         unmatched_includes(repo, snap, &g, &opts.includes)?;
         Some(g)
     };
-    // Followed: a target that is a link to a directory is that directory.
-    if let Ok(m) = std::fs::metadata(&opts.target) {
-        if !m.is_dir() {
-            return Err(Error::Invalid(format!(
-                "restore target {} exists and is not a directory",
-                opts.target.display()
-            )));
-        }
-    }
+    check_target(&opts.target)?;
     let excludes = build_excludes(&opts.excludes)?;
     let euid = nix::unistd::geteuid();
     let rules = Rules {
