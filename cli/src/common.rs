@@ -171,7 +171,10 @@ pub fn unset_empty_env() {
 pub fn repo_path(g: &GlobalOpts) -> Result<PathBuf> {
     match &g.repo {
         Some(p) => Ok(p.clone()),
-        None => bail!("no repository given: use --repo PATH or set VCD_REPOSITORY"),
+        None => bail!(
+            "no repository given: use --repo PATH, set VCD_REPOSITORY, or name it in the \
+             configuration file (--config FILE, default /etc/vcd/vcd.toml)"
+        ),
     }
 }
 
@@ -315,6 +318,10 @@ pub fn cache_dir(g: &GlobalOpts) -> Option<PathBuf> {
 }
 
 pub fn open(g: &GlobalOpts) -> Result<Repo> {
+    // No repository named: the configuration's, when there is a configuration file.
+    if g.repo.is_none() && config_path(g).exists() {
+        return open_configured(g, &load_config(g)?);
+    }
     let pw = password(g, false)?;
     open_with(g, &pw)
 }

@@ -581,3 +581,59 @@ fn sigterm_during_a_job_stops_it_cleanly_and_the_daemon_exits_0() {
         "{log}"
     );
 }
+
+#[test]
+fn restore_category_gives_back_only_that_categorys_paths_of_a_job_snapshot() {
+    let e = Env::with_cheap_key();
+    for (dir, n) in [("src/crit", 3), ("src/opt", 2)] {
+        std::fs::create_dir_all(e.path(dir)).unwrap();
+        for i in 0..n {
+            std::fs::write(e.path(&format!("{dir}/f{i}")), text(i, 50)).unwrap();
+        }
+    }
+    let config = write_config(
+        &e,
+        "[jobs.weekly]\nschedule = \"0 1 * * SUN\"\ntype = \"full\"\ncategories = [\"crit\", \"opt\"]\n",
+    );
+    run_json(&e, &config, "weekly");
+    let t = e.path("t");
+    let o = vcd(
+        &e,
+        &config,
+        &[
+            "restore",
+            "latest",
+            "--category",
+            "crit",
+            "--target",
+            t.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let crit = t.join(e.path("src/crit").strip_prefix("/").unwrap());
+    let opt = t.join(e.path("src/opt").strip_prefix("/").unwrap());
+    assert_eq!(std::fs::read_dir(&crit).unwrap().count(), 3);
+    assert!(!opt.exists(), "only the category asked for");
+    // Without a configuration the whole snapshot holding the category is restored.
+    let t2 = e.path("t2");
+    let none = e.path("none.toml");
+    let o = e
+        .cmd(&[
+            "--config",
+            none.to_str().unwrap(),
+            "restore",
+            "latest",
+            "--category",
+            "crit",
+            "--target",
+            t2.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(t2
+        .join(e.path("src/opt").strip_prefix("/").unwrap())
+        .exists());
+}

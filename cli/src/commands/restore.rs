@@ -77,15 +77,20 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let snap = crate::choose::choose(g, &snaps, a.snapshot.as_deref(), a.at.as_deref(), &a.filter)?;
     let progress = Arc::new(Progress::default());
     // The snapshot's summary counts what a whole restore writes; a partial one has no total.
-    if a.includes.is_empty() && a.excludes.is_empty() {
+    if a.includes.is_empty() && a.excludes.is_empty() && a.filter.filter().categories.is_empty() {
         let s = &snap.snap.summary;
         let files = s.files_new + s.files_changed + s.files_unchanged;
         progress.set_totals(files, s.bytes_total);
     }
+    let includes = if a.includes.is_empty() {
+        category_paths(g, snap, &a.filter.filter().categories)?
+    } else {
+        a.includes
+    };
     let display = Display::start("restore", Unit("files"), Arc::clone(&progress), g.quiet);
     let opts = RestoreOptions {
         target: a.target.clone(),
-        includes: a.includes,
+        includes,
         excludes: a.excludes,
         verify: a.verify,
         no_owner: a.no_owner,
@@ -216,4 +221,47 @@ fn approx(secs: u64) -> String {
         s if s < 86400 => format!("{:.1}h", s as f64 / 3600.0),
         s => format!("{:.1}d", s as f64 / 86400.0),
     }
+}
+
+/// With `--category` and a configuration that defines the categories: the paths of those
+/// categories the snapshot holds, as includes, so that a snapshot of several categories gives
+/// back only the ones asked for. Without a configuration (or without `--category`): none, and
+/// the whole snapshot is restored.
+fn category_paths(
+    g: &GlobalOpts,
+    snap: &engine::format::snapshot::SnapshotRef,
+    categories: &[String],
+) -> Result<Vec<String>> {
+    if categories.is_empty() || !common::config_path(g).exists() {
+        return Ok(Vec::new());
+    }
+    let c = common::load_config(g)?;
+    let mut out = Vec::new();
+    for name in categories {
+        let Some(cat) = c.categories.get(name) else {
+            bail!(
+                "category {name:?} is not in {} (it has: {})",
+                common::config_path(g).display(),
+                c.categories.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        // Only the paths this snapshot backed up (a category may have gained paths since).
+        for p in &cat.paths {
+            let holds = engine::policy::select::SnapshotFilter {
+                paths: vec![p.clone()],
+                ..Default::default()
+            };
+            if engine::policy::config::is_glob(p) || holds.matches(&snap.snap) {
+                out.push(p.clone());
+            }
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "snapshot {} holds none of the paths of category {}",
+            snap.id.short(),
+            categories.join(", ")
+        );
+    }
+    Ok(out)
 }
