@@ -50,8 +50,19 @@ pub fn choose<'a>(
     at: Option<&str>,
     f: &FilterArgs,
 ) -> Result<&'a SnapshotRef> {
-    let filter = f.filter();
     let when = at.map(crate::common::parse_when).transpose()?;
+    choose_at(g, snaps, spec, when, f)
+}
+
+/// `choose` with the time already read (a command that also records it reads it once).
+pub fn choose_at<'a>(
+    g: &GlobalOpts,
+    snaps: &'a [SnapshotRef],
+    spec: Option<&str>,
+    when: Option<When>,
+    f: &FilterArgs,
+) -> Result<&'a SnapshotRef> {
+    let filter = f.filter();
     let s = select::choose(snaps, spec, when.map(|w| w.utc), &filter)?;
     let whole_id = spec.is_some_and(|x| x.len() == 64);
     if !g.quiet && !whole_id {

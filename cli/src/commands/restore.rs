@@ -74,7 +74,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     if a.snapshot.is_none() && a.at.is_none() {
         bail!("name a snapshot (an id prefix or `latest`) or give --at TIME");
     }
-    let snap = crate::choose::choose(g, &snaps, a.snapshot.as_deref(), a.at.as_deref(), &a.filter)?;
+    // Read once: "2h ago" is the same moment for the choice and for the record.
+    let when = a.at.as_deref().map(common::parse_when).transpose()?;
+    let snap = crate::choose::choose_at(g, &snaps, a.snapshot.as_deref(), when, &a.filter)?;
     let progress = Arc::new(Progress::default());
     // The snapshot's summary counts what a whole restore writes; a partial one has no total.
     if a.includes.is_empty() && a.excludes.is_empty() && a.filter.filter().categories.is_empty() {
@@ -129,7 +131,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         let req = RestoreRequest {
             options: opts,
             categories,
-            at: a.at.as_deref().map(common::parse_time).transpose()?,
+            at: when.map(|w| w.utc),
             objectives: scenario,
             no_rollback: a.no_rollback,
         };

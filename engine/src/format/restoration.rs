@@ -36,6 +36,17 @@ pub enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    /// `Ok` when nothing failed, `Errors` when something did.
+    pub fn of(errors: &[String]) -> Outcome {
+        if errors.is_empty() {
+            Outcome::Ok
+        } else {
+            Outcome::Errors
+        }
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

@@ -105,11 +105,7 @@ pub fn restore_recorded(
     };
     match r {
         Ok(result) => {
-            let outcome = if result.errors.is_empty() {
-                Outcome::Ok
-            } else {
-                Outcome::Errors
-            };
+            let outcome = Outcome::of(&result.errors);
             records::record(
                 repo,
                 rid,
@@ -288,11 +284,7 @@ pub fn rollback_recovery(
         }
     };
     let duration_secs = start.elapsed().as_secs_f64();
-    let outcome = if result.errors.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Errors
-    };
+    let outcome = Outcome::of(&result.errors);
     records::record(
         repo,
         r.id,
