@@ -57,6 +57,9 @@ enum Command {
     VerifyRestore(commands::verify_restore::Args),
     /// Put a restoration's target back as it was before the restore
     Rollback(commands::rollback::Args),
+    /// Restore a scenario's data (or a sample) into a scratch directory, verify it, remove
+    /// it, and estimate the whole restore's duration against the RTO
+    Drill(commands::drill::Args),
     /// Verify the repository
     Check(commands::check::Args),
     /// Repair repository structures
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
         Command::Restores(a) => commands::restores::run(&cli.global, a),
         Command::VerifyRestore(a) => commands::verify_restore::run(&cli.global, a),
         Command::Rollback(a) => commands::rollback::run(&cli.global, a),
+        Command::Drill(a) => commands::drill::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),
         Command::Prune(a) => commands::prune::run(&cli.global, a),

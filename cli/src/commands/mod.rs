@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod diff;
 pub mod dist;
+pub mod drill;
 pub mod forget;
 pub mod init;
 pub mod key;

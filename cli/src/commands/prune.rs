@@ -109,31 +109,7 @@ pub fn options(f: &PruneFlags, dry_run: bool) -> Result<PruneOptions> {
 }
 
 fn parse_size(s: &str) -> Result<u64> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        None => (s, 1u64),
-        Some((i, _)) => (
-            &s[..i],
-            match s[i..]
-                .to_ascii_uppercase()
-                .trim_end_matches("IB")
-                .trim_end_matches('B')
-            {
-                "" => 1,
-                "K" => 1 << 10,
-                "M" => 1 << 20,
-                "G" => 1 << 30,
-                "T" => 1 << 40,
-                u => bail!("{s:?}: unknown unit {u:?} (K, M, G or T)"),
-            },
-        ),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .with_context(|| format!("{s:?}: not a size"))?;
-    n.checked_mul(mult)
-        .with_context(|| format!("{s:?}: too large"))
+    engine::policy::config::size(s).map_err(anyhow::Error::msg)
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration> {

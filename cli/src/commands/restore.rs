@@ -238,32 +238,7 @@ fn category_paths(
         return Ok(Vec::new());
     }
     let c = common::load_config(g)?;
-    let mut out = Vec::new();
-    for name in categories {
-        let Some(cat) = c.categories.get(name) else {
-            bail!(
-                "category {name:?} is not in {} (it has: {})",
-                common::config_path(g).display(),
-                c.categories.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        };
-        // Only the paths this snapshot backed up (a category may have gained paths since).
-        for p in &cat.paths {
-            let holds = engine::policy::select::SnapshotFilter {
-                paths: vec![p.clone()],
-                ..Default::default()
-            };
-            if engine::policy::config::is_glob(p) || holds.matches(&snap.snap) {
-                out.push(p.clone());
-            }
-        }
-    }
-    if out.is_empty() {
-        bail!(
-            "snapshot {} holds none of the paths of category {}",
-            snap.id.short(),
-            categories.join(", ")
-        );
-    }
-    Ok(out)
+    Ok(engine::ops::recovery::drill::category_includes(
+        &c, snap, categories,
+    )?)
 }

@@ -68,7 +68,7 @@ fn json(r: &Restoration) -> serde_json::Value {
         _ => None,
     });
     let (age, rpo_met) = r.rpo().map_or((None, None), |(a, m)| (Some(a), Some(m)));
-    let started = r.started().expect("listed restorations have a start");
+    let started = r.first();
     let mut v = serde_json::json!({
         "id": r.id.to_hex(),
         "short_id": r.id.short(),
@@ -91,6 +91,15 @@ fn json(r: &Restoration) -> serde_json::Value {
         v["snapshot"] = snapshot.to_hex().into();
         v["target"] = target.clone().into();
     }
+    if let What::Drilled(d) = &started.what {
+        v["kind"] = "drill".into();
+        v["duration_secs"] = d.restore_secs.into();
+        v["estimate_secs"] = d.estimate_secs.into();
+        v["snapshot"] = d.parts.first().map(|p| p.snapshot.to_hex()).into();
+        v["target"] = d.scratch.clone().into();
+    } else {
+        v["kind"] = "restore".into();
+    }
     v
 }
 
@@ -108,9 +117,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         }
         if let (Some(o), Some((d, met))) = (r.objectives(), r.rto()) {
             out!(
-                "scenario {}: RTO {}s, took {d:.1}s: {}",
+                "scenario {}: RTO {}s, {} {d:.1}s: {}",
                 esc(&o.scenario),
                 o.rto_secs,
+                if r.drilled().is_some() {
+                    "the whole restore estimated at"
+                } else {
+                    "took"
+                },
                 if met { "met" } else { "MISSED" }
             )?;
         }
@@ -131,14 +145,27 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|r| {
-            let s = r.started().expect("listed restorations have a start");
+            let s = r.first();
             let (snap, target) = match &s.what {
                 What::Started {
                     snapshot, target, ..
                 } => (snapshot.short(), target.clone()),
+                What::Drilled(d) => (
+                    d.parts
+                        .iter()
+                        .map(|p| p.snapshot.short())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    format!("(drill {})", d.objectives.scenario),
+                ),
                 _ => Default::default(),
             };
-            let (files, bytes, secs) = match r.finished().map(|e| &e.what) {
+            let (files, bytes, secs) = match r.finished().or(r.drilled()).map(|e| &e.what) {
+                Some(What::Drilled(d)) => (
+                    d.sample_files.to_string(),
+                    human_bytes(d.sample_bytes),
+                    format!("{:.1}s", d.restore_secs),
+                ),
                 Some(What::Finished {
                     files,
                     bytes,
@@ -242,6 +269,36 @@ fn event_line(e: &Event) -> String {
         } => format!(
             "{t}  verified: {}: {entries} entries compared, {differences_total} difference(s)",
             if *ok { "ok" } else { "DIFFERENT" }
+        ),
+        What::Drilled(d) => format!(
+            "{t}  drill by {}@{} (key {}) of scenario {}: {}: {} of {} files ({} of {}) restored \
+             from {} in {:.2}s into {}, {}, scratch {}; estimated whole restore {} against the \
+             RTO of {}s",
+            e.user,
+            e.host,
+            e.key.short(),
+            d.objectives.scenario,
+            outcome_text(d.outcome),
+            d.sample_files,
+            d.total_files,
+            human_bytes(d.sample_bytes),
+            human_bytes(d.total_bytes),
+            d.parts
+                .iter()
+                .map(|p| p.snapshot.short())
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.restore_secs,
+            d.scratch,
+            if d.verified {
+                "identical".to_string()
+            } else {
+                format!("{} difference(s)", d.differences_total)
+            },
+            if d.removed { "removed" } else { "left behind" },
+            d.estimate_secs
+                .map_or("unknown".to_string(), |x| format!("{x:.1}s")),
+            d.objectives.rto_secs
         ),
         What::RolledBack {
             outcome,

@@ -100,6 +100,9 @@ pub fn outcome(r: &JobReport) -> Result<()> {
                     c.errors.len()
                 )
             }
+            Ok(MaintenanceReport::Drill(d)) if !d.ok() => {
+                bail!("maintenance {:?}: {}", m.name, drill_line(d))
+            }
             Ok(_) => {}
         }
     }
@@ -147,10 +150,46 @@ pub fn step_lines(r: &JobReport) -> Vec<String> {
                 c.errors.len(),
                 c.errors.join("; ")
             ),
+            Ok(MaintenanceReport::Drill(d)) => format!("{}: {}", m.name, drill_line(d)),
             Err(e) => format!("{}: failed: {e}", m.name),
         });
     }
     v
+}
+
+/// `drill 1a2b3c4d of scenario S: 12 of 120 files restored, identical; whole restore
+/// estimated at 3.2s against the RTO of 14400s: met`.
+fn drill_line(r: &engine::ops::recovery::drill::DrillReport) -> String {
+    let d = &r.drill;
+    format!(
+        "drill {} of scenario {}: {} of {} files ({}) restored, {}{}; whole restore estimated \
+         at {} against the RTO of {}s: {}",
+        r.restoration.short(),
+        d.objectives.scenario,
+        d.sample_files,
+        d.total_files,
+        human_bytes(d.sample_bytes),
+        if d.verified {
+            "identical".to_string()
+        } else {
+            format!("{} difference(s)", d.differences_total)
+        },
+        if d.errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {} error(s): {}", d.errors_total, d.errors.join("; "))
+        },
+        d.estimate_secs
+            .map_or("unknown".into(), |e| format!("{e:.1}s")),
+        d.objectives.rto_secs,
+        if d.estimate_secs
+            .is_some_and(|e| e <= d.objectives.rto_secs as f64)
+        {
+            "met"
+        } else {
+            "MISSED"
+        }
+    )
 }
 
 fn print(g: &GlobalOpts, r: &JobReport) -> Result<()> {
@@ -173,6 +212,10 @@ fn to_json(name: &str, r: &JobReport) -> Result<serde_json::Value> {
             Ok(MaintenanceReport::Check(c)) => serde_json::json!({
                 "name": m.name, "task": "check", "ok": c.ok(),
                 "errors": c.errors, "packs_read": c.packs_read,
+            }),
+            Ok(MaintenanceReport::Drill(d)) => serde_json::json!({
+                "name": m.name, "task": "drill", "ok": d.ok(),
+                "restoration": d.restoration.to_hex(), "drill": d.drill,
             }),
             Err(e) => serde_json::json!({ "name": m.name, "ok": false, "error": e.to_string() }),
         })

@@ -106,6 +106,8 @@ pub enum What {
         entries: u64,
         duration_secs: f64,
     },
+    /// `vcd drill`: a drill's only event (nothing of it is left to verify or roll back).
+    Drilled(Drill),
     /// `vcd rollback`: the target put back as it was before the restore.
     RolledBack {
         outcome: Outcome,
@@ -114,6 +116,48 @@ pub enum What {
         duration_secs: f64,
         errors: Vec<String>,
     },
+}
+
+/// One snapshot a drill restored from, and the part of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillPart {
+    pub snapshot: Id,
+    pub snapshot_time: chrono::DateTime<chrono::Utc>,
+    /// The categories this snapshot stood for (empty: the snapshot as a whole).
+    pub categories: Vec<String>,
+    /// The scope within the snapshot (empty: all of it).
+    pub includes: Vec<String>,
+}
+
+/// A drill: a restore of (a sample of) a scenario's data into a scratch directory, compared
+/// with its snapshots and removed, with the whole restore's estimated duration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drill {
+    pub objectives: Objectives,
+    pub categories: Vec<String>,
+    pub parts: Vec<DrillPart>,
+    /// The scratch directory (removed at the end when `removed`).
+    pub scratch: String,
+    /// The sample asked for: `all`, `P%` or a size.
+    pub sample: String,
+    /// Files and bytes of the whole scope, and of the sample restored.
+    pub total_files: u64,
+    pub total_bytes: u64,
+    pub sample_files: u64,
+    pub sample_bytes: u64,
+    pub restore_secs: f64,
+    pub verify_secs: f64,
+    /// The whole scope's restore, extrapolated from the sample's: None when the drill did not
+    /// get as far as measuring it.
+    pub estimate_secs: Option<f64>,
+    pub outcome: Outcome,
+    /// The sample compared equal to its snapshots.
+    pub verified: bool,
+    pub differences: Vec<String>,
+    pub differences_total: u64,
+    pub errors: Vec<String>,
+    pub errors_total: u64,
+    pub removed: bool,
 }
 
 /// One event of a restoration.

@@ -79,6 +79,7 @@ pub struct Job {
 pub enum Task {
     Prune,
     Check,
+    Drill,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +89,12 @@ pub struct Maintenance {
     pub schedule: Option<Schedule>,
     pub max_unused: Option<String>,
     pub read_data_subset: Option<String>,
+    /// Drill only: the scenario drilled (default `complete-system`).
+    pub scenario: Option<String>,
+    /// Drill only: `all`, a percentage or a size.
+    pub sample: Option<String>,
+    /// Drill only: where its scratch directory is made (default the system's temporary one).
+    pub directory: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -233,11 +240,12 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
         let task = match m.task.get_ref().as_str() {
             "prune" => Task::Prune,
             "check" => Task::Check,
+            "drill" => Task::Drill,
             other => {
                 f.error(
                     m.task.span(),
                     format!(
-                        "maintenance {:?}: unknown task {other:?} (prune or check)",
+                        "maintenance {:?}: unknown task {other:?} (prune, check or drill)",
                         name.get_ref()
                     ),
                 );
@@ -269,15 +277,60 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
                 }
             }
         }
-        let wrong = match task {
-            Task::Prune => m
-                .read_data_subset
-                .as_ref()
-                .map(|v| ("read_data_subset", v.span())),
-            Task::Check => m.max_unused.as_ref().map(|v| ("max_unused", v.span())),
-        };
-        if let Some((key, span)) = wrong {
-            f.error(span, format!("{what}: {key} does not apply to this task"));
+        if let Some(v) = &m.sample {
+            let ok = v.get_ref().trim().eq_ignore_ascii_case("all")
+                || if v.get_ref().trim().ends_with('%') {
+                    percent(v.get_ref()).map(|p| p > 0.0)
+                } else {
+                    size(v.get_ref()).map(|b| b > 0)
+                }
+                .unwrap_or(false);
+            if !ok {
+                f.error(
+                    v.span(),
+                    format!(
+                        "{what}: sample {:?}: all, a percentage (\"10%\") or a size (\"500M\")",
+                        v.get_ref()
+                    ),
+                );
+            }
+        }
+        if let Some(d) = &m.directory {
+            if !d.get_ref().starts_with('/') {
+                f.error(d.span(), format!("{what}: directory must be an absolute path"));
+            }
+        }
+        let keys: [(&str, Option<std::ops::Range<usize>>, bool); 5] = [
+            (
+                "max_unused",
+                m.max_unused.as_ref().map(|v| v.span()),
+                task == Task::Prune,
+            ),
+            (
+                "read_data_subset",
+                m.read_data_subset.as_ref().map(|v| v.span()),
+                task == Task::Check,
+            ),
+            (
+                "scenario",
+                m.scenario.as_ref().map(|v| v.span()),
+                task == Task::Drill,
+            ),
+            (
+                "sample",
+                m.sample.as_ref().map(|v| v.span()),
+                task == Task::Drill,
+            ),
+            (
+                "directory",
+                m.directory.as_ref().map(|v| v.span()),
+                task == Task::Drill,
+            ),
+        ];
+        for (key, span, applies) in keys {
+            if let (Some(span), false) = (span, applies) {
+                f.error(span, format!("{what}: {key} does not apply to this task"));
+            }
         }
         maintenance.insert(
             name.get_ref().clone(),
@@ -286,6 +339,9 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
                 schedule,
                 max_unused: m.max_unused.as_ref().map(|v| v.get_ref().clone()),
                 read_data_subset: m.read_data_subset.as_ref().map(|v| v.get_ref().clone()),
+                scenario: m.scenario.as_ref().map(|v| v.get_ref().clone()),
+                sample: m.sample.as_ref().map(|v| v.get_ref().clone()),
+                directory: m.directory.as_ref().map(|v| v.get_ref().clone()),
             },
         );
     }
@@ -398,6 +454,29 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
         }
     }
 
+    // A drill names a scenario of this file (without a name, the complete system's).
+    for (name, m) in &raw.maintenance {
+        if m.task.get_ref() != "drill" {
+            continue;
+        }
+        let want = m.scenario.as_ref().map_or("complete-system", |s| s.get_ref());
+        let alias = match want {
+            "complete" => "complete-system",
+            "partial" => "partial-data",
+            w => w,
+        };
+        if !raw.scenarios.keys().any(|k| k.get_ref() == want || k.get_ref() == alias) {
+            let span = m.scenario.as_ref().map_or(name.span(), |s| s.span());
+            f.error(
+                span,
+                format!(
+                    "maintenance {:?}: no scenario {want:?} in this file to drill",
+                    name.get_ref()
+                ),
+            );
+        }
+    }
+
     let config = Config {
         repository,
         categories,
@@ -500,6 +579,30 @@ pub fn percent(s: &str) -> Result<f64, String> {
     match n.trim().parse::<f64>() {
         Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
         _ => Err(format!("{s:?}: a percentage from 0% to 100%")),
+    }
+}
+
+/// A size such as `500M`, `2G`, `1.5T` or `4096` (binary units, an optional `B` or `iB`).
+pub fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        None => (t, ""),
+        Some(i) => (&t[..i], &t[i..]),
+    };
+    let unit = unit.to_ascii_uppercase();
+    let mult: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        u => return Err(format!("{s:?}: unknown unit {u:?} (K, M, G or T)")),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n * (mult as f64) < u64::MAX as f64 => {
+            Ok((n * mult as f64).round() as u64)
+        }
+        _ => Err(format!("{s:?}: not a size (such as 500M or 2G)")),
     }
 }
 

@@ -1,9 +1,9 @@
 //! Running one configured job: a backup job (its categories backed up as one snapshot that
 //! records the job, its categories and its type; then its retention, applied to that job's
-//! snapshots only; then the maintenance it chains) or a maintenance job (prune or check). The
-//! caller chooses when (the daemon's scheduler, `vcd run`, a test's clock); this takes the
-//! locks each step needs and releases them between steps, so a prune never waits on the
-//! job's own backup lock.
+//! snapshots only; then the maintenance it chains) or a maintenance job (prune, check or
+//! drill). The caller chooses when (the daemon's scheduler, `vcd run`, a test's clock); this
+//! takes the locks each step needs and releases them between steps, so a prune never waits on
+//! the job's own backup lock.
 
 use std::path::PathBuf;
 
@@ -12,9 +12,11 @@ use crate::ops::backup::{self, BackupOptions, BackupResult};
 use crate::ops::check::{self, CheckOptions, CheckReport};
 use crate::ops::forget::{self, Filter, ForgetOptions, ForgetReport, GroupBy, Target};
 use crate::ops::progress::Progress;
+use crate::ops::recovery::{self, drill};
 use crate::ops::prune::{self, PruneOptions, PruneReport};
 use crate::policy::config::{self, Config, Maintenance, Task};
 use crate::policy::repack::RepackPolicy;
+use crate::policy::select::SnapshotFilter;
 use crate::repo::{lock, Repo};
 
 /// How a job is run: everything but what the configuration says.
@@ -35,6 +37,7 @@ pub struct RunOptions {
 pub enum MaintenanceReport {
     Prune(PruneReport),
     Check(CheckReport),
+    Drill(Box<drill::DrillReport>),
 }
 
 /// A maintenance step that ran, or the error that stopped it.
@@ -64,6 +67,7 @@ impl JobReport {
         let ok = |m: &MaintenanceRun| match &m.result {
             Ok(MaintenanceReport::Check(c)) => c.ok(),
             Ok(MaintenanceReport::Prune(_)) => true,
+            Ok(MaintenanceReport::Drill(d)) => d.ok(),
             Err(_) => false,
         };
         match self {
@@ -202,7 +206,7 @@ pub fn run(
     if let Some(m) = c.maintenance.get(name) {
         return Ok(JobReport::Maintenance(MaintenanceRun {
             name: name.to_string(),
-            result: maintain(repo, m, run, progress),
+            result: maintain(repo, c, m, run, progress),
         }));
     }
     let opts = backup_options(c, name, run)?;
@@ -247,7 +251,7 @@ pub fn run(
         .iter()
         .map(|t| MaintenanceRun {
             name: t.clone(),
-            result: maintain(repo, &c.maintenance[t], run, progress),
+            result: maintain(repo, c, &c.maintenance[t], run, progress),
         })
         .collect();
     Ok(JobReport::Backup {
@@ -257,9 +261,11 @@ pub fn run(
     })
 }
 
-/// A prune (under a prune's lock) or a check (no lock, as `vcd check`).
+/// A prune (under a prune's lock), a check (no lock, as `vcd check`) or a drill (under a
+/// shared lock, as `vcd drill`).
 fn maintain(
     repo: &Repo,
+    c: &Config,
     m: &Maintenance,
     run: &RunOptions,
     progress: &Progress,
@@ -294,6 +300,32 @@ fn maintain(
             Ok(MaintenanceReport::Check(check::check(
                 repo, &opts, progress,
             )?))
+        }
+        Task::Drill => {
+            let _lock = lock::acquire(repo, false)?;
+            let scenario = m.scenario.as_deref().unwrap_or("complete-system");
+            let (objectives, categories) = recovery::scenario(Some(c), scenario)?;
+            // This host's data, as its jobs' retention treats it.
+            let filter = SnapshotFilter {
+                hosts: vec![run.host.clone().unwrap_or_else(crate::host::hostname)],
+                ..Default::default()
+            };
+            let parts = drill::plan(Some(c), &repo.snapshots()?, &filter, &categories)?;
+            let req = drill::DrillRequest {
+                objectives,
+                categories,
+                parts,
+                sample: drill::Sample::parse(m.sample.as_deref().unwrap_or("all"))?,
+                parent: m
+                    .directory
+                    .as_ref()
+                    .map_or_else(std::env::temp_dir, PathBuf::from),
+                no_owner: false,
+                cancel: run.cancel.clone(),
+            };
+            Ok(MaintenanceReport::Drill(Box::new(drill::drill(
+                repo, &req, progress,
+            )?)))
         }
     }
 }

@@ -2,6 +2,7 @@
 //! verification and rollback) and the specification's recovery operations over them.
 
 pub mod compare;
+pub mod drill;
 pub mod records;
 
 #[cfg(test)]
@@ -209,7 +210,7 @@ pub fn rollback_recovery(
         ..
     }) = r.started().map(|e| &e.what)
     else {
-        return Err(Error::NotFound(format!("the start of restoration {rid}")));
+        return Err(no_start(r));
     };
     let target_path = std::path::PathBuf::from(target);
     if !target_path.is_absolute() || target_path.parent().is_none() {
@@ -324,6 +325,19 @@ fn scope(started: &What, cancel: &crate::cancel::CancelToken) -> compare::Compar
     }
 }
 
+/// Why restoration `r` has nothing to verify or roll back: a drill's scratch copy is gone.
+fn no_start(r: &records::Restoration) -> Error {
+    if r.drilled().is_some() {
+        Error::Invalid(format!(
+            "restoration {} is a drill: its scratch copy was removed when it ended, so there is \
+             nothing to verify or roll back",
+            r.id.short()
+        ))
+    } else {
+        Error::NotFound(format!("the start of restoration {}", r.id.short()))
+    }
+}
+
 /// What `verify_recovery` found, recorded as a `verified` event.
 #[derive(Debug)]
 pub struct Verification {
@@ -347,7 +361,7 @@ pub fn verify_recovery(
         snapshot, target, ..
     }) = r.started().map(|e| &e.what)
     else {
-        return Err(Error::NotFound(format!("the start of restoration {rid}")));
+        return Err(no_start(r));
     };
     let snaps = repo.snapshots()?;
     let snap = snaps.iter().find(|s| s.id == *snapshot).ok_or_else(|| {

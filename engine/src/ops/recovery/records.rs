@@ -39,6 +39,13 @@ impl Restoration {
             .find(|e| matches!(e.what, What::Finished { .. }))
     }
 
+    /// The event of a drill (a drill has no other).
+    pub fn drilled(&self) -> Option<&Event> {
+        self.events
+            .iter()
+            .find(|e| matches!(e.what, What::Drilled(_)))
+    }
+
     /// Verifications, oldest first.
     pub fn verifications(&self) -> impl Iterator<Item = &Event> {
         self.events
@@ -62,15 +69,21 @@ impl Restoration {
         if self.rolled_back().is_some() {
             return State::RolledBack;
         }
-        match self.finished().map(|e| &e.what) {
+        match self.finished().or(self.drilled()).map(|e| &e.what) {
             Some(What::Finished { outcome, .. }) => State::Finished(*outcome),
+            Some(What::Drilled(d)) => State::Finished(d.outcome),
             _ => State::Unfinished,
         }
     }
 
-    /// (duration, RTO met) once finished under a scenario.
+    /// (duration, RTO met) once finished under a scenario; for a drill, its estimate of the
+    /// whole restore's duration.
     pub fn rto(&self) -> Option<(f64, bool)> {
         let o = self.objectives()?;
+        if let Some(What::Drilled(drill)) = self.drilled().map(|e| &e.what) {
+            let d = drill.estimate_secs?;
+            return Some((d, d <= o.rto_secs as f64));
+        }
         match self.finished()?.what {
             What::Finished { duration_secs, .. } => {
                 Some((duration_secs, duration_secs <= o.rto_secs as f64))
@@ -82,6 +95,16 @@ impl Restoration {
     /// (age of the data restored at the incident, RPO met).
     pub fn rpo(&self) -> Option<(i64, bool)> {
         let o = self.objectives()?;
+        if let Some(Event {
+            time,
+            what: What::Drilled(d),
+            ..
+        }) = self.drilled()
+        {
+            let oldest = d.parts.iter().map(|p| p.snapshot_time).min()?;
+            let age = (*time - oldest).num_seconds().max(0);
+            return Some((age, age as u64 <= o.rpo_secs));
+        }
         match &self.started()?.what {
             What::Started {
                 incident,
@@ -96,10 +119,18 @@ impl Restoration {
     }
 
     pub fn objectives(&self) -> Option<&Objectives> {
-        match &self.started()?.what {
+        match &self.started().or(self.drilled())?.what {
             What::Started { objectives, .. } => objectives.as_ref(),
+            What::Drilled(d) => Some(&d.objectives),
             _ => None,
         }
+    }
+
+    /// The event that opens the restoration: its `started`, or a drill's only event.
+    pub fn first(&self) -> &Event {
+        self.started()
+            .or(self.drilled())
+            .expect("listed restorations have a start or are drills")
     }
 }
 
@@ -148,7 +179,7 @@ pub fn list(repo: &Repo) -> Result<Vec<Restoration>> {
         }
     }
     // A restoration whose start is unreadable or missing is not one a user can act on.
-    out.retain(|r| r.started().is_some());
+    out.retain(|r| r.started().is_some() || r.drilled().is_some());
     Ok(out)
 }
 

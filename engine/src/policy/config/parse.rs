@@ -68,6 +68,9 @@ pub(super) struct RawMaintenance {
     pub(super) timezone: Option<Spanned<String>>,
     pub(super) max_unused: Option<Spanned<String>>,
     pub(super) read_data_subset: Option<Spanned<String>>,
+    pub(super) scenario: Option<Spanned<String>>,
+    pub(super) sample: Option<Spanned<String>>,
+    pub(super) directory: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
