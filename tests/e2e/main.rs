@@ -19,6 +19,7 @@ mod daemon;
 mod dedup;
 mod deep;
 mod disk_full;
+mod drill;
 mod errors;
 mod filters;
 mod forget;

@@ -297,7 +297,10 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
         }
         if let Some(d) = &m.directory {
             if !d.get_ref().starts_with('/') {
-                f.error(d.span(), format!("{what}: directory must be an absolute path"));
+                f.error(
+                    d.span(),
+                    format!("{what}: directory must be an absolute path"),
+                );
             }
         }
         let keys: [(&str, Option<std::ops::Range<usize>>, bool); 5] = [
@@ -459,13 +462,20 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
         if m.task.get_ref() != "drill" {
             continue;
         }
-        let want = m.scenario.as_ref().map_or("complete-system", |s| s.get_ref());
+        let want = m
+            .scenario
+            .as_ref()
+            .map_or("complete-system", |s| s.get_ref());
         let alias = match want {
             "complete" => "complete-system",
             "partial" => "partial-data",
             w => w,
         };
-        if !raw.scenarios.keys().any(|k| k.get_ref() == want || k.get_ref() == alias) {
+        if !raw
+            .scenarios
+            .keys()
+            .any(|k| k.get_ref() == want || k.get_ref() == alias)
+        {
             let span = m.scenario.as_ref().map_or(name.span(), |s| s.span());
             f.error(
                 span,

@@ -36,7 +36,11 @@ impl Sample {
     /// `all`, a percentage (`10%`) or a size (`500M`).
     pub fn parse(s: &str) -> Result<Sample> {
         let t = s.trim();
-        let bad = |e: String| Error::Invalid(format!("sample {e}: all, a percentage (10%) or a size (500M)"));
+        let bad = |e: String| {
+            Error::Invalid(format!(
+                "sample {e}: all, a percentage (10%) or a size (500M)"
+            ))
+        };
         let sample = if t.eq_ignore_ascii_case("all") {
             Sample::All
         } else if t.ends_with('%') {
@@ -80,7 +84,12 @@ pub fn category_includes(
         let Some(cat) = config.categories.get(name) else {
             return Err(Error::NotFound(format!(
                 "category {name:?} in the configuration (it has: {})",
-                config.categories.keys().cloned().collect::<Vec<_>>().join(", ")
+                config
+                    .categories
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
         // Only the paths this snapshot backed up (a category may have gained paths since).
@@ -351,7 +360,9 @@ fn survey(
     let tree = repo.load_tree(&p.snapshot.snap.tree)?;
     crate::ops::ls::walk::<Error>(repo, tree, "", |e| {
         cancel.check()?;
-        let inherited = taken.as_ref().is_some_and(|t| e.path.starts_with(t.as_str()));
+        let inherited = taken
+            .as_ref()
+            .is_some_and(|t| e.path.starts_with(t.as_str()));
         if !inherited {
             taken = None;
         }

@@ -277,3 +277,49 @@ fn category_paths_may_be_globs_and_their_overlaps_are_found() {
         "{errs:#?}"
     );
 }
+
+#[test]
+fn a_drill_task_names_a_scenario_of_the_file_and_a_sample() {
+    let drill = |body: &str| format!("{DEFAULT}\n[maintenance.drill]\ntask = \"drill\"\n{body}");
+    let (c, d) = check(&drill(
+        "schedule = \"0 6 * * SUN\"\nscenario = \"configuration\"\nsample = \"10%\"\ndirectory = \"/var/tmp\"\n",
+    ));
+    let c = c.unwrap_or_else(|| panic!("{d:?}"));
+    let m = &c.maintenance["drill"];
+    assert_eq!(m.task, Task::Drill);
+    assert_eq!(
+        (
+            m.scenario.as_deref(),
+            m.sample.as_deref(),
+            m.directory.as_deref()
+        ),
+        (Some("configuration"), Some("10%"), Some("/var/tmp"))
+    );
+    // Without a scenario: the complete system's, which the default file has.
+    assert!(check(&drill("")).0.is_some());
+    for (body, needle, words) in [
+        ("scenario = \"mars\"\n", "\"mars\"", "no scenario \"mars\""),
+        ("sample = \"0%\"\n", "\"0%\"", "sample \"0%\""),
+        ("sample = \"lots\"\n", "\"lots\"", "a size (\"500M\")"),
+        ("directory = \"tmp\"\n", "\"tmp\"", "absolute path"),
+        (
+            "max_unused = \"5%\"\n",
+            "\"5%\"",
+            "max_unused does not apply",
+        ),
+    ] {
+        let text = drill(body);
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{body}: {e:?}");
+        // The drill's table is last: the needle's last occurrence is the one meant.
+        let pos = position(&text, text.rfind(needle).unwrap());
+        assert_eq!((e[0].line, e[0].column), pos, "{body}");
+        assert!(e[0].message.contains(words), "{body}: {}", e[0].message);
+    }
+    // A scenario on a prune is a mistake too.
+    let text = DEFAULT.replace(
+        "max_unused = \"5%\"",
+        "max_unused = \"5%\"\nscenario = \"configuration\"",
+    );
+    assert!(errors(&text)[0].message.contains("scenario does not apply"));
+}
