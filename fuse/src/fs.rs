@@ -88,10 +88,7 @@ impl SnapshotFs {
     }
 
     fn wanted(&self, s: &SnapshotRef) -> bool {
-        let o = &self.opts;
-        (o.tags.is_empty() || s.snap.tags.iter().any(|t| o.tags.contains(t)))
-            && (o.hosts.is_empty() || o.hosts.contains(&s.snap.host))
-            && (o.paths.is_empty() || s.snap.paths.iter().any(|p| o.paths.contains(p)))
+        self.opts.filter.matches(&s.snap)
     }
 
     /// Re-reads the snapshot list when `snapshots/` changed (checked at most once a second).

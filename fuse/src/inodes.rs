@@ -33,8 +33,12 @@ pub(crate) enum Group {
     Ids,
     Tags,
     Hosts,
+    Categories,
+    Jobs,
     Tag(String),
     Host(String),
+    Category(String),
+    Job(String),
 }
 
 /// What the table keeps of an entry of a snapshot: what `stat`, `readlink` and a walk need.

@@ -1,5 +1,6 @@
 //! The mount's virtual directories, derived from the snapshot list: the snapshot directories'
-//! names, `latest`, and the entries of `ids/`, `tags/<tag>/` and `hosts/<host>/`.
+//! names, `latest`, the days (`YYYY-MM-DD`, the newest snapshot of each UTC day), and the
+//! entries of `ids/`, `tags/<tag>/`, `hosts/<host>/`, `categories/<name>/` and `jobs/<name>/`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub(crate) struct Listing {
     /// Snapshot → its top-level name (the target of the links to it).
     name_of: HashMap<Id, String>,
     pub latest: Option<String>,
+    /// `YYYY-MM-DD` → the top-level name of that UTC day's newest snapshot.
+    pub days: BTreeMap<String, String>,
     /// The `snapshots/` listing this was built from.
     pub files: Vec<String>,
     pub checked: Option<Instant>,
@@ -59,21 +62,35 @@ impl Listing {
             by_name.insert(name, Arc::new(s.clone()));
         }
         // A restore's image of its target (tagged `rollback`) is not the latest of anything.
-        let latest = by_name
-            .iter()
-            .filter(|(_, s)| {
+        let data = || {
+            by_name.iter().filter(|(_, s)| {
                 !s.snap
                     .tags
                     .iter()
                     .any(|t| t == engine::policy::select::ROLLBACK_TAG)
             })
+        };
+        let latest = data()
             .max_by_key(|(_, s)| (s.snap.time, s.id))
             .map(|(n, _)| n.clone());
+        let mut newest: BTreeMap<String, (&Arc<SnapshotRef>, &String)> = BTreeMap::new();
+        for (n, s) in data() {
+            let day = s.snap.time.format("%Y-%m-%d").to_string();
+            let e = newest.entry(day).or_insert((s, n));
+            if (s.snap.time, s.id) > (e.0.snap.time, e.0.id) {
+                *e = (s, n);
+            }
+        }
+        let days = newest
+            .into_iter()
+            .map(|(d, (_, n))| (d, n.clone()))
+            .collect();
         Listing {
             snaps,
             by_name,
             name_of,
             latest,
+            days,
             files,
             checked: None,
         }
@@ -107,9 +124,17 @@ impl Listing {
                 if let Some(latest) = &self.latest {
                     v.push((b"latest".to_vec(), Kind::Link(latest.as_bytes().to_vec())));
                 }
+                for (day, name) in &self.days {
+                    v.push((
+                        day.as_bytes().to_vec(),
+                        Kind::Link(name.as_bytes().to_vec()),
+                    ));
+                }
                 v.push((b"ids".to_vec(), Kind::Group(Group::Ids)));
                 v.push((b"tags".to_vec(), Kind::Group(Group::Tags)));
                 v.push((b"hosts".to_vec(), Kind::Group(Group::Hosts)));
+                v.push((b"categories".to_vec(), Kind::Group(Group::Categories)));
+                v.push((b"jobs".to_vec(), Kind::Group(Group::Jobs)));
                 v
             }
             Kind::Group(Group::Ids) => self
@@ -146,8 +171,39 @@ impl Listing {
                     .map(|h| (h.clone().into_bytes(), Kind::Group(Group::Host(h))))
                     .collect()
             }
+            Kind::Group(Group::Categories) => {
+                let mut cats: Vec<String> = self
+                    .snaps
+                    .iter()
+                    .flat_map(|s| s.snap.all_categories())
+                    .map(str::to_string)
+                    .collect();
+                cats.sort();
+                cats.dedup();
+                cats.into_iter()
+                    .filter(valid)
+                    .map(|c| (c.clone().into_bytes(), Kind::Group(Group::Category(c))))
+                    .collect()
+            }
+            Kind::Group(Group::Jobs) => {
+                let mut jobs: Vec<String> = self
+                    .snaps
+                    .iter()
+                    .filter_map(|s| s.snap.job.clone())
+                    .collect();
+                jobs.sort();
+                jobs.dedup();
+                jobs.into_iter()
+                    .filter(valid)
+                    .map(|j| (j.clone().into_bytes(), Kind::Group(Group::Job(j))))
+                    .collect()
+            }
             Kind::Group(Group::Tag(t)) => self.group_links(|s| s.snap.tags.contains(t)),
             Kind::Group(Group::Host(h)) => self.group_links(|s| &s.snap.host == h),
+            Kind::Group(Group::Category(c)) => self.group_links(|s| s.snap.has_category(c)),
+            Kind::Group(Group::Job(j)) => {
+                self.group_links(|s| s.snap.job.as_deref() == Some(j.as_str()))
+            }
             Kind::SnapRoot(_) | Kind::Node(..) | Kind::Link(_) => return None,
         })
     }

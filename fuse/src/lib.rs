@@ -9,6 +9,10 @@
 //! /ids/<short id> -> ../<time>
 //! /tags/<tag>/<time>[-<short id>] -> ../../<time>   (the suffix only when two snapshots with
 //! /hosts/<host>/<time>[-<short id>] -> ../../<time>   that tag / host share a second)
+//! /categories/<category>/<time>[-<short id>] -> ../../<time>
+//! /jobs/<job>/<time>[-<short id>] -> ../../<time>
+//! /<YYYY-MM-DD> -> <time>                    the newest snapshot of that UTC day (the day's
+//!                                            others are beside it, by their times)
 //! ```
 //! The root is rebuilt when the repository's snapshot list changes, so snapshots taken after
 //! mounting appear without a remount.
@@ -56,10 +60,9 @@ const TREE_CACHE_BYTES: usize = 32 << 20;
 pub struct MountOptions {
     /// Bytes of decrypted chunks kept in memory, shared by all open files.
     pub cache_bytes: usize,
-    /// Show only snapshots with one of these tags / hosts / paths (empty: all).
-    pub tags: Vec<String>,
-    pub hosts: Vec<String>,
-    pub paths: Vec<String>,
+    /// Show only the snapshots this allows (`--host`, `--tag`, `--path`, `--category`,
+    /// `--job`, as every command that chooses a snapshot reads them).
+    pub filter: engine::policy::select::SnapshotFilter,
     pub allow_other: bool,
     /// FUSE worker threads.
     pub threads: usize,
@@ -69,9 +72,7 @@ impl Default for MountOptions {
     fn default() -> Self {
         MountOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
-            tags: vec![],
-            hosts: vec![],
-            paths: vec![],
+            filter: Default::default(),
             allow_other: false,
             threads: 4,
         }

@@ -206,7 +206,10 @@ fn a_drill_restores_a_sample_verifies_it_removes_it_and_records_an_estimate() {
     );
     // Where the flipped byte landed decides whether a tree (the drill stops) or a file's data
     // (that file is missing from the sample) is damaged: either way the error names it.
-    assert!(err.contains("damaged") || err.contains("MAC mismatch"), "{err}");
+    assert!(
+        err.contains("damaged") || err.contains("MAC mismatch"),
+        "{err}"
+    );
     assert_eq!(entries(&scratch), 0);
     let l = json(&e.ok(&["restores", "--json"]));
     let last = &l.as_array().unwrap()[3];

@@ -91,7 +91,7 @@ fn time_dirs(m: &Mount) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(&m.point)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with("20"))
+        .filter(|n| n.starts_with("20") && n.contains('T'))
         .collect();
     v.sort();
     v
@@ -766,4 +766,97 @@ fn inode_table_shrinks_when_the_kernel_forgets() {
     }
     // Looking a file up again after it was forgotten still works.
     assert_eq!(fs::read_to_string(&files[1234]).unwrap(), "8/34");
+}
+
+/// The mount as the design names it, `/mnt/vcd-snapshots/<date>/…`: a plain UTC date leads to
+/// that day's newest snapshot (never a restore's rollback image), `categories/<name>/` and
+/// `jobs/<name>/` list the snapshots holding a category or made by a job, and `--category`
+/// (as every command that chooses a snapshot) narrows what the mount shows.
+#[test]
+fn days_categories_jobs_and_the_filters_of_every_snapshot_command() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    let at = |t: &str, body: &str, extra: &[&str]| {
+        fs::write(src.join("f"), body).unwrap();
+        let mut a = vec!["--time", t];
+        a.extend_from_slice(extra);
+        env.backup(&src, &a)
+    };
+    at("2026-11-20T02:00:00Z", "20 early", &["--category", "crit"]);
+    at("2026-11-20T14:00:00Z", "20 late", &["--category", "opt"]);
+    at("2026-11-21T03:00:00Z", "21", &["--category", "crit"]);
+    at("2026-11-21T05:00:00Z", "21 image", &["--tag", "rollback"]);
+    // A job's snapshot, through a configuration.
+    let cfg = env.path("vcd.toml");
+    fs::write(
+        &cfg,
+        format!(
+            "[repository]\npath = {:?}\npassword_file = {:?}\n\n[categories.crit]\npaths = [{:?}]\n\n\
+             [jobs.nightly]\nschedule = \"0 2 * * *\"\ntype = \"incremental\"\ncategories = [\"crit\"]\n",
+            env.repo().to_str().unwrap(),
+            env.path("pw").to_str().unwrap(),
+            src.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    fs::write(src.join("f"), "job").unwrap();
+    env.ok(&["--config", cfg.to_str().unwrap(), "run", "nightly"]);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+
+    let m = Mount::start(&env, "mnt", &[]);
+    let link = |p: &str| {
+        fs::read_link(m.path(p))
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let f = |dir: &str| fs::read_to_string(inside(&m, dir, &src).join("f")).unwrap();
+    assert_eq!(link("2026-11-20"), "2026-11-20T14:00:00Z");
+    assert_eq!(f("2026-11-20"), "20 late");
+    assert_eq!(
+        f("2026-11-20T02:00:00Z"),
+        "20 early",
+        "the day's others beside it"
+    );
+    assert_eq!(
+        link("2026-11-21"),
+        "2026-11-21T03:00:00Z",
+        "not the rollback image"
+    );
+    assert_eq!(f("2026-11-21"), "21");
+    assert_eq!(f(&today), "job");
+    let names = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(m.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("categories"), vec!["crit", "opt"]);
+    let crit = names("categories/crit");
+    assert_eq!(crit.len(), 3, "{crit:?}");
+    assert_eq!(&crit[..2], ["2026-11-20T02:00:00Z", "2026-11-21T03:00:00Z"]);
+    assert_eq!(names("categories/opt"), vec!["2026-11-20T14:00:00Z"]);
+    assert_eq!(f("categories/opt/2026-11-20T14:00:00Z"), "20 late");
+    assert_eq!(names("jobs"), vec!["nightly"]);
+    let nightly = names("jobs/nightly");
+    assert_eq!(nightly.len(), 1);
+    assert_eq!(nightly[0], crit[2]);
+    assert_eq!(f(&format!("jobs/nightly/{}", nightly[0])), "job");
+    drop(m);
+
+    // Only the snapshots of category opt.
+    let m = Mount::start(&env, "opt", &["--category", "opt"]);
+    assert_eq!(time_dirs(&m), vec!["2026-11-20T14:00:00Z"]);
+    assert_eq!(
+        fs::read_link(m.path("2026-11-20")).unwrap().to_str(),
+        Some("2026-11-20T14:00:00Z")
+    );
+    assert!(!m.path("2026-11-21").exists());
+    drop(m);
+    let m = Mount::start(&env, "job", &["--job", "nightly"]);
+    assert_eq!(time_dirs(&m), nightly);
 }

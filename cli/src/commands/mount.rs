@@ -19,15 +19,9 @@ pub struct Args {
     /// Let other users read the mount (FUSE allow_other)
     #[arg(long)]
     allow_other: bool,
-    /// Only snapshots with this tag (repeatable)
-    #[arg(long = "tag")]
-    tags: Vec<String>,
-    /// Only snapshots from this host (repeatable)
-    #[arg(long = "host")]
-    hosts: Vec<String>,
-    /// Only snapshots of this path (repeatable)
-    #[arg(long = "path")]
-    paths: Vec<String>,
+    /// Show only some snapshots
+    #[command(flatten)]
+    filter: crate::choose::FilterArgs,
     /// Memory for decrypted chunks, in MiB (enough for the readahead of sequential readers;
     /// more helps only repeated random reads)
     #[arg(long, default_value_t = vcdfuse::DEFAULT_CACHE_BYTES >> 20, value_name = "MiB")]
@@ -98,9 +92,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let _lock = common::read_lock(g, &repo)?;
     let opts = vcdfuse::MountOptions {
         cache_bytes: a.cache_size << 20,
-        tags: a.tags,
-        hosts: a.hosts,
-        paths: a.paths,
+        filter: a.filter.filter(),
         allow_other: a.allow_other,
         threads: a.threads,
     };

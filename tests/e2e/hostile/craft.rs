@@ -341,7 +341,8 @@ impl LimitedMount {
         let mut v: Vec<PathBuf> = fs::read_dir(&self.point)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("20"))
+            // By its time (not the link of its day).
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().contains('T'))
             .collect();
         assert_eq!(v.len(), 1, "{v:?}");
         v.pop().unwrap()
