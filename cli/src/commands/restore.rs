@@ -102,6 +102,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         subtree: None,
         overwrite: a.overwrite,
         delete: a.delete,
+        // Set by the recorded restore from the image it takes first.
+        image: None,
         cancel: crate::common::cancel_token().clone(),
         before_verify: None,
     };
@@ -165,6 +167,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             human_bytes(r.bytes),
             start.elapsed().as_secs_f64()
         )?;
+        if r.unchanged > 0 {
+            out!(
+                "{} of the files already held the snapshot's content (the rollback image shows \
+                 it): kept in place with the snapshot's metadata",
+                r.unchanged
+            )?;
+        }
         if r.kept > 0 || r.deleted > 0 {
             out!(
                 "kept {} existing entries (--overwrite {}), removed {} the snapshot does not have",

@@ -91,6 +91,10 @@ pub enum What {
         bytes: u64,
         /// Entries removed by `--delete`.
         deleted: u64,
+        /// Of `files`, those found already holding the snapshot's content (by the rollback
+        /// image taken just before) and kept in place.
+        #[serde(default)]
+        unchanged: u64,
         duration_secs: f64,
         /// Of `files`, verified by reading them back (`--verify`); None when not asked.
         verified: Option<u64>,

@@ -59,10 +59,21 @@ pub fn restore_recorded(
         Ok(t) => t,
         Err(_) => std::path::absolute(&o.target).unwrap_or_else(|_| o.target.clone()),
     };
-    let rollback_snapshot = if target_existed && !req.no_rollback {
-        Some(pre_image(repo, &target, rid, &o.cancel)?)
+    let (rollback_snapshot, image) = if target_existed && !req.no_rollback {
+        let (id, tree) = pre_image(repo, &target, rid, &o.cancel)?;
+        // The image read every file of the target: those it found holding what the snapshot
+        // holds need not be written again.
+        let dir = restore::subtree_id(repo, tree, &target).ok();
+        (Some(id), dir)
     } else {
-        None
+        (None, None)
+    };
+    let with_image;
+    let o = if image.is_some() {
+        with_image = RestoreOptions { image, ..o.clone() };
+        &with_image
+    } else {
+        o
     };
     records::record(
         repo,
@@ -98,6 +109,7 @@ pub fn restore_recorded(
             dirs: x.dirs,
             bytes: x.bytes,
             deleted: x.deleted,
+            unchanged: x.unchanged,
             duration_secs,
             verified: o.verify.then_some(x.verified),
             errors_total: errors.len() as u64,
@@ -146,7 +158,7 @@ fn pre_image(
     target: &std::path::Path,
     rid: Id,
     cancel: &crate::cancel::CancelToken,
-) -> Result<Id> {
+) -> Result<(Id, Id)> {
     let opts = crate::ops::backup::BackupOptions {
         paths: vec![target.to_path_buf()],
         tags: vec![
@@ -164,7 +176,9 @@ fn pre_image(
             b.snapshot.summary.errors.join("; ")
         )));
     }
-    b.id.ok_or_else(|| Error::Invalid("the rollback image was not saved".into()))
+    let id =
+        b.id.ok_or_else(|| Error::Invalid("the rollback image was not saved".into()))?;
+    Ok((id, b.snapshot.tree))
 }
 
 /// What `rollback_recovery` did.

@@ -40,6 +40,7 @@ fn finished(secs: f64) -> What {
         dirs: 1,
         bytes: 10,
         deleted: 0,
+        unchanged: 0,
         duration_secs: secs,
         verified: None,
         errors: vec![],

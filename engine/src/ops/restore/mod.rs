@@ -72,6 +72,11 @@ pub struct RestoreOptions {
     /// Remove what the target has that the snapshot has not, in the directories the restore
     /// takes whole (never an excluded name).
     pub delete: bool,
+    /// The target as a backup took it just before (the tree of its directory in a rollback
+    /// image): a regular file that image shows holding the snapshot's content, and that is
+    /// still the same file (inode, size, times, change time), is kept in place and given the
+    /// snapshot's metadata instead of being written again.
+    pub image: Option<Id>,
     /// Stops the operation at its next checkpoint (`Error::Interrupted`).
     pub cancel: crate::cancel::CancelToken,
     /// Test hook: runs on each file between writing and verifying it.
@@ -134,6 +139,9 @@ pub struct RestoreResult {
     pub verified: u64,
     /// Entries left as they were in the target (`overwrite`).
     pub kept: u64,
+    /// Of `files`, those the target's image showed already holding the snapshot's content:
+    /// kept in place, given the snapshot's metadata, their data not written again.
+    pub unchanged: u64,
     /// Entries removed from the target (`delete`).
     pub deleted: u64,
 }
@@ -152,6 +160,10 @@ struct Frame {
     /// None while the frame is deep in the stack (loaded again from `id` on the way back).
     tree: Option<Tree>,
     id: Option<Id>,
+    /// The same directory in the target's image (`RestoreOptions::image`), and its tree,
+    /// loaded with `tree`.
+    image: Option<Id>,
+    image_tree: Option<Tree>,
     next: usize,
     /// Length of the walk's snapshot path without this directory's name.
     snap_len: usize,
@@ -236,11 +248,13 @@ impl Restorer<'_, '_> {
     }
 
     /// Walks the tree `root`, whose snapshot path is `prefix` (empty for the snapshot's root).
-    fn walk(&mut self, root: Id, prefix: &[u8]) -> Result<()> {
+    fn walk(&mut self, root: Id, image: Option<Id>, prefix: &[u8]) -> Result<()> {
         let mut snap: Vec<u8> = prefix.to_vec();
         let mut stack = vec![Frame {
             tree: None,
             id: Some(root),
+            image,
+            image_tree: None,
             next: 0,
             snap_len: 0,
             inherited: false,
@@ -266,6 +280,9 @@ impl Restorer<'_, '_> {
                         Tree::default()
                     }
                 });
+                // Only an optimisation: an image tree that cannot be read means files are
+                // written as usual.
+                top.image_tree = top.image.and_then(|id| self.w.repo.load_tree(&id).ok());
             }
             let tree = top.tree.as_mut().expect("loaded above");
             if top.next >= tree.nodes.len() {
@@ -289,6 +306,17 @@ impl Restorer<'_, '_> {
             );
             top.next += 1;
             let (inherited, made) = (top.inherited, top.made);
+            let before = top.image_tree.as_ref().and_then(|t| {
+                t.nodes
+                    .binary_search_by(|m| m.name.as_slice().cmp(&n.name))
+                    .ok()
+                    .map(|i| &t.nodes[i])
+            });
+            let (reuse, image_dir) = match (before, n.kind) {
+                (Some(m), NodeKind::File) => (self.unchanged(m, &n), None),
+                (Some(m), NodeKind::Dir) if m.kind == NodeKind::Dir => (None, m.subtree),
+                _ => (None, None),
+            };
             let base = snap.len();
             snap.push(b'/');
             snap.extend_from_slice(&n.name);
@@ -300,7 +328,7 @@ impl Restorer<'_, '_> {
             }
             if !is_dir {
                 snap.truncate(base);
-                if let Err(e) = self.node(n) {
+                if let Err(e) = self.node(n, reuse) {
                     self.fail(e);
                 }
                 continue;
@@ -336,6 +364,8 @@ impl Restorer<'_, '_> {
             stack.push(Frame {
                 tree: None,
                 id: n.subtree,
+                image: image_dir,
+                image_tree: None,
                 next: 0,
                 snap_len: base,
                 inherited: take && self.includes.is_some(),
@@ -351,8 +381,32 @@ impl Restorer<'_, '_> {
         Ok(())
     }
 
+    /// When the image's node `m` shows the file at `n`'s name holding exactly what `n` holds
+    /// (content and extended attributes; neither of them hard-linked), what the file must still
+    /// be for that to stand. Its owner must be one a restore may give it.
+    fn unchanged(&self, m: &Node, n: &Node) -> Option<writer::Unchanged> {
+        let same = m.kind == NodeKind::File
+            && m.links <= 1
+            && n.links <= 1
+            && m.size == n.size
+            && m.content == n.content
+            && (!self.w.rules.xattrs || m.xattrs == n.xattrs)
+            && (self.w.rules.chown || m.uid == self.w.rules.euid);
+        same.then_some(writer::Unchanged {
+            device: m.device,
+            inode: m.inode,
+            size: m.size,
+            mtime: m.mtime,
+            ctime: m.ctime,
+        })
+    }
+
     /// Restores a non-directory `n` into the current directory (regular files are queued).
-    fn node(&mut self, n: Node) -> std::result::Result<(), String> {
+    fn node(
+        &mut self,
+        n: Node,
+        reuse: Option<writer::Unchanged>,
+    ) -> std::result::Result<(), String> {
         let (rec, dir) = self.cursor.top();
         let dir: DirFd = Arc::clone(dir);
         if self.keep_existing(&n) {
@@ -378,6 +432,7 @@ impl Restorer<'_, '_> {
                     dir_rec: rec,
                     name: n.name.clone().into(),
                     node: n,
+                    reuse,
                 });
                 if self.batch.len() >= self.batch_files || self.batch_blobs >= BATCH_BLOBS {
                     self.send_batch().map_err(|e| e.to_string())?;
@@ -567,7 +622,7 @@ pub fn check_target(target: &Path) -> Result<()> {
 }
 
 /// The tree of the directory at absolute `path` in the tree `root`.
-fn subtree_id(repo: &Repo, root: Id, path: &Path) -> Result<Id> {
+pub(crate) fn subtree_id(repo: &Repo, root: Id, path: &Path) -> Result<Id> {
     let mut id = root;
     for comp in path.components() {
         let std::path::Component::Normal(name) = comp else {
@@ -692,6 +747,7 @@ pub fn restore(
                 total.files += b.files;
                 total.bytes += b.bytes;
                 total.verified += b.verified;
+                total.unchanged += b.unchanged;
             }
             Ok(total)
         });
@@ -708,7 +764,9 @@ pub fn restore(
             links: Vec::new(),
             result: RestoreResult::default(),
         };
-        let walked = r.walk(start, &prefix).and_then(|()| r.send_batch());
+        let walked = r
+            .walk(start, opts.image, &prefix)
+            .and_then(|()| r.send_batch());
         // Closing the channel ends the writer.
         r.tx = None;
         let written = writer.join().expect("restore writer panicked");
@@ -720,6 +778,7 @@ pub fn restore(
     r.result.files += written.files;
     r.result.bytes += written.bytes;
     r.result.verified += written.verified;
+    r.result.unchanged += written.unchanged;
     r.link_all(&root, progress);
     finish_dirs(&w, &root);
     let mut result = std::mem::take(&mut r.result);

@@ -426,6 +426,28 @@ pub(super) fn create_file_at(
     Ok(f)
 }
 
+/// Opens regular file `name` in `dir` (never following a link, never blocking on a fifo)
+/// when it is still the file `u` describes: same device, inode, size, modification and change
+/// times, one name. What is checked is what was opened, so a file swapped in after the image
+/// is not taken for it.
+pub(super) fn open_unchanged(
+    dir: BorrowedFd,
+    name: &[u8],
+    u: &super::writer::Unchanged,
+) -> Option<File> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let f = File::from(rfs::openat(dir, os(name), flags, Mode::empty()).ok()?);
+    let st = rfs::fstat(&f).ok()?;
+    let same = rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::RegularFile
+        && st.st_nlink == 1
+        && st.st_dev == u.device
+        && st.st_ino == u.inode
+        && st.st_size as u64 == u.size
+        && (st.st_mtime, st.st_mtime_nsec as u32) == (u.mtime.sec, u.mtime.nsec)
+        && (st.st_ctime, st.st_ctime_nsec as u32) == (u.ctime.sec, u.ctime.nsec);
+    same.then_some(f)
+}
+
 /// Creates a symlink, fifo, device node or socket `n` as `name` in `dir`, 0600 until its
 /// metadata goes on.
 pub(super) fn make_special_at(

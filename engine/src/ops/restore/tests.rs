@@ -367,3 +367,89 @@ fn a_damaged_directory_is_reported_and_the_rest_restored() {
         b"still here"
     );
 }
+
+/// A restore given the image a backup of the target just took keeps in place the files that
+/// image shows holding the snapshot's content and that are still the same files, giving them
+/// the snapshot's metadata; everything else is written as usual, including a file changed
+/// after the image and one of the right size and time but other bytes.
+#[test]
+fn files_an_image_shows_unchanged_are_kept_in_place_and_the_rest_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = testing::repo();
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    for (n, body) in [
+        ("a", "alpha"),
+        ("b", "bravo"),
+        ("c", "charlie"),
+        ("d", "delta"),
+    ] {
+        std::fs::write(src.join(n), body).unwrap();
+        std::fs::set_permissions(src.join(n), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let backup = |paths: Vec<std::path::PathBuf>| {
+        let o = crate::ops::backup::BackupOptions {
+            paths,
+            ..Default::default()
+        };
+        crate::ops::backup::backup(&repo, &o, &Progress::default()).unwrap()
+    };
+    let s = backup(vec![src.clone()]);
+    let snap = repo
+        .snapshots()
+        .unwrap()
+        .into_iter()
+        .find(|x| Some(x.id) == s.id)
+        .unwrap();
+    let t = std::fs::canonicalize(work.path()).unwrap().join("t");
+    run(&repo, snap.snap.tree, opts(&t));
+    let at = |n: &str| t.join(src.strip_prefix("/").unwrap()).join(n);
+    // a: only its mode differs; b: other bytes of the same size and time; c: as restored.
+    std::fs::set_permissions(at("a"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let b_time = std::fs::metadata(at("b")).unwrap().modified().unwrap();
+    std::fs::write(at("b"), "BRAVO").unwrap();
+    File::options()
+        .write(true)
+        .open(at("b"))
+        .unwrap()
+        .set_modified(b_time)
+        .unwrap();
+    let image = backup(vec![t.clone()]);
+    let dir = subtree_id(&repo, image.snapshot.tree, &t).unwrap();
+    // d: changed after the image, keeping its size and time (its change time moves).
+    let d_time = std::fs::metadata(at("d")).unwrap().modified().unwrap();
+    std::fs::write(at("d"), "DELTA").unwrap();
+    File::options()
+        .write(true)
+        .open(at("d"))
+        .unwrap()
+        .set_modified(d_time)
+        .unwrap();
+    let inode = |n: &str| std::fs::metadata(at(n)).unwrap().ino();
+    let (a_ino, c_ino) = (inode("a"), inode("c"));
+    let o = RestoreOptions {
+        image: Some(dir),
+        verify: true,
+        ..opts(&t)
+    };
+    let r = restore(&repo, &snap, &o, &Progress::default()).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!((r.files, r.verified, r.unchanged), (4, 4, 2));
+    for (n, body) in [
+        ("a", "alpha"),
+        ("b", "bravo"),
+        ("c", "charlie"),
+        ("d", "delta"),
+    ] {
+        assert_eq!(std::fs::read_to_string(at(n)).unwrap(), body, "{n}");
+        let m = std::fs::metadata(at(n)).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o644, "{n}");
+        assert_eq!(
+            m.modified().unwrap(),
+            std::fs::metadata(src.join(n)).unwrap().modified().unwrap(),
+            "{n}"
+        );
+    }
+    assert_eq!((inode("a"), inode("c")), (a_ino, c_ino), "kept in place");
+}

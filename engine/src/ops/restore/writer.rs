@@ -16,7 +16,7 @@ use super::target::{self, DirFd, Dirs, Rules};
 use super::verify::verify_file;
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
-use crate::format::tree::{Extent, Node};
+use crate::format::tree::{Extent, Node, Timestamp};
 use crate::ops::progress::Progress;
 use crate::repo::{BlobSource, Repo};
 
@@ -33,6 +33,19 @@ pub(super) struct FileJob {
     pub dir_rec: u32,
     pub name: Box<[u8]>,
     pub node: Node,
+    /// The file at this name already holds the node's content if it is still this one.
+    pub reuse: Option<Unchanged>,
+}
+
+/// A file a backup just read, as it was then: while it is still so (the change time moves with
+/// any write), it holds what that backup read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Unchanged {
+    pub device: u64,
+    pub inode: u64,
+    pub size: u64,
+    pub mtime: Timestamp,
+    pub ctime: Timestamp,
 }
 
 thread_local! {
@@ -47,6 +60,7 @@ pub(super) struct Written {
     pub files: u64,
     pub bytes: u64,
     pub verified: u64,
+    pub unchanged: u64,
 }
 
 /// Shared by the tree walk (which makes directories and queues files) and the thread that
@@ -84,7 +98,23 @@ impl Writer<'_> {
 
     /// Writes the data of every file in the batch, pack by pack, then their metadata.
     pub fn flush(&self, jobs: Vec<FileJob>) -> Result<Written> {
-        let extents: Vec<&[Extent]> = jobs.iter().map(|j| j.node.content.as_slice()).collect();
+        // Files kept in place (`Unchanged`): opened, and checked through what was opened.
+        let mut kept: Vec<Option<File>> = jobs
+            .par_iter()
+            .map(|j| {
+                j.reuse
+                    .and_then(|u| target::open_unchanged(j.dir.as_fd(), &j.name, &u))
+            })
+            .collect();
+        let unchanged = kept.iter().filter(|k| k.is_some()).count() as u64;
+        let extents: Vec<&[Extent]> = jobs
+            .iter()
+            .zip(&kept)
+            .map(|(j, k)| match k {
+                Some(_) => &[][..],
+                None => j.node.content.as_slice(),
+            })
+            .collect();
         let plan = plan::plan(&extents, |id| self.repo.lookup_opt(id), READ_LIMITS)?;
         let mut bad_file: Vec<bool> = plan.problems.iter().map(Option::is_some).collect();
         for (job, p) in jobs.iter().zip(&plan.problems) {
@@ -106,7 +136,12 @@ impl Writer<'_> {
         };
         let files: Vec<Option<File>> = jobs
             .par_iter()
-            .map(|job| {
+            .zip(kept.par_iter_mut())
+            .map(|(job, k)| {
+                if let Some(f) = k.take() {
+                    self.progress.add(0, job.node.size);
+                    return Some(f);
+                }
                 let made = target::create_file_at(
                     remove,
                     job.dir.as_fd(),
@@ -158,7 +193,10 @@ impl Writer<'_> {
                 Ok((job.node.size, verified, true))
             })
             .collect();
-        let mut w = Written::default();
+        let mut w = Written {
+            unchanged,
+            ..Written::default()
+        };
         for r in results {
             let (size, verified, created) = r?;
             w.files += created as u64;
