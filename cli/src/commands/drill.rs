@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use engine::format::restoration::Drill;
 use engine::ops::progress::Progress;
 use engine::ops::recovery::{self, drill};
+use engine::policy::scope;
 
 use crate::common::{self, human_bytes, GlobalOpts};
 use crate::out;
@@ -63,18 +64,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
             let s = crate::choose::choose(g, &snaps, Some(spec), None, &a.filter)?;
             let includes = match &config {
                 Some(c) if !filter.categories.is_empty() => {
-                    drill::category_includes(c, s, &filter.categories)?
+                    scope::category_includes(c, s, &filter.categories)?
                 }
                 _ => Vec::new(),
             };
-            vec![drill::Part {
+            vec![scope::Part {
                 snapshot: s.clone(),
                 categories: filter.categories.clone(),
                 includes,
             }]
         }
         None => {
-            let parts = drill::plan(config.as_ref(), &snaps, &filter, &categories)?;
+            let parts = scope::plan(config.as_ref(), &snaps, &filter, &categories, None)?;
             if !g.quiet {
                 for p in &parts {
                     eprintln!(

@@ -247,7 +247,7 @@ fn category_paths(
         return Ok(Vec::new());
     }
     let c = common::load_config(g)?;
-    Ok(engine::ops::recovery::drill::category_includes(
+    Ok(engine::policy::scope::category_includes(
         &c, snap, categories,
     )?)
 }

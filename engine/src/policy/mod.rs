@@ -8,5 +8,6 @@ pub mod repack;
 pub mod retention;
 pub mod schedule;
 pub mod scheduler;
+pub mod scope;
 pub mod select;
 pub mod when;

@@ -310,7 +310,13 @@ fn maintain(
                 hosts: vec![run.host.clone().unwrap_or_else(crate::host::hostname)],
                 ..Default::default()
             };
-            let parts = drill::plan(Some(c), &repo.snapshots()?, &filter, &categories)?;
+            let parts = crate::policy::scope::plan(
+                Some(c),
+                &repo.snapshots()?,
+                &filter,
+                &categories,
+                None,
+            )?;
             let req = drill::DrillRequest {
                 objectives,
                 categories,

@@ -1,9 +1,11 @@
 //! The recovery system: restoration records (who restored what, where, how it went, its
-//! verification and rollback) and the specification's recovery operations over them.
+//! verification and rollback), restores that record themselves and can be rolled back,
+//! verification, drills, and the specification's recovery API over them (`system`).
 
 pub mod compare;
 pub mod drill;
 pub mod records;
+pub mod system;
 
 #[cfg(test)]
 mod tests;
