@@ -236,6 +236,24 @@ fn a_drill_refuses_bad_input_before_making_anything() {
         let (_, err) = e.code(1, &a);
         assert!(err.contains(words), "{a:?}: {err}");
     }
+    // A directory others may rename entries in, and one without room for the data.
+    let open = e.path("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let (_, err) = e.code(
+        1,
+        &["--config", c, "drill", "--target", open.to_str().unwrap()],
+    );
+    assert!(err.contains("writable by others and not sticky"), "{err}");
+    let small = e.path("small");
+    std::fs::create_dir(&small).unwrap();
+    let _small = Tmpfs::mount(&small, "16k");
+    let (_, err) = e.code(
+        1,
+        &["--config", c, "drill", "--target", small.to_str().unwrap()],
+    );
+    assert!(err.contains("free: choose another --target"), "{err}");
+    assert_eq!(entries(&small), 0, "nothing left behind");
     let file = e.path("vcd.toml");
     let (_, err) = e.code(
         1,
@@ -254,7 +272,39 @@ fn a_drill_refuses_bad_input_before_making_anything() {
     );
     assert!(err.contains("drill directory"), "{err}");
     assert_eq!(entries(&scratch), 0);
-    assert_eq!(json(&e.ok(&["restores", "--json"])), serde_json::json!([]));
+    // Refused before a scratch directory: not recorded; refused for its room: recorded failed.
+    let l = json(&e.ok(&["restores", "--json"]));
+    assert_eq!(l.as_array().unwrap().len(), 1, "{l}");
+    assert_eq!(l[0]["state"], "failed");
+}
+
+/// A small tmpfs, unmounted on drop (the e2e tests run as root).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        let st = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .status();
+        assert!(
+            st.unwrap().success(),
+            "mount tmpfs (the e2e tests run as root)"
+        );
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
 }
 
 /// Holds the restore of the one file it is called for: the restore then takes longer than

@@ -29,7 +29,7 @@ pub struct Args {
     /// at random
     #[arg(long, default_value = "all", value_name = "WHAT")]
     sample: String,
-    /// Where the scratch directory is made (it is removed at the end)
+    /// Where the scratch directory is made (it is removed at the end; default /var/tmp)
     #[arg(long, value_name = "DIR")]
     target: Option<PathBuf>,
     #[command(flatten)]
@@ -54,10 +54,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let sample = drill::Sample::parse(&a.sample)?;
     let (objectives, scenario_categories) = recovery::scenario(config.as_ref(), &a.scenario)?;
     let filter = a.filter.filter();
-    let categories = if filter.categories.is_empty() {
-        scenario_categories
-    } else {
+    // What the record names: the categories asked for, else (a snapshot named, drilled whole)
+    // none, else the scenario's.
+    let categories = if !filter.categories.is_empty() {
         filter.categories.clone()
+    } else if a.snapshot.is_some() {
+        Vec::new()
+    } else {
+        scenario_categories
     };
     let parts = match &a.snapshot {
         Some(spec) => {
@@ -105,7 +109,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         categories,
         parts,
         sample,
-        parent: a.target.unwrap_or_else(std::env::temp_dir),
+        parent: a.target.unwrap_or_else(drill::default_parent),
         no_owner: a.no_owner,
         cancel: common::cancel_token().clone(),
     };

@@ -89,7 +89,7 @@ pub struct Maintenance {
     pub schedule: Option<Schedule>,
     pub max_unused: Option<String>,
     pub read_data_subset: Option<String>,
-    /// Drill only: the scenario drilled (default `complete-system`).
+    /// Drill only: the scenario drilled (default `complete`, which also names `complete-system`).
     pub scenario: Option<String>,
     /// Drill only: `all`, a percentage or a size.
     pub sample: Option<String>,
@@ -462,10 +462,7 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
         if m.task.get_ref() != "drill" {
             continue;
         }
-        let want = m
-            .scenario
-            .as_ref()
-            .map_or("complete-system", |s| s.get_ref());
+        let want = m.scenario.as_ref().map_or("complete", |s| s.get_ref());
         let alias = match want {
             "complete" => "complete-system",
             "partial" => "partial-data",

@@ -303,7 +303,7 @@ fn maintain(
         }
         Task::Drill => {
             let _lock = lock::acquire(repo, false)?;
-            let scenario = m.scenario.as_deref().unwrap_or("complete-system");
+            let scenario = m.scenario.as_deref().unwrap_or("complete");
             let (objectives, categories) = recovery::scenario(Some(c), scenario)?;
             // This host's data, as its jobs' retention treats it.
             let filter = SnapshotFilter {
@@ -325,7 +325,7 @@ fn maintain(
                 parent: m
                     .directory
                     .as_ref()
-                    .map_or_else(std::env::temp_dir, PathBuf::from),
+                    .map_or_else(drill::default_parent, PathBuf::from),
                 no_owner: false,
                 cancel: run.cancel.clone(),
             };

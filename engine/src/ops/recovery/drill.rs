@@ -113,6 +113,7 @@ pub fn drill(repo: &Repo, req: &DrillRequest, progress: &Progress) -> Result<Dri
         )));
     }
     let parent = std::fs::canonicalize(&req.parent).map_err(|e| Error::io(&req.parent, e))?;
+    safe_parent(&parent)?;
     let scratch = parent.join(format!("vcd-drill-{}", rid.short()));
     std::fs::DirBuilder::new()
         .mode(0o700)
@@ -189,7 +190,11 @@ fn run(
         survey(repo, i, p, &req.cancel, &mut files, d)?;
     }
     let scopes = choose_sample(req, &mut files, d);
+    room_for(scratch, d.sample_bytes)?;
     progress.set_totals(d.sample_files, d.sample_bytes);
+    // What the restores wrote, not what was drawn: the figures the estimate scales.
+    d.sample_files = 0;
+    d.sample_bytes = 0;
     let start = std::time::Instant::now();
     for (p, includes) in req.parts.iter().zip(&scopes) {
         let Some(includes) = includes else { continue };
@@ -201,23 +206,30 @@ fn run(
             ..Default::default()
         };
         let r = restore::restore(repo, &p.snapshot, &opts, progress)?;
+        d.sample_files += r.files;
+        d.sample_bytes += r.bytes;
         d.errors.extend(r.errors);
     }
     d.restore_secs = start.elapsed().as_secs_f64();
-    let ratio = |total: u64, sample: u64| {
-        if sample == 0 {
-            1.0
-        } else {
-            total as f64 / sample as f64
-        }
+    if d.total_files > 0 && d.sample_files == 0 {
+        d.errors.push(
+            "no file of the scope could be restored for the sample (names that are not UTF-8 \
+             cannot be drawn): restore all of it with --sample all"
+                .into(),
+        );
+    }
+    // Scaled by whichever of bytes and files the sample holds the smaller share of (the
+    // sample is drawn to hold about the same share of both): the restore's cost per file and
+    // per byte are not told apart by one measurement, and the larger estimate is the one to
+    // plan for. Nothing restored of a scope that has something: no estimate.
+    let ratio = |total: u64, sample: u64| match (total, sample) {
+        (0, _) => Some(1.0),
+        (_, 0) => None,
+        (t, s) => Some(t as f64 / s as f64),
     };
-    // Scaled by whichever of bytes and files the sample holds the smaller share of: the
-    // restore's cost per file and per byte are not told apart by one measurement, and the
-    // larger estimate is the one to plan for.
-    d.estimate_secs = Some(
-        d.restore_secs
-            * ratio(d.total_bytes, d.sample_bytes).max(ratio(d.total_files, d.sample_files)),
-    );
+    d.estimate_secs = ratio(d.total_bytes, d.sample_bytes)
+        .zip(ratio(d.total_files, d.sample_files))
+        .map(|(b, f)| d.restore_secs * b.max(f));
     let start = std::time::Instant::now();
     let root = nix::unistd::geteuid().is_root();
     for (p, includes) in req.parts.iter().zip(&scopes) {
@@ -302,19 +314,23 @@ fn choose_sample(
     files: &mut [Candidate],
     d: &mut Drill,
 ) -> Vec<Option<Vec<String>>> {
-    let budget = match req.sample {
+    let share = match req.sample {
         Sample::All => {
             d.sample_files = d.total_files;
             d.sample_bytes = d.total_bytes;
             return req.parts.iter().map(|p| Some(p.includes.clone())).collect();
         }
-        Sample::Percent(p) => (d.total_bytes as f64 * p / 100.0).ceil() as u64,
-        Sample::Bytes(b) => b,
+        Sample::Percent(p) => p / 100.0,
+        Sample::Bytes(b) => (b as f64 / d.total_bytes.max(1) as f64).min(1.0),
     };
+    // At least that share of the bytes and of the files: one large file alone would make
+    // the files' share tiny, and the estimate scale a single file's time by the file count.
+    let bytes = (d.total_bytes as f64 * share).ceil() as u64;
+    let count = ((d.total_files as f64 * share).ceil() as u64).max(1);
     files.shuffle(&mut rand::thread_rng());
     let mut scopes: Vec<Option<Vec<String>>> = vec![None; req.parts.len()];
     for f in files.iter() {
-        if d.sample_bytes >= budget && d.sample_files > 0 {
+        if d.sample_bytes >= bytes && d.sample_files >= count {
             break;
         }
         d.sample_files += 1;
@@ -324,6 +340,50 @@ fn choose_sample(
             .push(glob_literal(&f.path));
     }
     scopes
+}
+
+/// Refuses a directory others may rename entries in (group or world writable without the
+/// sticky bit): the scratch directory made there could be swapped for a link under the
+/// restore, which runs as root.
+fn safe_parent(parent: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(parent).map_err(|e| Error::io(parent, e))?;
+    if m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0 {
+        return Err(Error::Invalid(format!(
+            "drill directory {} is writable by others and not sticky: choose another --target",
+            parent.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a sample the scratch directory's filesystem has no room for (with a margin for
+/// directories and metadata), before anything is written.
+fn room_for(scratch: &Path, bytes: u64) -> Result<()> {
+    let Ok(fs) = nix::sys::statvfs::statvfs(scratch) else {
+        return Ok(());
+    };
+    let free = fs.blocks_available().saturating_mul(fs.fragment_size());
+    let need = bytes + bytes / 20 + (1 << 20);
+    if free < need {
+        return Err(Error::Invalid(format!(
+            "the drill restores {bytes} bytes and {} has {free} free: choose another --target \
+             (default /var/tmp) or a smaller --sample",
+            scratch.parent().unwrap_or(scratch).display()
+        )));
+    }
+    Ok(())
+}
+
+/// Where a drill's scratch directory goes by default: `/var/tmp` (on disk, where the system's
+/// temporary directory is often memory), else the system's temporary directory.
+pub fn default_parent() -> PathBuf {
+    let var = PathBuf::from("/var/tmp");
+    if var.is_dir() {
+        var
+    } else {
+        std::env::temp_dir()
+    }
 }
 
 /// `path` as a glob that matches it alone.

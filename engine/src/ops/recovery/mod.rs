@@ -62,10 +62,13 @@ pub fn restore_recorded(
         Err(_) => std::path::absolute(&o.target).unwrap_or_else(|_| o.target.clone()),
     };
     let (rollback_snapshot, image) = if target_existed && !req.no_rollback {
+        let taken = chrono::Utc::now();
         let (id, tree) = pre_image(repo, &target, rid, &o.cancel)?;
         // The image read every file of the target: those it found holding what the snapshot
         // holds need not be written again.
-        let dir = restore::subtree_id(repo, tree, &target).ok();
+        let dir = restore::subtree_id(repo, tree, &target)
+            .ok()
+            .map(|tree| restore::Image { tree, taken });
         (Some(id), dir)
     } else {
         (None, None)

@@ -72,16 +72,39 @@ pub struct RestoreOptions {
     /// Remove what the target has that the snapshot has not, in the directories the restore
     /// takes whole (never an excluded name).
     pub delete: bool,
-    /// The target as a backup took it just before (the tree of its directory in a rollback
-    /// image): a regular file that image shows holding the snapshot's content, and that is
-    /// still the same file (inode, size, times, change time), is kept in place and given the
-    /// snapshot's metadata instead of being written again.
-    pub image: Option<Id>,
+    /// The target as a backup took it just before (a rollback image): a regular file that
+    /// image shows holding the snapshot's content, owner, special mode bits and extended
+    /// attributes, and that is still the same file (inode, size, times, change time, attribute
+    /// names), is kept in place and given the snapshot's metadata instead of written again.
+    pub image: Option<Image>,
     /// Stops the operation at its next checkpoint (`Error::Interrupted`).
     pub cancel: crate::cancel::CancelToken,
     /// Test hook: runs on each file between writing and verifying it.
     #[doc(hidden)]
     pub before_verify: Option<fn(&File)>,
+}
+
+/// A backup of the target taken just before the restore (`RestoreOptions::image`).
+#[derive(Debug, Clone, Copy)]
+pub struct Image {
+    /// The tree of the target's directory in that backup.
+    pub tree: Id,
+    /// When that backup started (before it looked at any file).
+    pub taken: chrono::DateTime<chrono::Utc>,
+}
+
+impl Image {
+    /// Files changed this close to the image (or after) are not taken as unchanged on the
+    /// strength of their times: a filesystem's clock may tick coarsely, so a write just after
+    /// the image read a file could leave its change time as it was ("racily clean", as git
+    /// calls it). A change at least this long before the image cannot be mistaken.
+    fn racy_from(&self) -> crate::format::tree::Timestamp {
+        let t = self.taken - chrono::Duration::seconds(1);
+        crate::format::tree::Timestamp {
+            sec: t.timestamp(),
+            nsec: t.timestamp_subsec_nanos(),
+        }
+    }
 }
 
 /// What a restore does with an entry that already exists in the target.
@@ -193,6 +216,8 @@ struct Restorer<'a, 'w> {
     links_seen: HashMap<(u64, u64), Entry>,
     links: Vec<(Entry, Entry)>,
     result: RestoreResult,
+    /// See `Image::racy_from` (None: no image).
+    racy_from: Option<crate::format::tree::Timestamp>,
 }
 
 impl Restorer<'_, '_> {
@@ -376,28 +401,41 @@ impl Restorer<'_, '_> {
             if stack.len() > HELD_TREES + 1 {
                 let i = stack.len() - 1 - HELD_TREES;
                 stack[i].tree = None;
+                stack[i].image_tree = None;
             }
         }
         Ok(())
     }
 
-    /// When the image's node `m` shows the file at `n`'s name holding exactly what `n` holds
-    /// (content and extended attributes; neither of them hard-linked), what the file must still
-    /// be for that to stand. Its owner must be one a restore may give it.
+    /// When the image's node `m` shows the file at `n`'s name holding exactly what `n` holds,
+    /// what the file must still be for that to stand. Kept in place, the file keeps its inode:
+    /// so it must already have the snapshot's owner and special mode bits (a restore as root
+    /// must never hand a setuid or capable inode to someone who held it before), exactly the
+    /// extended attributes the restore would give it (ACLs included), one name, and a change
+    /// time safely before the image.
     fn unchanged(&self, m: &Node, n: &Node) -> Option<writer::Unchanged> {
+        let rules = &self.w.rules;
         let same = m.kind == NodeKind::File
             && m.links <= 1
             && n.links <= 1
             && m.size == n.size
             && m.content == n.content
-            && (!self.w.rules.xattrs || m.xattrs == n.xattrs)
-            && (self.w.rules.chown || m.uid == self.w.rules.euid);
-        same.then_some(writer::Unchanged {
+            && (m.uid, m.gid) == (n.uid, n.gid)
+            && (rules.chown || m.uid == rules.euid)
+            && m.mode & 0o7000 == n.mode & 0o7000
+            && if rules.xattrs {
+                m.xattrs == n.xattrs
+            } else {
+                m.xattrs.is_empty()
+            }
+            && self.racy_from.is_some_and(|r| m.ctime < r);
+        same.then(|| writer::Unchanged {
             device: m.device,
             inode: m.inode,
             size: m.size,
             mtime: m.mtime,
             ctime: m.ctime,
+            xattrs: m.xattrs.iter().map(|x| x.name.clone().into()).collect(),
         })
     }
 
@@ -763,9 +801,10 @@ pub fn restore(
             links_seen: HashMap::new(),
             links: Vec::new(),
             result: RestoreResult::default(),
+            racy_from: opts.image.map(|i| i.racy_from()),
         };
         let walked = r
-            .walk(start, opts.image, &prefix)
+            .walk(start, opts.image.map(|i| i.tree), &prefix)
             .and_then(|()| r.send_batch());
         // Closing the channel ends the writer.
         r.tx = None;

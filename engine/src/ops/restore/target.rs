@@ -445,7 +445,21 @@ pub(super) fn open_unchanged(
         && st.st_size as u64 == u.size
         && (st.st_mtime, st.st_mtime_nsec as u32) == (u.mtime.sec, u.mtime.nsec)
         && (st.st_ctime, st.st_ctime_nsec as u32) == (u.ctime.sec, u.ctime.nsec);
-    same.then_some(f)
+    if !same {
+        return None;
+    }
+    // The image may have left out an attribute it could not read or store (an ACL it could
+    // not read, a value too large): the file must have no name beyond those it recorded.
+    let mut buf = vec![0u8; 64 << 10];
+    let len = rfs::flistxattr(&f, &mut buf).ok()?;
+    let mut names: Vec<&[u8]> = buf[..len]
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort_unstable();
+    let mut want: Vec<&[u8]> = u.xattrs.iter().map(|n| &n[..]).collect();
+    want.sort_unstable();
+    (names == want).then_some(f)
 }
 
 /// Creates a symlink, fifo, device node or socket `n` as `name` in `dir`, 0600 until its

@@ -370,8 +370,10 @@ fn a_damaged_directory_is_reported_and_the_rest_restored() {
 
 /// A restore given the image a backup of the target just took keeps in place the files that
 /// image shows holding the snapshot's content and that are still the same files, giving them
-/// the snapshot's metadata; everything else is written as usual, including a file changed
-/// after the image and one of the right size and time but other bytes.
+/// the snapshot's metadata; everything else is written as usual: a file changed after the
+/// image, one of the right size and time but other bytes, one changed just before the image
+/// (its change time is too close to trust), one with an owner or an extended attribute the
+/// snapshot's has not, and one with a second name.
 #[test]
 fn files_an_image_shows_unchanged_are_kept_in_place_and_the_rest_written() {
     use std::os::unix::fs::PermissionsExt;
@@ -379,12 +381,17 @@ fn files_an_image_shows_unchanged_are_kept_in_place_and_the_rest_written() {
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("src");
     std::fs::create_dir(&src).unwrap();
-    for (n, body) in [
+    let files = [
         ("a", "alpha"),
         ("b", "bravo"),
         ("c", "charlie"),
         ("d", "delta"),
-    ] {
+        ("e", "echo"),
+        ("g", "golf"),
+        ("h", "hotel"),
+        ("r", "romeo"),
+    ];
+    for (n, body) in files {
         std::fs::write(src.join(n), body).unwrap();
         std::fs::set_permissions(src.join(n), std::fs::Permissions::from_mode(0o644)).unwrap();
     }
@@ -405,51 +412,54 @@ fn files_an_image_shows_unchanged_are_kept_in_place_and_the_rest_written() {
     let t = std::fs::canonicalize(work.path()).unwrap().join("t");
     run(&repo, snap.snap.tree, opts(&t));
     let at = |n: &str| t.join(src.strip_prefix("/").unwrap()).join(n);
-    // a: only its mode differs; b: other bytes of the same size and time; c: as restored.
+    let rewrite_keeping_time = |n: &str, body: &str| {
+        let time = std::fs::metadata(at(n)).unwrap().modified().unwrap();
+        std::fs::write(at(n), body).unwrap();
+        File::options()
+            .write(true)
+            .open(at(n))
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    };
+    // a: only its mode differs; b: other bytes of the same size and time; c: as restored;
+    // e: another owner (as root); g: an attribute the snapshot lacks; h: a second name.
     std::fs::set_permissions(at("a"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let b_time = std::fs::metadata(at("b")).unwrap().modified().unwrap();
-    std::fs::write(at("b"), "BRAVO").unwrap();
-    File::options()
-        .write(true)
-        .open(at("b"))
-        .unwrap()
-        .set_modified(b_time)
-        .unwrap();
+    rewrite_keeping_time("b", "BRAVO");
+    let root = nix::unistd::geteuid().is_root();
+    if root {
+        std::os::unix::fs::chown(at("e"), Some(4321), Some(4321)).unwrap();
+    }
+    let xattrs = xattr::set(at("g"), "user.extra", b"1").is_ok();
+    std::fs::hard_link(at("h"), at("h2")).unwrap();
+    // What changed within a second of the image is not trusted: r's mode is set again.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::set_permissions(at("r"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let taken = chrono::Utc::now();
     let image = backup(vec![t.clone()]);
-    let dir = subtree_id(&repo, image.snapshot.tree, &t).unwrap();
+    let tree = subtree_id(&repo, image.snapshot.tree, &t).unwrap();
     // d: changed after the image, keeping its size and time (its change time moves).
-    let d_time = std::fs::metadata(at("d")).unwrap().modified().unwrap();
-    std::fs::write(at("d"), "DELTA").unwrap();
-    File::options()
-        .write(true)
-        .open(at("d"))
-        .unwrap()
-        .set_modified(d_time)
-        .unwrap();
-    let inode = |n: &str| std::fs::metadata(at(n)).unwrap().ino();
-    let (a_ino, c_ino) = (inode("a"), inode("c"));
+    rewrite_keeping_time("d", "DELTA");
     let o = RestoreOptions {
-        image: Some(dir),
+        image: Some(Image { tree, taken }),
         verify: true,
         ..opts(&t)
     };
     let r = restore(&repo, &snap, &o, &Progress::default()).unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
-    assert_eq!((r.files, r.verified, r.unchanged), (4, 4, 2));
-    for (n, body) in [
-        ("a", "alpha"),
-        ("b", "bravo"),
-        ("c", "charlie"),
-        ("d", "delta"),
-    ] {
+    assert_eq!((r.files, r.verified), (8, 8));
+    // a and c, and e unless the test runs as root (it cannot be made another's otherwise).
+    assert_eq!(r.unchanged, if root { 2 } else { 3 }, "{r:?}");
+    for (n, body) in files {
         assert_eq!(std::fs::read_to_string(at(n)).unwrap(), body, "{n}");
         let m = std::fs::metadata(at(n)).unwrap();
         assert_eq!(m.permissions().mode() & 0o7777, 0o644, "{n}");
-        assert_eq!(
-            m.modified().unwrap(),
-            std::fs::metadata(src.join(n)).unwrap().modified().unwrap(),
-            "{n}"
-        );
+        let want = std::fs::metadata(src.join(n)).unwrap();
+        assert_eq!(m.modified().unwrap(), want.modified().unwrap(), "{n}");
+        assert_eq!((m.uid(), m.gid()), (want.uid(), want.gid()), "{n}");
+        assert_eq!(m.nlink(), 1, "{n}: a name of its own");
     }
-    assert_eq!((inode("a"), inode("c")), (a_ino, c_ino), "kept in place");
+    if xattrs {
+        assert_eq!(xattr::get(at("g"), "user.extra").unwrap(), None);
+    }
 }

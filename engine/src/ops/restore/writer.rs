@@ -38,14 +38,17 @@ pub(super) struct FileJob {
 }
 
 /// A file a backup just read, as it was then: while it is still so (the change time moves with
-/// any write), it holds what that backup read.
-#[derive(Debug, Clone, Copy)]
+/// any write, and with any change of owner, mode or attributes), it holds what that backup
+/// read.
+#[derive(Debug, Clone)]
 pub(super) struct Unchanged {
     pub device: u64,
     pub inode: u64,
     pub size: u64,
     pub mtime: Timestamp,
     pub ctime: Timestamp,
+    /// The names of its extended attributes: all it may have.
+    pub xattrs: Vec<Box<[u8]>>,
 }
 
 thread_local! {
@@ -103,7 +106,8 @@ impl Writer<'_> {
             .par_iter()
             .map(|j| {
                 j.reuse
-                    .and_then(|u| target::open_unchanged(j.dir.as_fd(), &j.name, &u))
+                    .as_ref()
+                    .and_then(|u| target::open_unchanged(j.dir.as_fd(), &j.name, u))
             })
             .collect();
         let unchanged = kept.iter().filter(|k| k.is_some()).count() as u64;
