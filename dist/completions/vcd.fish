@@ -268,7 +268,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l no-lock -d 'Take no
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l scenario -d 'The recovery scenario (from the configuration file, else the specification\'s: complete, partial, configuration): its categories are restored, its RTO is the yardstick' -r
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l sample -d 'How much to restore: all, a share of the bytes (10%) or a size (500M), as files drawn at random' -r
-complete -c vcd -n "__fish_vcd_using_subcommand drill" -l target -d 'Where the scratch directory is made (it is removed at the end)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand drill" -l target -d 'Where the scratch directory is made (it is removed at the end; default /var/tmp)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l host -d 'Choose among snapshots from this host (repeatable: any of them)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l tag -d 'Choose among snapshots with this tag (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
