@@ -129,6 +129,62 @@ pub fn cancel_token() -> &'static CancelToken {
 /// Lock registries of the repositories this process opened, for the second signal.
 static REGISTRIES: Mutex<Vec<Weak<LockRegistry>>> = Mutex::new(Vec::new());
 
+/// The audit trail of the repository this command opened, and what the command adds to its
+/// entry: `main` appends the entry when the command has ended, however it ended.
+static AUDIT: Mutex<Option<engine::repo::audit::AuditStore>> = Mutex::new(None);
+static AUDIT_DETAILS: Mutex<std::collections::BTreeMap<String, serde_json::Value>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+/// Records `store` as the trail the command's entry goes to (read-only storage has none).
+pub fn audit_to(g: &GlobalOpts, store: engine::repo::audit::AuditStore) {
+    if !g.no_lock {
+        *AUDIT.lock().unwrap() = Some(store);
+    }
+}
+
+/// Adds `key: value` to the command's audit entry (the snapshot it made, what it removed).
+pub fn audit_detail(key: &str, value: serde_json::Value) {
+    AUDIT_DETAILS.lock().unwrap().insert(key.to_string(), value);
+}
+
+/// The trail to record the ended command in, and its details (taken: once).
+pub fn take_audit() -> Option<(
+    engine::repo::audit::AuditStore,
+    std::collections::BTreeMap<String, serde_json::Value>,
+)> {
+    let store = AUDIT.lock().unwrap().take()?;
+    Some((store, std::mem::take(&mut *AUDIT_DETAILS.lock().unwrap())))
+}
+
+/// The command line as an audit entry keeps it: the values of options that may carry a
+/// secret are replaced, and so are credentials in URLs.
+pub fn audit_args() -> Vec<String> {
+    const SECRET: [&str; 3] = ["--password-command", "--notify-url", "--notify-command"];
+    let mut out = Vec::new();
+    let mut hide = false;
+    for a in std::env::args_os().skip(1) {
+        let a = a.to_string_lossy().into_owned();
+        if hide {
+            out.push("***".into());
+            hide = false;
+            continue;
+        }
+        if let Some(flag) = SECRET
+            .iter()
+            .find(|f| a == **f || a.starts_with(&format!("{f}=")))
+        {
+            hide = a == *flag;
+            out.push(if hide { a } else { format!("{flag}=***") });
+            continue;
+        }
+        out.push(match (a.find("://"), a.find('@')) {
+            (Some(i), Some(j)) if j > i => format!("{}***{}", &a[..i + 3], &a[j..]),
+            _ => a,
+        });
+    }
+    out
+}
+
 /// First Ctrl-C / SIGTERM: ask the engine to stop at its next checkpoint (it then unwinds,
 /// dropping locks). Second: remove locks and exit at once. Either way the repository stays
 /// valid: every file it holds was written atomically, and the snapshot is written last.
@@ -330,6 +386,7 @@ fn open_with(g: &GlobalOpts, pw: &str) -> Result<Repo> {
     let backend = backend(g)?;
     let cache = cache_dir(g);
     let repo = Repo::open(backend, pw.as_bytes(), cache.as_deref())?;
+    audit_to(g, repo.audit_store());
     let mut regs = REGISTRIES.lock().unwrap();
     regs.retain(|w| w.strong_count() > 0);
     regs.push(Arc::downgrade(&repo.lock_registry()));

@@ -14,7 +14,7 @@ mod sys;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use common::GlobalOpts;
 
@@ -62,6 +62,8 @@ enum Command {
     Drill(commands::drill::Args),
     /// Verify the repository
     Check(commands::check::Args),
+    /// The audit trail: every operation on the repository; --verify checks it
+    Audit(commands::audit::Args),
     /// Repair repository structures
     Repair(commands::repair::Args),
     /// Delete data no snapshot uses (beside running backups)
@@ -123,11 +125,52 @@ fn message(e: &anyhow::Error) -> String {
     msg
 }
 
+/// Appends the ended command's entry to the audit trail of the repository it opened (none:
+/// nothing to record). A trail that cannot be written is reported, never the command's
+/// failure: the operation itself is done.
+fn audit(op: &str, r: &anyhow::Result<()>) {
+    use engine::format::audit::Outcome;
+    let Some((store, details)) = common::take_audit() else {
+        return;
+    };
+    let (outcome, error) = match r {
+        Ok(()) => (Outcome::Ok, None),
+        Err(e) if e.chain().any(|c| c.is::<common::StdoutClosed>()) => (Outcome::Ok, None),
+        Err(e) => (
+            match exit_code(e) {
+                3 => Outcome::Incomplete,
+                130 => Outcome::Interrupted,
+                _ => Outcome::Failed,
+            },
+            Some(message(e)),
+        ),
+    };
+    let entry = engine::ops::audit::Op {
+        op: op.to_string(),
+        args: common::audit_args(),
+        outcome,
+        error,
+        details,
+    };
+    if let Err(e) = engine::ops::audit::append(&store, &entry) {
+        eprintln!("vcd: warning: the audit trail could not be written: {e}");
+    }
+}
+
 fn main() -> ExitCode {
     common::unset_empty_env();
     sys::tune_allocator();
     sys::raise_nofile_limit();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `key add`, `restores show`: the operation as the audit trail names it.
+    let op = match matches.subcommand() {
+        Some((name, sub)) => match sub.subcommand_name() {
+            Some(inner) => format!("{name} {inner}"),
+            None => name.to_string(),
+        },
+        None => String::new(),
+    };
     let daemon = matches!(cli.cmd, Command::Daemon(_));
     common::init_logging(&cli.global, daemon);
     // The daemon handles its signals itself: SIGHUP reloads it instead of stopping it.
@@ -149,6 +192,7 @@ fn main() -> ExitCode {
         Command::Rollback(a) => commands::rollback::run(&cli.global, a),
         Command::Drill(a) => commands::drill::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
+        Command::Audit(a) => commands::audit::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),
         Command::Prune(a) => commands::prune::run(&cli.global, a),
         Command::Key(a) => commands::key::run(&cli.global, a),
@@ -167,6 +211,7 @@ fn main() -> ExitCode {
         use std::io::Write;
         std::io::stdout().flush().map_err(common::stdout_error)
     });
+    audit(&op, &r);
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(|c| c.is::<common::StdoutClosed>()) => ExitCode::SUCCESS,

@@ -16,6 +16,9 @@ _vcd() {
             ",$1")
                 cmd="vcd"
                 ;;
+            vcd,audit)
+                cmd="vcd__subcmd__audit"
+                ;;
             vcd,backup)
                 cmd="vcd__subcmd__backup"
                 ;;
@@ -117,6 +120,9 @@ _vcd() {
                 ;;
             vcd__subcmd__config__subcmd__help,show)
                 cmd="vcd__subcmd__config__subcmd__help__subcmd__show"
+                ;;
+            vcd__subcmd__help,audit)
+                cmd="vcd__subcmd__help__subcmd__audit"
                 ;;
             vcd__subcmd__help,backup)
                 cmd="vcd__subcmd__help__subcmd__backup"
@@ -299,12 +305,50 @@ _vcd() {
 
     case "${cmd}" in
         vcd)
-            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check repair prune key unlock mount config run schedule daemon completions man help"
+            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__audit)
+            opts="-r -q -v -h --since --verify --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1019,8 +1063,22 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__help)
-            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check repair prune key unlock mount config run schedule daemon completions man help"
+            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -230,6 +230,7 @@ pub(crate) mod tests {
                 kind: BackupType::default(),
                 parent: None,
                 tree: Id([0; 32]),
+                audit: Vec::new(),
                 summary: Summary::default(),
             },
         }

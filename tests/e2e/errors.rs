@@ -246,6 +246,7 @@ fn snapshot(repo: &engine::Repo, tree: Id) -> String {
         kind: BackupType::Incremental,
         parent: None,
         tree,
+        audit: Vec::new(),
         summary: Summary::default(),
     };
     repo.save_snapshot(&s).unwrap().to_hex()

@@ -3,6 +3,7 @@
 //! compares trees (content and metadata), and `compare` proves that comparison sees every
 //! difference it claims to.
 
+mod audit;
 mod common;
 mod compare;
 mod gen;

@@ -85,6 +85,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         category: a.category,
         categories: vec![],
         job: a.job,
+        // The trail's heads as the snapshot's anchor: without them the snapshot is still good.
+        audit: engine::ops::audit::current_heads(&repo.audit_store()).unwrap_or_default(),
         kind: a.kind,
         compression: a.compression,
         excludes,
@@ -99,6 +101,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let r = backup::backup(&repo, &opts, &progress);
     display.finish();
     let r = r?;
+    if let Some(id) = r.id {
+        common::audit_detail("snapshot", id.to_hex().into());
+    }
     let s = &r.snapshot.summary;
     // The skipped sources decide the exit code even when the summary cannot be written.
     let printed = print_summary(g, a.json, a.dry_run, &r);

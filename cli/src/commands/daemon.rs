@@ -331,6 +331,7 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
         Ok(job::run(&repo, c, name, &opts, &Progress::default())?)
     });
     let secs = t.elapsed().as_secs_f64();
+    record_job(name, &result);
     match result {
         Ok(r) => {
             if let JobReport::Backup { backup, .. } = &r {
@@ -367,4 +368,45 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
         ),
     }
     true
+}
+
+/// The job's entry in the audit trail (as `vcd run NAME` would write it): the daemon stays up
+/// across jobs, so each gets its own when it ends.
+fn record_job(name: &str, result: &Result<JobReport>) {
+    use engine::format::audit::Outcome;
+    let Some((store, mut details)) = common::take_audit() else {
+        return;
+    };
+    let of = |e: &anyhow::Error| {
+        let o = match crate::exit_code(e) {
+            3 => Outcome::Incomplete,
+            130 => Outcome::Interrupted,
+            _ => Outcome::Failed,
+        };
+        (o, Some(crate::message(e)))
+    };
+    let (outcome, error) = match result {
+        Ok(r) => {
+            if let JobReport::Backup { backup, .. } = r {
+                if let Some(id) = backup.id {
+                    details.insert("snapshot".into(), id.to_hex().into());
+                }
+            }
+            match crate::commands::run::outcome(r) {
+                Ok(()) => (Outcome::Ok, None),
+                Err(e) => of(&e),
+            }
+        }
+        Err(e) => of(e),
+    };
+    let op = engine::ops::audit::Op {
+        op: "run".into(),
+        args: vec!["daemon".into(), "run".into(), name.into()],
+        outcome,
+        error,
+        details,
+    };
+    if let Err(e) = engine::ops::audit::append(&store, &op) {
+        tracing::warn!("job {name}: the audit trail could not be written: {e}");
+    }
 }

@@ -118,6 +118,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let r = drill::drill(&repo, &req, &progress);
     display.finish();
     let r = r?;
+    common::audit_detail("restoration", r.restoration.to_hex().into());
     let d = &r.drill;
     let rto_met = d
         .estimate_secs

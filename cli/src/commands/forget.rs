@@ -197,6 +197,16 @@ where
         None
     };
     let report = forget::forget(&repo, &opts)?;
+    // What a rolled-back storage could not otherwise explain: snapshots gone on purpose.
+    common::audit_detail(
+        "removed",
+        report
+            .removed
+            .iter()
+            .map(|i| i.to_hex())
+            .collect::<Vec<_>>()
+            .into(),
+    );
     if !a.json && !g.quiet {
         print_tables(&report, &opts.tz, tz_name)?;
     }

@@ -26,12 +26,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     if let Some(m) = a.pack_size {
         cfg.pack_size = m.saturating_mul(1 << 20);
     }
-    let key = engine::Repo::init(
+    let (key, audit) = engine::Repo::init_audited(
         backend,
         pw.as_bytes(),
         cfg.clone(),
         KdfParams::recommended(),
     )?;
+    common::audit_to(g, audit);
     if !g.quiet {
         out!(
             "created repository {} at {} (key {})",

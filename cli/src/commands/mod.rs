@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses its flags and makes one call into the engine.
 
+pub mod audit;
 pub mod backup;
 pub mod cat;
 pub mod check;

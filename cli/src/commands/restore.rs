@@ -139,6 +139,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         };
         match recovery::restore_recorded(&repo, snap, &req, &progress) {
             Ok(x) => {
+                common::audit_detail("restoration", x.restoration.to_hex().into());
+                common::audit_detail("snapshot", snap.id.to_hex().into());
                 objectives = req.objectives.map(|o| (o, x.duration_secs, req.at));
                 (Ok(x.result), Some(x.restoration))
             }

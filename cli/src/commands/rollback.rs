@@ -28,6 +28,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let r = recovery::rollback_recovery(&repo, &a.rid, a.force, common::cancel_token(), &progress);
     display.finish();
     let r = r?;
+    common::audit_detail("restoration", r.restoration.to_hex().into());
     if !g.quiet {
         if r.removed_target {
             out!(

@@ -40,10 +40,12 @@ pub enum FileType {
     Pending,
     /// Restoration records (FORMAT.md §15): what each restore, verification and rollback did.
     Restore,
+    /// The audit trail (FORMAT.md §16): one hash-chained entry per operation.
+    Audit,
 }
 
 impl FileType {
-    pub const ALL: [FileType; 8] = [
+    pub const ALL: [FileType; 9] = [
         FileType::Config,
         FileType::Key,
         FileType::Pack,
@@ -52,6 +54,7 @@ impl FileType {
         FileType::Lock,
         FileType::Pending,
         FileType::Restore,
+        FileType::Audit,
     ];
 
     pub fn dir(self) -> &'static str {
@@ -64,6 +67,7 @@ impl FileType {
             FileType::Lock => "locks",
             FileType::Pending => "pending",
             FileType::Restore => "restores",
+            FileType::Audit => "audit",
         }
     }
 
@@ -77,6 +81,7 @@ impl FileType {
             FileType::Lock => "lock",
             FileType::Pending => "deletion plan",
             FileType::Restore => "restoration record",
+            FileType::Audit => "audit entry",
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod aad {
     pub const LOCK: &[u8] = b"vcd/v1/lock";
     pub const PLAN: &[u8] = b"vcd/v1/deletion-plan";
     pub const RESTORE: &[u8] = b"vcd/v1/restoration";
+    pub const AUDIT: &[u8] = b"vcd/v1/audit";
     pub const MASTER_KEY: &[u8] = b"vcd/v1/master-key";
 }
 

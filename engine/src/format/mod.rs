@@ -1,6 +1,7 @@
 //! Pure codecs of every repository object: bytes in, structs out, and back. Nothing here does
 //! I/O or holds keys beyond what a call is given; FORMAT.md is the contract these implement.
 
+pub mod audit;
 pub mod blob;
 pub mod chunker;
 pub mod config;

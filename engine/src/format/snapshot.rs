@@ -74,6 +74,10 @@ pub struct Snapshot {
     pub parent: Option<Id>,
     pub tree: Id,
     pub summary: Summary,
+    /// The audit trail's heads when the backup began (FORMAT.md §16): an anchor in the
+    /// repository that shows the trail's newest entries taken away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit: Vec<Id>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -143,6 +147,7 @@ mod tests {
                 kind: BackupType::Full,
                 parent: None,
                 tree: Id::default(),
+                audit: Vec::new(),
                 summary: Summary::default(),
             },
         }

@@ -370,6 +370,7 @@ mod tests {
             kind: BackupType::Incremental,
             parent: None,
             tree: Id::default(),
+            audit: Vec::new(),
             summary: Summary::default(),
         }
     }

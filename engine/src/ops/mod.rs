@@ -2,6 +2,7 @@
 //! is written against `Repo`'s seams and the pure layers below; the filesystem edge (`fsmeta`)
 //! lives here too.
 
+pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod diff;

@@ -179,6 +179,7 @@ mod tests {
                 kind: BackupType::Full,
                 parent: None,
                 tree: Id::default(),
+                audit: Vec::new(),
                 summary: Summary::default(),
             },
         }

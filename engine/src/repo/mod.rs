@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::format::config::{Config, COMPACT_VERSION};
 use crate::format::index_file::{self, PackEntries};
 use crate::id::Id;
+pub mod audit;
 mod blobs;
 pub mod keys;
 pub mod lock;
@@ -64,6 +65,17 @@ impl Repo {
         config: Config,
         kdf: KdfParams,
     ) -> Result<Id> {
+        Self::init_audited(backend, password, config, kdf).map(|(id, _)| id)
+    }
+
+    /// `init`, and the new repository's audit store, so the front end can record the init as
+    /// the trail's first entry without opening the repository again (another KDF run).
+    pub fn init_audited(
+        backend: DynBackend,
+        password: &[u8],
+        config: Config,
+        kdf: KdfParams,
+    ) -> Result<(Id, audit::AuditStore)> {
         config.validate()?;
         if backend.exists().map_err(be("probing", "config"))? {
             return Err(Error::RepoExists(backend.location()));
@@ -86,7 +98,10 @@ impl Repo {
         let sealed = seal_config(&keys, &config);
         // The config goes last: its presence is what marks a repository as initialised.
         match backend.put_new(FileType::Config, "config", &sealed) {
-            Ok(()) => Ok(key_id),
+            Ok(()) => {
+                let store = audit::AuditStore::new(backend.clone(), &keys, key_id);
+                Ok((key_id, store))
+            }
             Err(e) if e.is_exists() => {
                 // Another init won: our key seals a master key nothing is encrypted with.
                 if let Err(e) = backend.delete(FileType::Key, &key_id.to_hex()) {

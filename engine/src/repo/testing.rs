@@ -91,6 +91,7 @@ pub fn snapshot(repo: &Repo, root: Id) -> Id {
         kind: BackupType::Incremental,
         parent: None,
         tree: root,
+        audit: Vec::new(),
         summary: Summary::default(),
     })
     .unwrap()

@@ -125,6 +125,7 @@ impl Crafter {
             kind: BackupType::Incremental,
             parent: None,
             tree: root,
+            audit: Vec::new(),
             summary: Summary::default(),
         };
         self.repo.save_snapshot(&s).unwrap().to_hex()

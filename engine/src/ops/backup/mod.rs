@@ -40,6 +40,8 @@ pub struct BackupOptions {
     pub categories: Vec<String>,
     /// The configured job this backup runs for, recorded in the snapshot.
     pub job: Option<String>,
+    /// The audit trail's heads, recorded in the snapshot as an anchor (FORMAT.md §16).
+    pub audit: Vec<Id>,
     pub kind: BackupType,
     /// The zstd level of the new data this backup stores (None: the repository's level).
     pub compression: Option<i32>,
@@ -230,6 +232,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         },
         parent: parent.map(|p| p.id),
         tree: root,
+        audit: opts.audit.clone(),
         summary,
     };
     // The last moment an interrupt can stop the backup: after it, the snapshot exists.

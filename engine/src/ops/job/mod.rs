@@ -99,6 +99,7 @@ pub fn backup_options(c: &Config, name: &str, run: &RunOptions) -> Result<Backup
         category: None,
         categories: job.categories.clone(),
         job: Some(name.to_string()),
+        audit: Vec::new(),
         kind: job.kind,
         compression: job.compression,
         excludes,
@@ -209,7 +210,9 @@ pub fn run(
             result: maintain(repo, c, m, run, progress),
         }));
     }
-    let opts = backup_options(c, name, run)?;
+    let mut opts = backup_options(c, name, run)?;
+    // The trail's heads as the snapshot's anchor: without them the snapshot is still good.
+    opts.audit = crate::ops::audit::current_heads(&repo.audit_store()).unwrap_or_default();
     let job = &c.jobs[name];
     let (backup, forget) = {
         let _lock = lock::acquire(repo, false)?;
