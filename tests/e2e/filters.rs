@@ -150,13 +150,17 @@ fn one_file_system_keeps_a_mount_inside_the_source_out() {
     );
 }
 
-/// Every file below `dir` (dot files too) with its bytes.
+/// Every file below `dir` (dot files too) with its bytes, but the audit trail: a dry run
+/// records itself there like any command (FORMAT.md §16).
 fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for ent in fs::read_dir(&d).unwrap() {
             let p = ent.unwrap().path();
+            if p == dir.join("audit") {
+                continue;
+            }
             let m = fs::symlink_metadata(&p).unwrap();
             if m.is_dir() {
                 stack.push(p);

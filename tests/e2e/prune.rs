@@ -154,10 +154,15 @@ fn plans(e: &Env) -> Vec<String> {
 }
 
 /// Every file of the repository (temp files too) with its bytes.
+/// Every file of the repository with its bytes, but the audit trail: every command, a dry
+/// run or a refused one too, records itself there (FORMAT.md §16).
 fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
+            if p == root.join("audit") {
+                continue;
+            }
             if p.is_dir() {
                 walk(root, &p, out);
             } else {
@@ -290,6 +295,17 @@ fn prune_after_forget_gives_back_the_forgotten_data_and_its_dry_run_foretells_it
         "a dry run changed the repository"
     );
     assert_eq!(dry["dry_run"], true);
+    // It is on the audit trail, as what it was.
+    let trail: serde_json::Value = serde_json::from_str(&e.ok(&["audit", "--json"])).unwrap();
+    let last = trail["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["op"], "prune");
+    assert!(
+        last["args"]
+            .as_array()
+            .unwrap()
+            .contains(&"--dry-run".into()),
+        "{last}"
+    );
 
     let real = prune(&e, &["--max-unused", "0%"]);
     let packs_after = packs(&e);
