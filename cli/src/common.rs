@@ -135,6 +135,27 @@ static AUDIT: Mutex<Option<engine::repo::audit::AuditStore>> = Mutex::new(None);
 static AUDIT_DETAILS: Mutex<std::collections::BTreeMap<String, serde_json::Value>> =
     Mutex::new(std::collections::BTreeMap::new());
 
+/// Says on stderr what this host remembers and the repository no longer shows (snapshots gone
+/// without a forget, newest audit entries gone): a storage rolled back or tampered with. Every
+/// command that opens the repository says it, until it is explained.
+fn watch(repo: &Repo) {
+    let names = match repo.list(engine::backend::FileType::Snapshot) {
+        Ok(v) => v.into_iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!("listing snapshots: {e}");
+            return;
+        }
+    };
+    match engine::ops::audit::watch(&repo.audit_store(), &names) {
+        Ok(found) => {
+            for w in found {
+                eprintln!("vcd: warning: {}", crate::output::esc(&w));
+            }
+        }
+        Err(e) => tracing::warn!("checking the audit trail: {e}"),
+    }
+}
+
 /// Records `store` as the trail the command's entry goes to (read-only storage has none).
 pub fn audit_to(g: &GlobalOpts, store: engine::repo::audit::AuditStore) {
     if !g.no_lock {
@@ -387,6 +408,7 @@ fn open_with(g: &GlobalOpts, pw: &str) -> Result<Repo> {
     let cache = cache_dir(g);
     let repo = Repo::open(backend, pw.as_bytes(), cache.as_deref())?;
     audit_to(g, repo.audit_store());
+    watch(&repo);
     let mut regs = REGISTRIES.lock().unwrap();
     regs.retain(|w| w.strong_count() > 0);
     regs.push(Arc::downgrade(&repo.lock_registry()));

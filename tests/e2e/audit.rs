@@ -223,3 +223,54 @@ fn concurrent_backups_leave_a_trail_that_verifies_and_the_next_entry_joins_them(
         .count();
     assert_eq!(last["parents"].as_array().unwrap().len(), heads);
 }
+
+/// A storage rolled back: a snapshot gone without a forget, and the newest audit entry gone,
+/// are said by every command that opens the repository, until explained; a forget explains.
+#[test]
+fn a_snapshot_gone_without_a_forget_and_a_trail_cut_back_are_reported_by_every_command() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"one").unwrap();
+    let a = e.backup(&src, &[]);
+    std::fs::write(src.join("f"), b"two").unwrap();
+    let b = e.backup(&src, &[]);
+    let quiet = |args: &[&str]| {
+        let o = e.run(args);
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    assert_eq!(quiet(&["snapshots", "-q"]), "");
+    // The storage loses the newest snapshot (as a rollback of it would).
+    std::fs::remove_file(e.repo().join("snapshots").join(&b)).unwrap();
+    for args in [&["snapshots", "-q"][..], &["ls", "latest"][..]] {
+        let err = quiet(args);
+        assert!(
+            err.contains(&format!("snapshot {}, seen by this host, is gone", &b[..8]))
+                && err.contains("no forget on the audit trail removed it"),
+            "{args:?}: {err}"
+        );
+    }
+    // A snapshot forgotten is gone for a reason: nothing said about it.
+    e.ok(&["forget", &a]);
+    let err = quiet(&["snapshots", "-q"]);
+    assert!(!err.contains(&a[..8]), "{err}");
+    assert!(err.contains(&b[..8]), "still said until explained: {err}");
+    // The newest audit entry taken away.
+    let v = json(&e.ok(&["audit", "--json"]));
+    let last = v["entries"].as_array().unwrap().last().unwrap().clone();
+    std::fs::remove_file(e.repo().join("audit").join(last["id"].as_str().unwrap())).unwrap();
+    let err = quiet(&["snapshots", "-q"]);
+    assert!(
+        err.contains(&format!(
+            "audit entry #{}",
+            last["position"].as_u64().unwrap()
+        )) && err.contains("the newest this host saw, is gone"),
+        "{err}"
+    );
+    // Entries written since do not cover it up.
+    let err = quiet(&["snapshots", "-q"]);
+    assert!(err.contains("the newest this host saw, is gone"), "{err}");
+    let (out, _) = e.code(1, &["audit", "--verify"]);
+    assert!(out.contains("the newest this host saw, is gone"), "{out}");
+}

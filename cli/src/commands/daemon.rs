@@ -387,9 +387,13 @@ fn record_job(name: &str, result: &Result<JobReport>) {
     };
     let (outcome, error) = match result {
         Ok(r) => {
-            if let JobReport::Backup { backup, .. } = r {
+            if let JobReport::Backup { backup, forget, .. } = r {
                 if let Some(id) = backup.id {
                     details.insert("snapshot".into(), id.to_hex().into());
+                }
+                if let Some(Ok(f)) = forget {
+                    let removed: Vec<String> = f.removed.iter().map(|i| i.to_hex()).collect();
+                    details.insert("removed".into(), removed.into());
                 }
             }
             match crate::commands::run::outcome(r) {

@@ -53,6 +53,15 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let r = job::run(&repo, &c, &a.job, &opts, &progress);
     display.finish();
     let r = r?;
+    if let JobReport::Backup { backup, forget, .. } = &r {
+        if let Some(id) = backup.id {
+            common::audit_detail("snapshot", id.to_hex().into());
+        }
+        if let Some(Ok(f)) = forget {
+            let removed: Vec<String> = f.removed.iter().map(|i| i.to_hex()).collect();
+            common::audit_detail("removed", removed.into());
+        }
+    }
     if a.json {
         out!("{}", serde_json::to_string_pretty(&to_json(&a.job, &r)?)?)?;
     } else if !g.quiet {

@@ -32,6 +32,9 @@ struct Seen {
     known: BTreeMap<String, (u64, Vec<String>)>,
     /// The heads of the trail when this host last wrote or verified it, with their positions.
     heads: Vec<(String, u64)>,
+    /// The snapshots this host has seen, and those it saw go without a forget to explain it.
+    #[serde(default)]
+    snapshots: Vec<String>,
 }
 
 const SEEN_FILE: &str = "audit.json";
@@ -128,7 +131,16 @@ pub fn append(s: &AuditStore, op: &Op) -> Result<Id> {
         id.to_hex(),
         (seq, heads.iter().map(|(n, _)| n.clone()).collect()),
     );
+    // An anchored entry that is gone stays anchored: a trail cut back is not healed by the
+    // next entry written on top of what is left.
+    let lost: Vec<(String, u64)> = seen
+        .heads
+        .iter()
+        .filter(|(h, _)| !seen.known.contains_key(h))
+        .cloned()
+        .collect();
     seen.heads = vec![(id.to_hex(), seq)];
+    seen.heads.extend(lost);
     save_seen(s, &seen);
     Ok(id)
 }
@@ -288,4 +300,68 @@ pub fn verify(s: &AuditStore, snapshots: &[SnapshotRef]) -> Result<Verification>
         save_seen(s, &seen);
     }
     Ok(v)
+}
+
+/// What this host remembers and the repository no longer shows: snapshots gone without a
+/// forget on the trail to explain it, and the newest trail entries it saw. Either means the
+/// storage was rolled back or tampered with (a repository vcd alone changes never shows
+/// them). `snapshots` are the snapshot names listed now. Every command that opens the
+/// repository asks; what it finds stays reported until explained.
+pub fn watch(s: &AuditStore, snapshots: &[String]) -> Result<Vec<String>> {
+    if s.cache_file(SEEN_FILE).is_none() {
+        return Ok(Vec::new());
+    }
+    let mut seen = load_seen(s);
+    let mut out = Vec::new();
+    let names: HashSet<String> = s.list()?.into_iter().collect();
+    for (h, seq) in &seen.heads {
+        if !names.contains(h) {
+            out.push(format!(
+                "audit entry #{seq} ({}), the newest this host saw, is gone: the storage was \
+                 rolled back, or the trail tampered with (`vcd audit --verify`)",
+                &h[..8.min(h.len())]
+            ));
+        }
+    }
+    let now: HashSet<&String> = snapshots.iter().collect();
+    let gone: Vec<String> = seen
+        .snapshots
+        .iter()
+        .filter(|x| !now.contains(x))
+        .cloned()
+        .collect();
+    let mut unexplained = Vec::new();
+    if !gone.is_empty() {
+        let removed: HashSet<String> = read_all(s)?
+            .entries
+            .iter()
+            .flat_map(|l| match l.entry.details.get("removed") {
+                Some(serde_json::Value::Array(v)) => v
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        for g in gone {
+            if !removed.contains(&g) {
+                out.push(format!(
+                    "snapshot {}, seen by this host, is gone and no forget on the audit trail \
+                     removed it: the storage was rolled back, or the snapshot deleted behind \
+                     vcd's back",
+                    &g[..8.min(g.len())]
+                ));
+                unexplained.push(g);
+            }
+        }
+    }
+    let mut keep: Vec<String> = snapshots.to_vec();
+    keep.extend(unexplained);
+    keep.sort();
+    keep.dedup();
+    if keep != seen.snapshots {
+        seen.snapshots = keep;
+        save_seen(s, &seen);
+    }
+    Ok(out)
 }
