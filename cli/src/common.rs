@@ -89,6 +89,18 @@ impl std::fmt::Display for Incomplete {
 
 impl std::error::Error for Incomplete {}
 
+/// `vcd status` found a warning (exit 1) or a breach (exit 2), as a Nagios check says it.
+#[derive(Debug)]
+pub struct StatusLevel(pub u8);
+
+impl std::fmt::Display for StatusLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0 >= 2 { "breach" } else { "warning" })
+    }
+}
+
+impl std::error::Error for StatusLevel {}
+
 /// Logging to stderr. The daemon logs at info by default, one line per event with its time,
 /// or, under systemd (which sets JOURNAL_STREAM), with the `<N>` priority prefix journald
 /// reads instead of a time of its own (journald stamps each line).

@@ -64,6 +64,9 @@ enum Command {
     Check(commands::check::Args),
     /// The audit trail: every operation on the repository; --verify checks it
     Audit(commands::audit::Args),
+    /// Every job against its RPO, every scenario against its RTO, the repository, the last
+    /// check (exit 0 ok, 1 warning, 2 breach)
+    Status(commands::status::Args),
     /// Repair repository structures
     Repair(commands::repair::Args),
     /// Delete data no snapshot uses (beside running backups)
@@ -103,6 +106,9 @@ pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
         }
         if let Some(common::Incomplete) = cause.downcast_ref::<common::Incomplete>() {
             return 3;
+        }
+        if let Some(common::StatusLevel(c)) = cause.downcast_ref::<common::StatusLevel>() {
+            return *c;
         }
     }
     1
@@ -193,6 +199,7 @@ fn main() -> ExitCode {
         Command::Drill(a) => commands::drill::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Audit(a) => commands::audit::run(&cli.global, a),
+        Command::Status(a) => commands::status::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),
         Command::Prune(a) => commands::prune::run(&cli.global, a),
         Command::Key(a) => commands::key::run(&cli.global, a),
@@ -217,7 +224,8 @@ fn main() -> ExitCode {
         Err(e) if e.chain().any(|c| c.is::<common::StdoutClosed>()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
-            if code != 3 {
+            // The summary said it: a backup's missing sources, a status's level.
+            if code != 3 && !e.chain().any(|c| c.is::<common::StatusLevel>()) {
                 eprintln!("vcd: error: {}", output::esc(&message(&e)));
             }
             ExitCode::from(code)

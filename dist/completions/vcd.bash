@@ -91,6 +91,9 @@ _vcd() {
             vcd,stats)
                 cmd="vcd__subcmd__stats"
                 ;;
+            vcd,status)
+                cmd="vcd__subcmd__status"
+                ;;
             vcd,unlock)
                 cmd="vcd__subcmd__unlock"
                 ;;
@@ -195,6 +198,9 @@ _vcd() {
                 ;;
             vcd__subcmd__help,stats)
                 cmd="vcd__subcmd__help__subcmd__stats"
+                ;;
+            vcd__subcmd__help,status)
+                cmd="vcd__subcmd__help__subcmd__status"
                 ;;
             vcd__subcmd__help,unlock)
                 cmd="vcd__subcmd__help__subcmd__unlock"
@@ -305,7 +311,7 @@ _vcd() {
 
     case "${cmd}" in
         vcd)
-            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit repair prune key unlock mount config run schedule daemon completions man help"
+            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1063,7 +1069,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__help)
-            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit repair prune key unlock mount config run schedule daemon completions man help"
+            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1553,6 +1559,20 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2649,6 +2669,40 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__stats)
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__status)
             opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

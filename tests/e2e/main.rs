@@ -35,3 +35,4 @@ mod regressions;
 mod repair;
 mod restore_race;
 mod roundtrip;
+mod status;

@@ -98,6 +98,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         cancel: crate::common::cancel_token().clone(),
         release_memory: Some(crate::sys::release_memory),
     };
+    if let Some(job) = &opts.job {
+        common::audit_detail("job", job.clone().into());
+    }
     let r = backup::backup(&repo, &opts, &progress);
     display.finish();
     let r = r?;

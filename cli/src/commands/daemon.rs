@@ -377,6 +377,7 @@ fn record_job(name: &str, result: &Result<JobReport>) {
     let Some((store, mut details)) = common::take_audit() else {
         return;
     };
+    details.insert("job".into(), name.into());
     let of = |e: &anyhow::Error| {
         let o = match crate::exit_code(e) {
             3 => Outcome::Incomplete,

@@ -23,5 +23,6 @@ pub mod run;
 pub mod schedule;
 pub mod snapshots;
 pub mod stats;
+pub mod status;
 pub mod unlock;
 pub mod verify_restore;

@@ -25,6 +25,8 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
+    // On the trail with the run however it ends: `vcd status` reads each job's runs there.
+    common::audit_detail("job", a.job.clone().into());
     let c = common::load_config(g)?;
     if !c.jobs.contains_key(&a.job) && !c.maintenance.contains_key(&a.job) {
         let names: Vec<&str> = c

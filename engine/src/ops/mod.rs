@@ -16,4 +16,5 @@ pub mod recovery;
 pub mod repair;
 pub mod restore;
 pub mod stats;
+pub mod status;
 pub mod system;
