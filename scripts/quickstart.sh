@@ -14,6 +14,8 @@ need=()
 command -v fusermount3 >/dev/null || need+=(fuse3)
 command -v cc >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# promtool (Debian's prometheus) checks the metrics in the test suite.
+command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq

@@ -168,9 +168,20 @@ fn watch(repo: &Repo) {
     }
 }
 
+thread_local! {
+    /// Set on a thread whose openings are not operations (the daemon's metrics scrapes): they
+    /// must not take the place of the running job's trail.
+    static UNAUDITED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Openings on this thread are not recorded on the audit trail.
+pub fn unaudited_thread() {
+    UNAUDITED.with(|u| u.set(true));
+}
+
 /// Records `store` as the trail the command's entry goes to (read-only storage has none).
 pub fn audit_to(g: &GlobalOpts, store: engine::repo::audit::AuditStore) {
-    if !g.no_lock {
+    if !g.no_lock && !UNAUDITED.with(|u| u.get()) {
         *AUDIT.lock().unwrap() = Some(store);
     }
 }

@@ -8,6 +8,7 @@
 mod choose;
 mod commands;
 mod common;
+mod metrics;
 mod output;
 #[allow(unsafe_code)]
 mod sys;

@@ -310,6 +310,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand audit" -s q -l quiet -d 'Print o
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -s h -l help -d 'Print help'
+complete -c vcd -n "__fish_vcd_using_subcommand status" -l prometheus -d 'Also write the status as Prometheus metrics to FILE (atomically: for node_exporter\'s textfile collector, FILE ends in .prom in its directory)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -s r -l repo -d 'Repository location' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l password-file -d 'Read the password from a file (first line)' -r -F
@@ -530,6 +531,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcom
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write the service that runs `vcd daemon` with this configuration'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l state-dir -d 'Directory of the daemon\'s lock and run history (one pair per configuration file)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l metrics-listen -d 'Where to serve Prometheus metrics on /metrics (`off`: nowhere; port 0: any free one, logged)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s r -l repo -d 'Repository location' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l password-file -d 'Read the password from a file (first line)' -r -F

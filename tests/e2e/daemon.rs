@@ -212,11 +212,26 @@ impl Daemon {
             config,
             &["daemon", "--state-dir", e.path("state").to_str().unwrap()],
         )
+        // Daemons of tests running at once each serve their metrics on a port of their own.
+        .env("VCD_METRICS_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
         Daemon { child, log }
+    }
+
+    /// The address its log says it serves metrics on.
+    fn metrics_addr(&mut self) -> String {
+        let find = |d: &Daemon| {
+            d.log()
+                .split("metrics on http://")
+                .nth(1)
+                .and_then(|r| r.split("/metrics").next())
+                .map(str::to_string)
+        };
+        self.until("metrics served", |d| find(d).is_some());
+        find(self).unwrap()
     }
 
     fn log(&self) -> String {
@@ -636,4 +651,81 @@ fn restore_category_gives_back_only_that_categorys_paths_of_a_job_snapshot() {
     assert!(t2
         .join(e.path("src/opt").strip_prefix("/").unwrap())
         .exists());
+}
+
+/// `GET /metrics` over a plain TCP connection: (status code, body).
+fn scrape(addr: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(c, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut r = String::new();
+    c.read_to_string(&mut r).unwrap();
+    let (head, body) = r.split_once("\r\n\r\n").unwrap();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, body.to_string())
+}
+
+/// The value of the sample `name` (with its labels, as written) in exposition text.
+pub(crate) fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// `promtool check metrics` on `text`: its verdict, and what it said.
+pub(crate) fn promtool(text: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut p = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package; .ci/run and quickstart.sh install it)");
+    p.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let o = p.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.success(), said)
+}
+
+#[test]
+fn the_daemon_serves_metrics_promtool_accepts_and_they_follow_the_repository() {
+    let e = Env::with_cheap_key();
+    std::fs::create_dir_all(e.path("src/crit")).unwrap();
+    std::fs::write(e.path("src/crit/f"), b"first").unwrap();
+    let config = write_config(
+        &e,
+        "[jobs.nightly]\nschedule = \"0 2 * * *\"\ntype = \"incremental\"\ncategories = [\"crit\"]\nrpo = \"24h\"\n",
+    );
+    run_json(&e, &config, "nightly");
+    let mut d = Daemon::start(&e, &config, "metrics");
+    let addr = d.metrics_addr();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let (code, first) = scrape(&addr);
+    assert_eq!(code, 200, "{first}");
+    let (ok, said) = promtool(&first);
+    assert!(ok, "promtool: {said}\n{first}");
+    assert_eq!(sample(&first, "vcd_snapshots"), Some(1.0), "{first}");
+    let job = "vcd_job_last_success_timestamp_seconds{job=\"nightly\"}";
+    let before = sample(&first, job).unwrap();
+    assert_eq!(
+        sample(&first, "vcd_rpo_seconds{job=\"nightly\"}"),
+        Some(86400.0)
+    );
+    // A backup since: the next scrape says so.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(e.path("src/crit/f"), b"second").unwrap();
+    run_json(&e, &config, "nightly");
+    let (code, second) = scrape(&addr);
+    assert_eq!(code, 200);
+    assert_eq!(sample(&second, "vcd_snapshots"), Some(2.0), "{second}");
+    assert!(sample(&second, job).unwrap() > before, "{second}");
+    assert!(promtool(&second).0);
+    let (st, log) = d.stop();
+    assert!(st.success(), "{log}");
 }

@@ -131,3 +131,41 @@ fn status_gives_each_job_its_state_and_a_breach_a_non_zero_exit() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn status_writes_prometheus_metrics_promtool_accepts_and_a_backup_moves_them() {
+    use crate::daemon::{promtool, sample};
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"data").unwrap();
+    let cfg = config(&e, &[("nightly", "24h")]);
+    e.ok(&["--config", &cfg, "run", "nightly"]);
+    let file = e.path("vcd.prom");
+    let read = |e: &Env| {
+        e.ok(&[
+            "--config",
+            &cfg,
+            "status",
+            "--prometheus",
+            file.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(&file).unwrap()
+    };
+    let first = read(&e);
+    let (ok, said) = promtool(&first);
+    assert!(ok, "promtool: {said}\n{first}");
+    assert_eq!(sample(&first, "vcd_snapshots"), Some(1.0));
+    assert_eq!(sample(&first, "vcd_status"), Some(0.0));
+    assert_eq!(sample(&first, "vcd_job_status{job=\"nightly\"}"), Some(0.0));
+    let added = sample(&first, "vcd_backup_added_bytes{job=\"nightly\"}").unwrap();
+    assert!(added > 0.0, "{first}");
+    std::fs::write(src.join("g"), "more data ".repeat(1000)).unwrap();
+    e.ok(&["--config", &cfg, "run", "nightly"]);
+    let second = read(&e);
+    assert!(promtool(&second).0);
+    assert_eq!(sample(&second, "vcd_snapshots"), Some(2.0));
+    assert!(
+        sample(&second, "vcd_repository_size_bytes") > sample(&first, "vcd_repository_size_bytes")
+    );
+}

@@ -35,6 +35,77 @@ pub struct Args {
     /// Directory of the daemon's lock and run history (one pair per configuration file)
     #[arg(long, env = "VCD_STATE_DIR", value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
+    /// Where to serve Prometheus metrics on /metrics (`off`: nowhere; port 0: any free one,
+    /// logged)
+    #[arg(
+        long,
+        env = "VCD_METRICS_LISTEN",
+        value_name = "ADDR",
+        default_value = DEFAULT_METRICS_LISTEN
+    )]
+    metrics_listen: String,
+}
+
+/// 127.0.0.1 only: the metrics name jobs, paths' sizes and times, for this host's Prometheus.
+const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9587";
+
+/// Serves `/metrics` from a thread of its own: each scrape reads the status from the
+/// repository (opened once, on the first scrape), so it is as fresh as the repository. A port
+/// already taken is logged, and the daemon runs without metrics.
+fn serve_metrics(g: &GlobalOpts, c: &Config, listen: &str) {
+    if listen == "off" {
+        return;
+    }
+    let server = match tiny_http::Server::http(listen) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("metrics: cannot listen on {listen}: {e}; serving none");
+            return;
+        }
+    };
+    match server.server_addr().to_ip() {
+        Some(a) => tracing::info!("metrics on http://{a}/metrics"),
+        None => tracing::info!("metrics on {listen}"),
+    }
+    let (g, c) = (g.clone(), c.clone());
+    std::thread::spawn(move || {
+        let mut repo = None;
+        for req in server.incoming_requests() {
+            let (code, body) = if req.url() == "/metrics" {
+                match scrape(&g, &c, &mut repo) {
+                    Ok(text) => (200, text),
+                    Err(e) => {
+                        tracing::warn!("metrics: {}", crate::message(&e));
+                        (500, format!("{}\n", crate::message(&e)))
+                    }
+                }
+            } else {
+                (404, "not found: try /metrics\n".to_string())
+            };
+            let header = tiny_http::Header::from_bytes(
+                &b"Content-Type"[..],
+                &b"text/plain; version=0.0.4; charset=utf-8"[..],
+            )
+            .expect("a valid header");
+            let resp = tiny_http::Response::from_string(body)
+                .with_status_code(code)
+                .with_header(header);
+            if let Err(e) = req.respond(resp) {
+                tracing::debug!("metrics: answering a scrape: {e}");
+            }
+        }
+    });
+}
+
+fn scrape(g: &GlobalOpts, c: &Config, repo: &mut Option<engine::Repo>) -> Result<String> {
+    if repo.is_none() {
+        // Scrapes are not operations on the data: the trail would fill with them.
+        common::unaudited_thread();
+        *repo = Some(common::open_configured(g, c)?);
+    }
+    let repo = repo.as_ref().expect("opened above");
+    let s = engine::ops::status::status(repo, Some(c), Utc::now())?;
+    crate::metrics::render(&s, &repo.snapshots()?)
 }
 
 enum Signal {
@@ -186,6 +257,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         }
     });
 
+    serve_metrics(&g, &c, &a.metrics_listen);
     let mut history = load_history(&history_path);
     if let Err(e) = merge_snapshots(&g, &c, &mut history) {
         tracing::warn!("could not read the repository's snapshots: {e:#}");

@@ -3,7 +3,7 @@
 //! and growth, the last check, and any sign of storage rolled back; from the repository alone,
 //! so any host sees the same. Exit 0 ok, 1 warning, 2 breach: a Nagios/Icinga check as is.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use engine::ops::status::{self, Level};
 
 use crate::common::{self, human_bytes, GlobalOpts};
@@ -15,6 +15,10 @@ pub struct Args {
     /// Print as JSON
     #[arg(long)]
     json: bool,
+    /// Also write the status as Prometheus metrics to FILE (atomically: for node_exporter's
+    /// textfile collector, FILE ends in .prom in its directory)
+    #[arg(long, value_name = "FILE")]
+    prometheus: Option<std::path::PathBuf>,
 }
 
 fn level_text(l: Level) -> &'static str {
@@ -48,6 +52,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     } else {
         Level::Breach
     };
+    if let Some(path) = &a.prometheus {
+        let text = crate::metrics::render(&s, &repo.snapshots()?)?;
+        crate::metrics::write_file(path, &text)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if a.json {
         let mut v = serde_json::to_value(&s)?;
         v["time"] = json_time(&s.time).into();
