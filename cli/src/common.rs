@@ -44,6 +44,14 @@ pub struct GlobalOpts {
     /// concurrent prune or repair from deleting what this command reads
     #[arg(long, global = true)]
     pub no_lock: bool,
+    /// POST a JSON event to this URL when the command fails (instead of the configuration's
+    /// [notify] url)
+    #[arg(long, global = true, env = "VCD_NOTIFY_URL", value_name = "URL")]
+    pub notify_url: Option<String>,
+    /// Run this shell command with the event on stdin (and as VCD_* variables) when the
+    /// command fails (instead of the configuration's [notify] command)
+    #[arg(long, global = true, env = "VCD_NOTIFY_COMMAND", value_name = "CMD")]
+    pub notify_command: Option<String>,
 }
 
 /// The shared lock a read command holds while it runs (FORMAT.md §10), or none with

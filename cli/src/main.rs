@@ -9,6 +9,7 @@ mod choose;
 mod commands;
 mod common;
 mod metrics;
+mod notify;
 mod output;
 #[allow(unsafe_code)]
 mod sys;
@@ -164,6 +165,40 @@ fn audit(op: &str, r: &anyhow::Result<()>) {
     }
 }
 
+/// Tells the configured webhook and command (`--notify-url`, `--notify-command`, `[notify]`)
+/// that a command a monitor cares about did not end well: a backup, a job, a check that found
+/// damage, a restore or its verification, a drill, a rollback, a forget or prune.
+fn notify_failure(g: &GlobalOpts, op: &str, r: &anyhow::Result<()>) {
+    const WATCHED: [&str; 9] = [
+        "backup",
+        "run",
+        "check",
+        "restore",
+        "verify-restore",
+        "drill",
+        "rollback",
+        "forget",
+        "prune",
+    ];
+    let Err(e) = r else { return };
+    if !WATCHED.contains(&op) || e.chain().any(|c| c.is::<common::StdoutClosed>()) {
+        return;
+    }
+    let targets = notify::targets(g);
+    if !targets.any() {
+        return;
+    }
+    let outcome = match exit_code(e) {
+        3 => "incomplete",
+        130 => "interrupted",
+        _ => "failed",
+    };
+    notify::send(
+        &targets,
+        &notify::event("failure", op, outcome, Some(&message(e))),
+    );
+}
+
 fn main() -> ExitCode {
     common::unset_empty_env();
     sys::tune_allocator();
@@ -220,6 +255,7 @@ fn main() -> ExitCode {
         std::io::stdout().flush().map_err(common::stdout_error)
     });
     audit(&op, &r);
+    notify_failure(&cli.global, &op, &r);
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(|c| c.is::<common::StdoutClosed>()) => ExitCode::SUCCESS,

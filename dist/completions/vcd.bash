@@ -311,7 +311,7 @@ _vcd() {
 
     case "${cmd}" in
         vcd)
-            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help"
+            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,6 +337,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -345,7 +353,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__audit)
-            opts="-r -q -v -h --since --verify --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --since --verify --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,6 +383,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -383,7 +399,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__backup)
-            opts="-x -n -r -q -v -h --tag --category --job --compression --exclude --exclude-file --one-file-system --type --dry-run --json --host --time --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-x -n -r -q -v -h --tag --category --job --compression --exclude --exclude-file --one-file-system --type --dry-run --json --host --time --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,6 +461,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -453,7 +477,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__cat)
-            opts="-r -q -v -h --at --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --at --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,6 +527,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -511,7 +543,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__check)
-            opts="-r -q -v -h --read-data --read-data-subset --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --read-data --read-data-subset --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,6 +573,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -549,7 +589,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__completions)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help bash elvish fish powershell zsh"
+            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,6 +612,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -583,7 +631,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__config)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help init check show help"
+            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help init check show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,6 +657,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -617,7 +673,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__config__subcmd__check)
-            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +696,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -721,7 +785,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__config__subcmd__init)
-            opts="-r -q -v -h --force --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --force --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -744,6 +808,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -755,7 +827,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__config__subcmd__show)
-            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -781,6 +853,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -789,7 +869,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__daemon)
-            opts="-r -q -v -h --state-dir --metrics-listen --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --state-dir --metrics-listen --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -823,6 +903,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -831,7 +919,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__diff)
-            opts="-r -q -v -h --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -877,6 +965,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -885,7 +981,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__drill)
-            opts="-r -q -v -h --scenario --sample --target --host --tag --path --category --job --no-owner --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --scenario --sample --target --host --tag --path --category --job --no-owner --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -943,6 +1039,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -951,7 +1055,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__forget)
-            opts="-n -r -q -v -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-within-hourly --keep-within-daily --keep-within-weekly --keep-within-monthly --keep-within-yearly --keep-tag --group-by --host --tag --category --job --tz --dry-run --json --prune --max-unused --max-repack-size --grace --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-n -r -q -v -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-within-hourly --keep-within-daily --keep-within-weekly --keep-within-monthly --keep-within-yearly --keep-tag --group-by --host --tag --category --job --tz --dry-run --json --prune --max-unused --max-repack-size --grace --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1062,6 +1166,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1619,7 +1731,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__init)
-            opts="-r -q -v -h --compression --pack-size --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --compression --pack-size --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1653,6 +1765,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1661,7 +1781,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__key)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help add list remove passwd help"
+            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help add list remove passwd help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1687,6 +1807,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1695,7 +1823,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__key__subcmd__add)
-            opts="-r -q -v -h --new-password-file --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --new-password-file --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1722,6 +1850,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1817,7 +1953,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__key__subcmd__list)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1843,6 +1979,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1851,7 +1995,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__key__subcmd__passwd)
-            opts="-r -q -v -h --new-password-file --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --new-password-file --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1881,6 +2025,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1889,7 +2041,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__key__subcmd__remove)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1915,6 +2067,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1923,7 +2083,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__ls)
-            opts="-l -r -q -v -h --long --at --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-l -r -q -v -h --long --at --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1973,6 +2133,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1981,7 +2149,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__man)
-            opts="-r -q -v -h --dir --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --dir --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2011,6 +2179,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2019,7 +2195,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__mount)
-            opts="-r -q -v -h --daemon --allow-other --host --tag --path --category --job --cache-size --threads --daemon-child --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --daemon --allow-other --host --tag --path --category --job --cache-size --threads --daemon-child --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2073,6 +2249,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2081,7 +2265,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__prune)
-            opts="-n -r -q -v -h --max-unused --max-repack-size --grace --dry-run --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-n -r -q -v -h --max-unused --max-repack-size --grace --dry-run --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2119,6 +2303,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2127,7 +2319,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__repair)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help index help"
+            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help index help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2150,6 +2342,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2203,7 +2403,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__repair__subcmd__index)
-            opts="-r -q -v -h --read-all-packs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --read-all-packs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2229,6 +2429,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2237,7 +2445,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__restore)
-            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --overwrite --delete --no-rollback --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --overwrite --delete --no-rollback --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2311,6 +2519,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2319,7 +2535,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__restores)
-            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help show help"
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2342,6 +2558,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2395,7 +2619,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__restores__subcmd__show)
-            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2421,6 +2645,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2429,7 +2661,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__rollback)
-            opts="-r -q -v -h --force --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --force --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2455,6 +2687,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2463,7 +2703,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__run)
-            opts="-r -q -v -h --json --time --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --time --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2493,6 +2733,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2501,7 +2749,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__schedule)
-            opts="-r -q -v -h --json --from --count --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help install help"
+            opts="-r -q -v -h --json --from --count --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2532,6 +2780,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2585,7 +2841,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__schedule__subcmd__install)
-            opts="-r -q -v -h --systemd --dir --force --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --systemd --dir --force --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2615,6 +2871,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2623,7 +2887,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__snapshots)
-            opts="-r -q -v -h --json --tag --host --job --category --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --tag --host --job --category --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2665,6 +2929,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2673,7 +2945,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__stats)
-            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2699,6 +2971,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2707,7 +2987,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__status)
-            opts="-r -q -v -h --json --prometheus --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --prometheus --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2737,6 +3017,14 @@ _vcd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2745,7 +3033,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__unlock)
-            opts="-r -q -v -h --remove-all --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --remove-all --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2768,6 +3056,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2779,7 +3075,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__verify__subcmd__restore)
-            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --help"
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2802,6 +3098,14 @@ _vcd() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_vcd_global_optspecs
-    string join \n r/repo= config= password-file= cache-dir= no-cache q/quiet v/verbose no-lock h/help V/version
+    string join \n r/repo= config= password-file= cache-dir= no-cache q/quiet v/verbose no-lock notify-url= notify-command= h/help V/version
 end
 
 function __fish_vcd_needs_command
@@ -28,6 +28,8 @@ complete -c vcd -n "__fish_vcd_needs_command" -s r -l repo -d 'Repository locati
 complete -c vcd -n "__fish_vcd_needs_command" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_needs_command" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_needs_command" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_needs_command" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_needs_command" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_needs_command" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_needs_command" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_needs_command" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -68,6 +70,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand init" -s r -l repo -d 'Repositor
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand init" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand init" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand init" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand init" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -86,6 +90,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand backup" -s r -l repo -d 'Reposit
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand backup" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand backup" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -s n -l dry-run -d 'Do everything but write to the repository'
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l json -d 'Print the summary as JSON'
@@ -102,6 +108,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -s r -l repo -d 'Repo
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l json -d 'Print a JSON array'
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -s q -l quiet -d 'Print only errors and results'
@@ -118,6 +126,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand ls" -s r -l repo -d 'Repository 
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s l -l long -d 'Long listing: type, mode, owner, size, mtime'
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s q -l quiet -d 'Print only errors and results'
@@ -133,6 +143,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand diff" -s r -l repo -d 'Repositor
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -142,6 +154,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand stats" -s r -l repo -d 'Reposito
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand stats" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand stats" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l json -d 'Print JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -s q -l quiet -d 'Print only errors and results'
@@ -158,6 +172,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand cat" -s r -l repo -d 'Repository
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -189,6 +205,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand forget" -s r -l repo -d 'Reposit
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand forget" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand forget" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -s n -l dry-run -d 'Show what would be removed; remove nothing'
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l json -d 'Print the result as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l prune -d 'Prune afterwards (`vcd prune`, with the flags below); not in a dry run'
@@ -212,6 +230,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand restore" -s r -l repo -d 'Reposi
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l verify -d 'Read every restored file back and compare it with the snapshot'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l delete -d 'Remove what the target has and the snapshot has not, in the directories restored whole (never an excluded name)'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-rollback -d 'Take no image of the target before the restore: `vcd rollback` cannot undo it then'
@@ -228,6 +248,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_su
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l json -d 'Print as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Print only errors and results'
@@ -240,6 +262,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcom
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l json -d 'Print as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors and results'
@@ -252,6 +276,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -s r -l repo -d 
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l json -d 'Print the result as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -s q -l quiet -d 'Print only errors and results'
@@ -262,6 +288,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand rollback" -s r -l repo -d 'Repos
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l force -d 'Roll back even when the target changed since the restore (those changes are lost)'
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -s q -l quiet -d 'Print only errors and results'
@@ -280,6 +308,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand drill" -s r -l repo -d 'Reposito
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand drill" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand drill" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l no-owner -d 'Leave owners as the drilling user\'s (and do not compare them)'
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l json -d 'Print the result as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
@@ -292,6 +322,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand check" -s r -l repo -d 'Reposito
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand check" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand check" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l read-data -d 'Read, decrypt and hash every blob'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -s q -l quiet -d 'Print only errors and results'
@@ -303,6 +335,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand audit" -s r -l repo -d 'Reposito
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand audit" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand audit" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l verify -d 'Check the whole trail: every entry authentic and in its place, none missing, the newest ones this host saw and the ones the snapshots name still there'
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l json -d 'Print as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
@@ -315,6 +349,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand status" -s r -l repo -d 'Reposit
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand status" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand status" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l json -d 'Print as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand status" -s q -l quiet -d 'Print only errors and results'
@@ -325,6 +361,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subc
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -336,6 +374,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l read-all-packs -d 'Ignore existing index files: read every pack\'s trailer'
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -s q -l quiet -d 'Print only errors and results'
@@ -351,6 +391,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand prune" -s r -l repo -d 'Reposito
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand prune" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand prune" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -s n -l dry-run -d 'Show what would be deleted and repacked; change nothing'
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l json -d 'Print JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
@@ -362,6 +404,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcomm
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -377,6 +421,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -386,6 +432,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -395,6 +443,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -405,6 +455,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -419,6 +471,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand unlock" -s r -l repo -d 'Reposit
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l remove-all -d 'Remove every lock, not only stale ones (make sure no vcd is running)'
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -s q -l quiet -d 'Print only errors and results'
@@ -436,6 +490,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand mount" -s r -l repo -d 'Reposito
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand mount" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand mount" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l daemon -d 'Detach once the mount is ready'
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l allow-other -d 'Let other users read the mount (FUSE allow_other)'
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l daemon-child
@@ -448,6 +504,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subc
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -461,6 +519,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l force -d 'Replace a file that exists'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print only errors and results'
@@ -471,6 +531,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l json
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only errors and results'
@@ -481,6 +543,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l json
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors and results'
@@ -496,6 +560,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand run" -s r -l repo -d 'Repository
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand run" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand run" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l json -d 'Print the report as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand run" -s q -l quiet -d 'Print only errors and results'
@@ -508,6 +574,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_su
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l json -d 'Print the runs as JSON'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s q -l quiet -d 'Print only errors and results'
@@ -521,6 +589,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcom
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l systemd -d 'A systemd unit, vcd.service'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l force -d 'Replace a unit that exists'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
@@ -536,6 +606,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s r -l repo -d 'Reposit
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -545,6 +617,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand completions" -s r -l repo -d 'Re
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand completions" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand completions" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -555,6 +629,8 @@ complete -c vcd -n "__fish_vcd_using_subcommand man" -s r -l repo -d 'Repository
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand man" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand man" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand man" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand man" -s v -l verbose -d 'More detail on stderr (-v, -vv)'

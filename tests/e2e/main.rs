@@ -27,6 +27,7 @@ mod forget;
 mod hostile;
 mod mount;
 mod names;
+mod notify;
 mod output;
 mod prune;
 mod readme;

@@ -403,7 +403,7 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
         Ok(job::run(&repo, c, name, &opts, &Progress::default())?)
     });
     let secs = t.elapsed().as_secs_f64();
-    record_job(name, &result);
+    record_job(g, name, &result);
     match result {
         Ok(r) => {
             if let JobReport::Backup { backup, .. } = &r {
@@ -444,11 +444,11 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
 
 /// The job's entry in the audit trail (as `vcd run NAME` would write it): the daemon stays up
 /// across jobs, so each gets its own when it ends.
-fn record_job(name: &str, result: &Result<JobReport>) {
+fn record_job(g: &GlobalOpts, name: &str, result: &Result<JobReport>) {
     use engine::format::audit::Outcome;
-    let Some((store, mut details)) = common::take_audit() else {
-        return;
-    };
+    // None when the repository could not be opened: the failure is still told.
+    let (store, mut details) = common::take_audit().unzip();
+    let mut details = details.take().unwrap_or_default();
     details.insert("job".into(), name.into());
     let of = |e: &anyhow::Error| {
         let o = match crate::exit_code(e) {
@@ -476,6 +476,15 @@ fn record_job(name: &str, result: &Result<JobReport>) {
         }
         Err(e) => of(e),
     };
+    if outcome != Outcome::Ok {
+        let targets = crate::notify::targets(g);
+        if targets.any() {
+            let mut ev = crate::notify::event("failure", "run", outcome.as_str(), error.as_deref());
+            ev["job"] = name.into();
+            crate::notify::send(&targets, &ev);
+        }
+    }
+    let Some(store) = store else { return };
     let op = engine::ops::audit::Op {
         op: "run".into(),
         args: vec!["daemon".into(), "run".into(), name.into()],

@@ -107,10 +107,22 @@ pub struct Scenario {
     pub categories: Vec<String>,
 }
 
+/// Where failures are told (`[notify]`): a webhook, a command, or both.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Notify {
+    /// An http(s) URL the event is POSTed to as JSON.
+    pub url: Option<String>,
+    /// A file whose first line is the key of the HMAC-SHA256 signature of each POST.
+    pub secret_file: Option<String>,
+    /// A shell command given the event as JSON on stdin and as VCD_* variables.
+    pub command: Option<String>,
+}
+
 /// A checked configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
     pub repository: Repository,
+    pub notify: Notify,
     pub categories: BTreeMap<String, Category>,
     pub jobs: BTreeMap<String, Job>,
     pub maintenance: BTreeMap<String, Maintenance>,
@@ -484,8 +496,35 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
         }
     }
 
+    let mut notify = Notify::default();
+    if let Some(n) = &raw.notify {
+        if let Some(u) = &n.url {
+            let v = u.get_ref();
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                f.error(
+                    u.span(),
+                    format!("notify: url {v:?}: an http:// or https:// URL"),
+                );
+            }
+        }
+        if let Some(p) = &n.secret_file {
+            if !p.get_ref().starts_with('/') {
+                f.error(
+                    p.span(),
+                    "notify: secret_file must be an absolute path".to_string(),
+                );
+            }
+        }
+        notify = Notify {
+            url: n.url.as_ref().map(|v| v.get_ref().clone()),
+            secret_file: n.secret_file.as_ref().map(|v| v.get_ref().clone()),
+            command: n.command.as_ref().map(|v| v.get_ref().clone()),
+        };
+    }
+
     let config = Config {
         repository,
+        notify,
         categories,
         jobs,
         maintenance,

@@ -23,6 +23,15 @@ pub(super) struct Raw {
     pub(super) maintenance: BTreeMap<Spanned<String>, RawMaintenance>,
     #[serde(default)]
     pub(super) scenarios: BTreeMap<Spanned<String>, RawScenario>,
+    pub(super) notify: Option<RawNotify>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) secret_file: Option<Spanned<String>>,
+    pub(super) command: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,158 @@
+//! Failure notifications: an event (JSON) POSTed to a webhook, with retries and backoff and an
+//! optional HMAC-SHA256 signature, and/or given to a command on stdin and as `VCD_*`
+//! variables. Where to comes from `--notify-url` / `--notify-command`, else the configuration's
+//! `[notify]`. A notification that cannot be delivered is logged: it never changes how the
+//! command that failed ends, and never waits more than about half a minute.
+
+use std::io::Write;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::common::{self, GlobalOpts};
+
+/// Where events go.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    url: Option<String>,
+    secret: Option<Vec<u8>>,
+    command: Option<String>,
+}
+
+impl Targets {
+    pub fn any(&self) -> bool {
+        self.url.is_some() || self.command.is_some()
+    }
+}
+
+/// The flags', else the configuration's (when there is one and it reads).
+pub fn targets(g: &GlobalOpts) -> Targets {
+    let config = common::config_path(g)
+        .exists()
+        .then(|| common::load_config(g).ok())
+        .flatten()
+        .map(|c| c.notify)
+        .unwrap_or_default();
+    let secret = config
+        .secret_file
+        .as_ref()
+        .and_then(|p| match std::fs::read_to_string(p) {
+            Ok(s) => Some(s.lines().next().unwrap_or_default().as_bytes().to_vec()),
+            Err(e) => {
+                tracing::warn!("notify: secret_file {p}: {e}; webhooks go unsigned");
+                None
+            }
+        });
+    Targets {
+        url: g.notify_url.clone().or(config.url),
+        secret,
+        command: g.notify_command.clone().or(config.command),
+    }
+}
+
+/// The event of an operation that did not end well.
+pub fn event(kind: &str, op: &str, outcome: &str, error: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "event": kind,
+        "time": crate::output::json_time(&chrono::Utc::now()),
+        "host": engine::host::hostname(),
+        "user": engine::host::username(),
+        "op": op,
+        "args": common::audit_args(),
+        "outcome": outcome,
+        "error": error,
+    })
+}
+
+/// Delivers `event` to every target; failures are logged.
+pub fn send(t: &Targets, event: &serde_json::Value) {
+    let body = serde_json::to_vec(event).expect("events serialise");
+    if let Some(url) = &t.url {
+        if let Err(e) = post(url, &body, t.secret.as_deref()) {
+            eprintln!("vcd: warning: notification to {}: {e}", redact(url));
+        }
+    }
+    if let Some(cmd) = &t.command {
+        if let Err(e) = run(cmd, event, &body) {
+            eprintln!("vcd: warning: notification command: {e}");
+        }
+    }
+}
+
+/// The URL without its credentials, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(i), Some(j)) if j > i => format!("{}***{}", &url[..i + 3], &url[j..]),
+        _ => url.to_string(),
+    }
+}
+
+/// The hex HMAC-SHA256 of `body` under `key`: the `X-Vcd-Signature: sha256=…` header.
+pub fn signature(key: &[u8], body: &[u8]) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(body);
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// POSTs `body`, trying again after 1, 2 and 4 seconds on a connection failure or a 5xx or 429
+/// answer; a 4xx answer is final.
+fn post(url: &str, body: &[u8], secret: Option<&[u8]>) -> Result<(), String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build();
+    let mut last = String::new();
+    for (i, wait) in [0u64, 1, 2, 4].iter().enumerate() {
+        std::thread::sleep(Duration::from_secs(*wait));
+        let mut req = agent
+            .post(url)
+            .set("Content-Type", "application/json")
+            .set("User-Agent", concat!("vcd/", env!("CARGO_PKG_VERSION")));
+        if let Some(k) = secret {
+            req = req.set("X-Vcd-Signature", &format!("sha256={}", signature(k, body)));
+        }
+        match req.send_bytes(body) {
+            Ok(_) => return Ok(()),
+            Err(ureq::Error::Status(code, _)) if code < 500 && code != 429 => {
+                return Err(format!("refused with {code}"));
+            }
+            Err(e) => last = format!("attempt {}: {e}", i + 1),
+        }
+    }
+    Err(format!("not delivered after 4 attempts ({last})"))
+}
+
+/// Runs `cmd` with `sh -c`, the event on stdin and as `VCD_EVENT`, `VCD_OP`, `VCD_OUTCOME`,
+/// `VCD_ERROR`, `VCD_HOST`, `VCD_TIME`; killed after 30 seconds.
+fn run(cmd: &str, event: &serde_json::Value, body: &[u8]) -> Result<(), String> {
+    let var = |k: &str| event[k].as_str().unwrap_or_default().to_string();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("VCD_EVENT", var("event"))
+        .env("VCD_OP", var("op"))
+        .env("VCD_OUTCOME", var("outcome"))
+        .env("VCD_ERROR", var("error"))
+        .env("VCD_HOST", var("host"))
+        .env("VCD_TIME", var("time"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its input is not an error.
+        let _ = stdin.write_all(body);
+    }
+    let start = std::time::Instant::now();
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(st) if st.success() => return Ok(()),
+            Some(st) => return Err(format!("{cmd:?} ended with {st}")),
+            None if start.elapsed() > Duration::from_secs(30) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{cmd:?} still running after 30 seconds: killed"));
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
