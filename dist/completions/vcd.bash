@@ -543,7 +543,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__check)
-            opts="-r -q -v -h --read-data --read-data-subset --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
+            opts="-r -q -v -h --read-data --read-data-subset --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -919,7 +919,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__diff)
-            opts="-r -q -v -h --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
+            opts="-r -q -v -h --host --tag --path --category --job --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1953,7 +1953,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__key__subcmd__list)
-            opts="-r -q -v -h --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
+            opts="-r -q -v -h --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2083,7 +2083,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__ls)
-            opts="-l -r -q -v -h --long --at --host --tag --path --category --job --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
+            opts="-l -r -q -v -h --long --at --host --tag --path --category --job --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2445,7 +2445,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__restore)
-            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --overwrite --delete --no-rollback --no-owner --no-special --no-xattrs --allow-foreign-dirs --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
+            opts="-t -r -q -v -h --target --at --host --tag --path --category --job --scenario --include --exclude --verify --overwrite --delete --no-rollback --no-owner --no-special --no-xattrs --allow-foreign-dirs --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

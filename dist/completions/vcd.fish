@@ -129,6 +129,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand ls" -l cache-dir -d 'Directory f
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s l -l long -d 'Long listing: type, mode, owner, size, mtime'
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -l json -d 'JSON Lines: one object per entry (`path`, `type`, `mode`, `uid`, `gid`, `user`, `group`, `size`, `mtime`, `target`)'
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -145,6 +146,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand diff" -l password-file -d 'Read 
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -l json -d 'JSON Lines: one `{"type":"change","change":"added|removed|modified|metadata","path":…}` per change, then `{"type":"summary","added":…,"removed":…,"modified":…}`'
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -239,6 +241,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-owner -d 'Leave o
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-special -d 'Skip device nodes, fifos and sockets'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-xattrs -d 'Do not restore extended attributes (ACLs, file capabilities, SELinux labels)'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l allow-foreign-dirs -d 'Restore into existing directories that belong to another user. Refused by default: the owner of such a directory can rename entries in it while the restore runs'
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -l json -d 'Print the result as JSON (`restoration`, `snapshot`, `target`, the counts, `errors`, `duration_secs`, `scenario`)'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -325,6 +328,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand check" -l cache-dir -d 'Director
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l read-data -d 'Read, decrypt and hash every blob'
+complete -c vcd -n "__fish_vcd_using_subcommand check" -l json -d 'Print the result as JSON (`ok`, `snapshots`, `packs`, `packs_read`, `blobs_read`, `errors`, `info`)'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
@@ -434,6 +438,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print as JSON (`id`, `current`, `created`, `user`, `host`)'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors and results'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v, -vv)'

@@ -285,3 +285,62 @@ fn tables_stay_aligned_with_long_tags() {
         "stats misaligned:\n{stats}"
     );
 }
+
+/// The commands a script watches print JSON with `--json`: check, restore, key list (one
+/// document), ls and diff (JSON Lines), with times in one format (RFC 3339, UTC, `Z`).
+#[test]
+fn check_restore_ls_diff_and_key_list_speak_json() {
+    let e = Env::with_cheap_key();
+    let src = e.path("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    std::fs::write(src.join("d/a"), b"alpha").unwrap();
+    let first = e.backup(&src, &[]);
+    std::fs::write(src.join("d/b"), b"bravo").unwrap();
+    let second = e.backup(&src, &[]);
+    let doc = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&e.ok(args)).unwrap_or_else(|err| panic!("{args:?}: {err}"))
+    };
+    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        e.ok(args)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|err| panic!("{l}: {err}")))
+            .collect()
+    };
+    let c = doc(&["check", "--json"]);
+    assert_eq!((&c["ok"], &c["snapshots"]), (&true.into(), &2.into()));
+    let t = e.path("t");
+    let r = doc(&[
+        "restore",
+        &second,
+        "--target",
+        t.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        (&r["files"], &r["snapshot"]),
+        (&2.into(), &second.clone().into())
+    );
+    assert!(r["restoration"].as_str().unwrap().len() == 64, "{r}");
+    let d = lines(&["diff", &first, &second, "--json"]);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(d[0]["change"], "added");
+    assert!(d[0]["path"].as_str().unwrap().ends_with("/d/b"));
+    assert_eq!(
+        (&d[1]["type"], &d[1]["added"]),
+        (&"summary".into(), &1.into())
+    );
+    let dir = format!("{}/d", src.display());
+    let l = lines(&["ls", &second, &dir, "--json"]);
+    assert_eq!(l.len(), 2, "the directory's two files: {l:?}");
+    let a = l
+        .iter()
+        .find(|x| x["path"].as_str().unwrap().ends_with("/a"))
+        .unwrap();
+    assert_eq!((&a["type"], &a["size"]), (&"file".into(), &5.into()));
+    assert!(a["mtime"].as_str().unwrap().ends_with('Z'), "{a}");
+    let k = doc(&["key", "list", "--json"]);
+    assert_eq!(k.as_array().unwrap().len(), 1);
+    assert_eq!(k[0]["current"], true);
+    let created = k[0]["created"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok() && created.ends_with('Z'));
+}

@@ -19,6 +19,10 @@ pub struct Args {
     /// Read only this share of packs, e.g. 10%
     #[arg(long, value_name = "N%")]
     read_data_subset: Option<String>,
+    /// Print the result as JSON (`ok`, `snapshots`, `packs`, `packs_read`, `blobs_read`,
+    /// `errors`, `info`)
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
@@ -38,7 +42,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let repo = common::open(g)?;
     let _lock = common::read_lock(g, &repo)?;
     let progress = Arc::new(Progress::default());
-    let display = Display::start("check", Unit("packs"), Arc::clone(&progress), g.quiet);
+    let display = Display::start(
+        "check",
+        Unit("packs"),
+        Arc::clone(&progress),
+        g.quiet || a.json,
+    );
     let r = check::check(
         &repo,
         &CheckOptions {
@@ -50,6 +59,24 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     );
     display.finish();
     let r = r?;
+    if a.json {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "ok": r.ok(),
+                "snapshots": r.snapshots,
+                "packs": r.packs,
+                "packs_read": r.packs_read,
+                "blobs_read": r.blobs_read,
+                "errors": r.errors,
+                "info": r.info,
+            }))?
+        )?;
+        if !r.ok() {
+            bail!("repository has {} error(s)", r.errors.len());
+        }
+        return Ok(());
+    }
     for i in &r.info {
         eprintln!("info: {}", esc(i));
     }

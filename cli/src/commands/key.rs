@@ -22,7 +22,11 @@ enum What {
     /// Add a key (a new password for the same repository)
     Add(NewPw),
     /// List keys
-    List,
+    List {
+        /// Print as JSON (`id`, `current`, `created`, `user`, `host`)
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a key by id prefix (not the one in use)
     Remove { id: String },
     /// Change the password in use (adds a new key, removes the current one)
@@ -53,14 +57,29 @@ fn new_password(a: &NewPw) -> Result<String> {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     match a.what {
-        What::List => {}
+        What::List { .. } => {}
         What::Add(_) => common::refuse_no_lock(g, "vcd key add")?,
         What::Passwd(_) => common::refuse_no_lock(g, "vcd key passwd")?,
         What::Remove { .. } => common::refuse_no_lock(g, "vcd key remove")?,
     }
     let repo = common::open(g)?;
     match a.what {
-        What::List => {
+        What::List { json: true } => {
+            let v: Vec<serde_json::Value> = keys::list(repo.backend())?
+                .into_iter()
+                .map(|(id, k)| {
+                    serde_json::json!({
+                        "id": id.to_hex(),
+                        "current": id == repo.key_id(),
+                        "created": crate::output::json_time(&k.created),
+                        "user": k.user,
+                        "host": k.host,
+                    })
+                })
+                .collect();
+            out!("{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        What::List { json: false } => {
             out!("{:<8}  {:<19}  {:<10}  host", "id", "created (UTC)", "user")?;
             for (id, k) in keys::list(repo.backend())? {
                 let cur = if id == repo.key_id() { "*" } else { " " };

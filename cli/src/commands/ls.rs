@@ -22,6 +22,10 @@ pub struct Args {
     at: Option<String>,
     #[command(flatten)]
     filter: crate::choose::FilterArgs,
+    /// JSON Lines: one object per entry (`path`, `type`, `mode`, `uid`, `gid`, `user`,
+    /// `group`, `size`, `mtime`, `target`)
+    #[arg(long)]
+    json: bool,
 }
 
 fn kind_char(k: NodeKind) -> char {
@@ -36,7 +40,30 @@ fn kind_char(k: NodeKind) -> char {
     }
 }
 
-fn print(e: &LsEntry, long: bool) -> Result<()> {
+fn print_json(e: &LsEntry) -> Result<()> {
+    let n = &e.node;
+    let t = chrono::DateTime::from_timestamp(n.mtime.sec, n.mtime.nsec).unwrap_or_default();
+    out!(
+        "{}",
+        serde_json::json!({
+            "path": e.path,
+            "type": format!("{:?}", n.kind).to_lowercase(),
+            "mode": n.mode,
+            "uid": n.uid,
+            "gid": n.gid,
+            "user": n.user,
+            "group": n.group,
+            "size": n.size,
+            "mtime": t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            "target": n.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
+        })
+    )
+}
+
+fn print(e: &LsEntry, long: bool, json: bool) -> Result<()> {
+    if json {
+        return print_json(e);
+    }
     let (n, path) = (&e.node, esc(&e.path));
     if !long {
         return out!("{path}");
@@ -83,7 +110,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         Lookup::Missing { component } => {
             bail!("{component}: no such entry in snapshot {}", s.id.short())
         }
-        Lookup::Entry(e) => print(&e, a.long),
-        Lookup::Dir { path, tree } => ls::walk(&repo, tree, &path, |e| print(e, a.long)),
+        Lookup::Entry(e) => print(&e, a.long, a.json),
+        Lookup::Dir { path, tree } => ls::walk(&repo, tree, &path, |e| print(e, a.long, a.json)),
     }
 }

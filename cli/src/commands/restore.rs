@@ -65,6 +65,10 @@ pub struct Args {
     /// owner of such a directory can rename entries in it while the restore runs
     #[arg(long)]
     allow_foreign_dirs: bool,
+    /// Print the result as JSON (`restoration`, `snapshot`, `target`, the counts, `errors`,
+    /// `duration_secs`, `scenario`)
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
@@ -89,7 +93,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     } else {
         a.includes
     };
-    let display = Display::start("restore", Unit("files"), Arc::clone(&progress), g.quiet);
+    let display = Display::start(
+        "restore",
+        Unit("files"),
+        Arc::clone(&progress),
+        g.quiet || a.json,
+    );
     let opts = RestoreOptions {
         target: a.target.clone(),
         includes,
@@ -151,6 +160,41 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let r = r?;
     // Files that failed decide the exit code even when the summary cannot be written.
     let printed = (|| -> Result<()> {
+        if a.json {
+            let scenario = objectives.as_ref().map(|(o, took, at)| {
+                let age = (at.unwrap_or_else(chrono::Utc::now) - snap.snap.time)
+                    .num_seconds()
+                    .max(0);
+                serde_json::json!({
+                    "scenario": o.scenario,
+                    "rto_secs": o.rto_secs,
+                    "rpo_secs": o.rpo_secs,
+                    "rto_met": *took <= o.rto_secs as f64,
+                    "data_age_secs": age,
+                    "rpo_met": age as u64 <= o.rpo_secs,
+                })
+            });
+            return out!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "restoration": rid.map(|r| r.to_hex()),
+                    "snapshot": snap.id.to_hex(),
+                    "target": a.target.to_string_lossy(),
+                    "files": r.files,
+                    "links": r.links,
+                    "special": r.special,
+                    "dirs": r.dirs,
+                    "bytes": r.bytes,
+                    "kept": r.kept,
+                    "deleted": r.deleted,
+                    "unchanged": r.unchanged,
+                    "verified": a.verify.then_some(r.verified),
+                    "errors": r.errors,
+                    "duration_secs": start.elapsed().as_secs_f64(),
+                    "scenario": scenario,
+                }))?
+            );
+        }
         if g.quiet {
             return Ok(());
         }
