@@ -729,3 +729,66 @@ fn the_daemon_serves_metrics_promtool_accepts_and_they_follow_the_repository() {
     let (st, log) = d.stop();
     assert!(st.success(), "{log}");
 }
+
+#[test]
+fn the_daemon_tells_a_job_past_its_rpo_once() {
+    let e = Env::with_cheap_key();
+    std::fs::create_dir_all(e.path("src/crit")).unwrap();
+    std::fs::write(e.path("src/crit/f"), b"old").unwrap();
+    let (addr, got) = crate::notify::receiver();
+    // A job that runs on the 1st of January only, whose last snapshot is three days old.
+    let config = write_config(
+        &e,
+        &format!(
+            "[jobs.yearly]\nschedule = \"0 0 1 1 *\"\ntype = \"full\"\ncategories = [\"crit\"]\nrpo = \"24h\"\n\n\
+             [notify]\nurl = \"http://{addr}/hook\"\n"
+        ),
+    );
+    let mut ids = Vec::new();
+    for hours in [73, 72] {
+        let at = (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339();
+        let o = vcd(
+            &e,
+            &config,
+            &[
+                "backup",
+                "--json",
+                "--job",
+                "yearly",
+                "--time",
+                &at,
+                e.path("src/crit").to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    // This host sees both; then the storage loses the older one, as a rollback would.
+    assert!(vcd(&e, &config, &["snapshots", "-q"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    std::fs::remove_file(e.repo().join("snapshots").join(&ids[0])).unwrap();
+    let mut d = Daemon::start(&e, &config, "breach");
+    // The first answer is a 500: the first event is told again; then the second.
+    d.until("both told", |_| got.lock().unwrap().len() >= 3);
+    let (st, log) = d.stop();
+    assert!(st.success(), "{log}");
+    assert!(log.contains("job yearly: past its RPO"), "{log}");
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3, "each told once: {log}");
+    let ev: serde_json::Value = serde_json::from_slice(&got[1].body).unwrap();
+    assert_eq!(
+        (&ev["event"], &ev["job"]),
+        (&"rpo_breach".into(), &"yearly".into())
+    );
+    assert_eq!(ev["rpo_secs"], 86400);
+    assert!(ev["age_secs"].as_i64().unwrap() >= 72 * 3600 - 60, "{ev}");
+    let ev: serde_json::Value = serde_json::from_slice(&got[2].body).unwrap();
+    assert_eq!(ev["event"], "storage_rolled_back");
+    assert!(ev["error"].as_str().unwrap().contains(&ids[0][..8]), "{ev}");
+}

@@ -8,13 +8,13 @@ use crate::common::Env;
 
 /// One request the receiver got: its headers (lower-case names) and body.
 #[derive(Debug, Clone)]
-struct Got {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Got {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 /// An HTTP receiver answering 500 to its first request and 200 to the others.
-fn receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
+pub(crate) fn receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
     let got = Arc::new(Mutex::new(Vec::new()));

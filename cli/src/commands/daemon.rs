@@ -208,8 +208,58 @@ fn save_history(path: &Path, h: &History) {
 
 /// The time each backup job's newest snapshot from this host was made: runs by `vcd run`
 /// count as runs. (`History::settle` brings a time in the future back to now.)
+/// The breaches told already, by job and the time of its newest snapshot: each is told once.
+static TOLD: std::sync::Mutex<Vec<(String, Option<i64>)>> = std::sync::Mutex::new(Vec::new());
+
+/// Tells the configured webhook and command (`[notify]`) of every job past its RPO, and of
+/// every sign of storage rolled back, not told yet: at start-up and after each job.
+fn tell_breaches(g: &GlobalOpts, c: &Config, repo: &engine::Repo) {
+    let targets = crate::notify::targets(g);
+    if !targets.any() {
+        return;
+    }
+    let s = match engine::ops::status::status(repo, Some(c), Utc::now()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("status for notifications: {e}");
+            return;
+        }
+    };
+    for j in &s.jobs {
+        let key = (j.job.clone(), j.last_success.map(|t| t.timestamp()));
+        let past = matches!((j.age_secs, j.rpo_secs), (Some(a), Some(r)) if a > r)
+            || (j.last_success.is_none() && j.rpo_secs.is_some());
+        if !past || TOLD.lock().unwrap().contains(&key) {
+            continue;
+        }
+        let mut ev = crate::notify::event("rpo_breach", "status", "breach", Some(&j.reason));
+        ev["job"] = j.job.clone().into();
+        ev["age_secs"] = j.age_secs.into();
+        ev["rpo_secs"] = j.rpo_secs.into();
+        ev["last_success"] = j.last_success.as_ref().map(crate::output::json_time).into();
+        tracing::warn!("job {}: past its RPO: {}", j.job, j.reason);
+        crate::notify::send(&targets, &ev);
+        TOLD.lock().unwrap().push(key);
+    }
+    // Storage rolled back (what every command warns of): told once each.
+    let names: Vec<String> = match repo.list(engine::backend::FileType::Snapshot) {
+        Ok(v) => v.into_iter().map(|(n, _)| n).collect(),
+        Err(_) => return,
+    };
+    for w in engine::ops::audit::watch(&repo.audit_store(), &names).unwrap_or_default() {
+        let key = (w.clone(), None);
+        if TOLD.lock().unwrap().contains(&key) {
+            continue;
+        }
+        let ev = crate::notify::event("storage_rolled_back", "status", "breach", Some(&w));
+        crate::notify::send(&targets, &ev);
+        TOLD.lock().unwrap().push(key);
+    }
+}
+
 fn merge_snapshots(g: &GlobalOpts, c: &Config, h: &mut History) -> Result<()> {
     let repo = common::open_configured(g, c)?;
+    tell_breaches(g, c, &repo);
     let host = engine::host::hostname();
     for s in repo.snapshots()? {
         if s.snap.host != host {
@@ -400,7 +450,9 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
             cancel: common::cancel_token().clone(),
             release_memory: Some(crate::sys::release_memory),
         };
-        Ok(job::run(&repo, c, name, &opts, &Progress::default())?)
+        let r = job::run(&repo, c, name, &opts, &Progress::default())?;
+        tell_breaches(g, c, &repo);
+        Ok(r)
     });
     let secs = t.elapsed().as_secs_f64();
     record_job(g, name, &result);
