@@ -159,14 +159,7 @@ static AUDIT_DETAILS: Mutex<std::collections::BTreeMap<String, serde_json::Value
 /// without a forget, newest audit entries gone): a storage rolled back or tampered with. Every
 /// command that opens the repository says it, until it is explained.
 fn watch(repo: &Repo) {
-    let names = match repo.list(engine::backend::FileType::Snapshot) {
-        Ok(v) => v.into_iter().map(|(n, _)| n).collect::<Vec<_>>(),
-        Err(e) => {
-            tracing::warn!("listing snapshots: {e}");
-            return;
-        }
-    };
-    match engine::ops::audit::watch(&repo.audit_store(), &names) {
+    match engine::ops::audit::watch(&repo.audit_store(), || snapshot_names(repo)) {
         Ok(found) => {
             for w in found {
                 eprintln!("vcd: warning: {}", crate::output::esc(&w));
@@ -185,6 +178,15 @@ thread_local! {
 /// Openings on this thread are not recorded on the audit trail.
 pub fn unaudited_thread() {
     UNAUDITED.with(|u| u.set(true));
+}
+
+/// The names in `snapshots/`, for `audit::watch`.
+pub fn snapshot_names(repo: &Repo) -> engine::Result<Vec<String>> {
+    Ok(repo
+        .list(engine::backend::FileType::Snapshot)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
 }
 
 /// Records `store` as the trail the command's entry goes to (read-only storage has none).
@@ -229,9 +231,17 @@ pub fn audit_args() -> Vec<String> {
             out.push(if hide { a } else { format!("{flag}=***") });
             continue;
         }
-        out.push(match (a.find("://"), a.find('@')) {
-            (Some(i), Some(j)) if j > i => format!("{}***{}", &a[..i + 3], &a[j..]),
-            _ => a,
+        out.push(match a.find("://") {
+            Some(i) => {
+                // The credentials end at the authority's last `@` (a password may hold one).
+                let rest = &a[i + 3..];
+                let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                match rest[..end].rfind('@') {
+                    Some(j) => format!("{}***{}", &a[..i + 3], &rest[j..]),
+                    None => a,
+                }
+            }
+            None => a,
         });
     }
     out
@@ -372,7 +382,7 @@ pub fn load_config(g: &GlobalOpts) -> Result<engine::policy::config::Config> {
 
 /// A configuration whose `password_command` vcd runs must be as safe as a script it runs:
 /// owned by this user (or root) and writable by no one else.
-fn trusted_to_run(path: &std::path::Path) -> Result<()> {
+pub(crate) fn trusted_to_run(path: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
     let me = nix::unistd::geteuid().as_raw();

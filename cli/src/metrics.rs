@@ -1,7 +1,8 @@
 //! The status as Prometheus metrics, in the text exposition format (the `prometheus` crate's
 //! encoder): `vcd status --prometheus FILE` writes them for node_exporter's textfile
 //! collector, `vcd daemon` serves them on `/metrics`. Names follow Prometheus's conventions:
-//! base units (seconds, bytes), `_timestamp_seconds` for times, one label per job or scenario.
+//! base units (seconds, bytes), `_timestamp_seconds` for times, one label per job (`vcd_job`:
+//! Prometheus sets `job` itself, to the scrape job) or scenario.
 
 use anyhow::Result;
 use engine::format::snapshot::SnapshotRef;
@@ -38,8 +39,9 @@ impl Builder {
     }
 }
 
-/// The metrics of `s` (and of each job's newest snapshot among `snaps`) as exposition text.
-pub fn render(s: &Status, snaps: &[SnapshotRef]) -> Result<String> {
+/// The metrics of `s` (and of each job's newest snapshot among `snaps`, and the signs of
+/// storage rolled back in `storage`) as exposition text.
+pub fn render(s: &Status, snaps: &[SnapshotRef], storage: &[String]) -> Result<String> {
     let b = Builder {
         registry: Registry::new(),
     };
@@ -52,43 +54,43 @@ pub fn render(s: &Status, snaps: &[SnapshotRef]) -> Result<String> {
     b.by(
         "vcd_job_last_success_timestamp_seconds",
         "Time of the job's newest snapshot.",
-        "job",
+        "vcd_job",
         &jobs(&|j| j.last_success.map(|t| t.timestamp() as f64)),
     )?;
     b.by(
         "vcd_job_age_seconds",
         "Age of the job's newest snapshot.",
-        "job",
+        "vcd_job",
         &jobs(&|j| j.age_secs.map(|a| a as f64)),
     )?;
     b.by(
         "vcd_rpo_seconds",
         "The job's recovery point objective.",
-        "job",
+        "vcd_job",
         &jobs(&|j| j.rpo_secs.map(|r| r as f64)),
     )?;
     b.by(
         "vcd_job_status",
         "The job's state: 0 ok, 1 warning (past 80% of its RPO, or incomplete), 2 breach.",
-        "job",
+        "vcd_job",
         &jobs(&|j| Some(level_value(j.level))),
     )?;
     b.by(
         "vcd_job_failing",
         "1 when the job's last run failed after its last success.",
-        "job",
+        "vcd_job",
         &jobs(&|j| Some(f64::from(u8::from(j.failing)))),
     )?;
     b.by(
         "vcd_job_last_failure_timestamp_seconds",
         "Time of the job's newest failed run.",
-        "job",
+        "vcd_job",
         &jobs(&|j| j.last_failure.as_ref().map(|f| f.time.timestamp() as f64)),
     )?;
     b.by(
         "vcd_job_next_run_timestamp_seconds",
         "Time of the job's next scheduled run.",
-        "job",
+        "vcd_job",
         &jobs(&|j| j.next_run.map(|t| t.timestamp() as f64)),
     )?;
     let newest = |j: &engine::ops::status::JobStatus| {
@@ -98,19 +100,19 @@ pub fn render(s: &Status, snaps: &[SnapshotRef]) -> Result<String> {
     b.by(
         "vcd_backup_duration_seconds",
         "Duration of the job's newest backup.",
-        "job",
+        "vcd_job",
         &jobs(&|j| newest(j).map(|x| x.snap.summary.duration_secs)),
     )?;
     b.by(
         "vcd_backup_added_bytes",
         "New data the job's newest backup stored (before compression).",
-        "job",
+        "vcd_job",
         &jobs(&|j| newest(j).map(|x| x.snap.summary.bytes_added as f64)),
     )?;
     b.by(
         "vcd_backup_size_bytes",
         "Bytes of the files the job's newest backup holds.",
-        "job",
+        "vcd_job",
         &jobs(&|j| newest(j).map(|x| x.snap.summary.bytes_total as f64)),
     )?;
     let scenarios = |f: &dyn Fn(&engine::ops::status::ScenarioStatus) -> Option<f64>| {
@@ -182,9 +184,19 @@ pub fn render(s: &Status, snaps: &[SnapshotRef]) -> Result<String> {
         )?;
     }
     b.gauge(
+        "vcd_storage_rolled_back",
+        "Signs of storage rolled back: snapshots gone without a forget, audit entries gone.",
+        storage.len() as f64,
+    )?;
+    let level = if storage.is_empty() {
+        s.level
+    } else {
+        Level::Breach
+    };
+    b.gauge(
         "vcd_status",
         "The whole: 0 ok, 1 warning, 2 breach.",
-        level_value(s.level),
+        level_value(level),
     )?;
     b.gauge(
         "vcd_status_timestamp_seconds",

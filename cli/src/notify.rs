@@ -2,7 +2,8 @@
 //! optional HMAC-SHA256 signature, and/or given to a command on stdin and as `VCD_*`
 //! variables. Where to comes from `--notify-url` / `--notify-command`, else the configuration's
 //! `[notify]`. A notification that cannot be delivered is logged: it never changes how the
-//! command that failed ends, and never waits more than about half a minute.
+//! command that failed ends. A webhook waits at most about half a minute (four tries of 5
+//! seconds, 7 seconds between them), a command 30 seconds.
 
 use std::io::Write;
 use std::time::Duration;
@@ -44,10 +45,22 @@ pub fn targets(g: &GlobalOpts) -> Targets {
                 None
             }
         });
+    // A command from the file runs (often as root) only if the file is as trusted as one a
+    // password_command is taken from: owned by this user or root, writable by no one else.
+    let file_command =
+        config
+            .command
+            .filter(|_| match common::trusted_to_run(&common::config_path(g)) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("notify: the configuration's command is not run: {e:#}");
+                    false
+                }
+            });
     Targets {
         url: g.notify_url.clone().or(config.url),
         secret,
-        command: g.notify_command.clone().or(config.command),
+        command: g.notify_command.clone().or(file_command),
     }
 }
 
@@ -65,27 +78,35 @@ pub fn event(kind: &str, op: &str, outcome: &str, error: Option<&str>) -> serde_
     })
 }
 
-/// Delivers `event` to every target; failures are logged.
-pub fn send(t: &Targets, event: &serde_json::Value) {
+/// Delivers `event` to every target; failures are logged. True when every target took it.
+pub fn send(t: &Targets, event: &serde_json::Value) -> bool {
     let body = serde_json::to_vec(event).expect("events serialise");
+    let mut all = true;
     if let Some(url) = &t.url {
         if let Err(e) = post(url, &body, t.secret.as_deref()) {
             eprintln!("vcd: warning: notification to {}: {e}", redact(url));
+            all = false;
         }
     }
     if let Some(cmd) = &t.command {
         if let Err(e) = run(cmd, event, &body) {
             eprintln!("vcd: warning: notification command: {e}");
+            all = false;
         }
     }
+    all
 }
 
-/// The URL without its credentials, for messages.
+/// The URL as messages may show it: its scheme, host and port. Credentials and the path
+/// (webhook URLs often carry their token there) are left out.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(i), Some(j)) if j > i => format!("{}***{}", &url[..i + 3], &url[j..]),
-        _ => url.to_string(),
-    }
+    let Some(i) = url.find("://") else {
+        return "(a URL)".into();
+    };
+    let rest = &url[i + 3..];
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{}{host}/…", &url[..i + 3])
 }
 
 /// The hex HMAC-SHA256 of `body` under `key`: the `X-Vcd-Signature: sha256=…` header.
@@ -116,7 +137,9 @@ fn post(url: &str, body: &[u8], secret: Option<&[u8]>) -> Result<(), String> {
             Err(ureq::Error::Status(code, _)) if code < 500 && code != 429 => {
                 return Err(format!("refused with {code}"));
             }
-            Err(e) => last = format!("attempt {}: {e}", i + 1),
+            // Not `{e}`: ureq's message quotes the whole URL, credentials and all.
+            Err(ureq::Error::Status(code, _)) => last = format!("attempt {}: {code}", i + 1),
+            Err(ureq::Error::Transport(t)) => last = format!("attempt {}: {:?}", i + 1, t.kind()),
         }
     }
     Err(format!("not delivered after 4 attempts ({last})"))
@@ -126,9 +149,12 @@ fn post(url: &str, body: &[u8], secret: Option<&[u8]>) -> Result<(), String> {
 /// `VCD_ERROR`, `VCD_HOST`, `VCD_TIME`; killed after 30 seconds.
 fn run(cmd: &str, event: &serde_json::Value, body: &[u8]) -> Result<(), String> {
     let var = |k: &str| event[k].as_str().unwrap_or_default().to_string();
+    use std::os::unix::process::CommandExt;
     let mut child = std::process::Command::new("sh")
         .arg("-c")
         .arg(cmd)
+        // Its own process group: what it starts is killed with it.
+        .process_group(0)
         .env("VCD_EVENT", var("event"))
         .env("VCD_OP", var("op"))
         .env("VCD_OUTCOME", var("outcome"))
@@ -139,8 +165,12 @@ fn run(cmd: &str, event: &serde_json::Value, body: &[u8]) -> Result<(), String> 
         .spawn()
         .map_err(|e| e.to_string())?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A command that does not read its input is not an error.
-        let _ = stdin.write_all(body);
+        // From a thread: a command that never reads would block a write past the pipe's size
+        // (and the timeout below). Not reading its input is not an error.
+        let body = body.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&body);
+        });
     }
     let start = std::time::Instant::now();
     loop {
@@ -148,7 +178,10 @@ fn run(cmd: &str, event: &serde_json::Value, body: &[u8]) -> Result<(), String> 
             Some(st) if st.success() => return Ok(()),
             Some(st) => return Err(format!("{cmd:?} ended with {st}")),
             None if start.elapsed() > Duration::from_secs(30) => {
-                let _ = child.kill();
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(child.id() as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
                 let _ = child.wait();
                 return Err(format!("{cmd:?} still running after 30 seconds: killed"));
             }

@@ -711,10 +711,10 @@ fn the_daemon_serves_metrics_promtool_accepts_and_they_follow_the_repository() {
     let (ok, said) = promtool(&first);
     assert!(ok, "promtool: {said}\n{first}");
     assert_eq!(sample(&first, "vcd_snapshots"), Some(1.0), "{first}");
-    let job = "vcd_job_last_success_timestamp_seconds{job=\"nightly\"}";
+    let job = "vcd_job_last_success_timestamp_seconds{vcd_job=\"nightly\"}";
     let before = sample(&first, job).unwrap();
     assert_eq!(
-        sample(&first, "vcd_rpo_seconds{job=\"nightly\"}"),
+        sample(&first, "vcd_rpo_seconds{vcd_job=\"nightly\"}"),
         Some(86400.0)
     );
     // A backup since: the next scrape says so.

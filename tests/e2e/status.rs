@@ -157,8 +157,11 @@ fn status_writes_prometheus_metrics_promtool_accepts_and_a_backup_moves_them() {
     assert!(ok, "promtool: {said}\n{first}");
     assert_eq!(sample(&first, "vcd_snapshots"), Some(1.0));
     assert_eq!(sample(&first, "vcd_status"), Some(0.0));
-    assert_eq!(sample(&first, "vcd_job_status{job=\"nightly\"}"), Some(0.0));
-    let added = sample(&first, "vcd_backup_added_bytes{job=\"nightly\"}").unwrap();
+    assert_eq!(
+        sample(&first, "vcd_job_status{vcd_job=\"nightly\"}"),
+        Some(0.0)
+    );
+    let added = sample(&first, "vcd_backup_added_bytes{vcd_job=\"nightly\"}").unwrap();
     assert!(added > 0.0, "{first}");
     std::fs::write(src.join("g"), "more data ".repeat(1000)).unwrap();
     e.ok(&["--config", &cfg, "run", "nightly"]);

@@ -105,7 +105,8 @@ fn scrape(g: &GlobalOpts, c: &Config, repo: &mut Option<engine::Repo>) -> Result
     }
     let repo = repo.as_ref().expect("opened above");
     let s = engine::ops::status::status(repo, Some(c), Utc::now())?;
-    crate::metrics::render(&s, &repo.snapshots()?)
+    let storage = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(repo))?;
+    crate::metrics::render(&s, &repo.snapshots()?, &storage)
 }
 
 enum Signal {
@@ -227,8 +228,7 @@ fn tell_breaches(g: &GlobalOpts, c: &Config, repo: &engine::Repo) {
     };
     for j in &s.jobs {
         let key = (j.job.clone(), j.last_success.map(|t| t.timestamp()));
-        let past = matches!((j.age_secs, j.rpo_secs), (Some(a), Some(r)) if a > r)
-            || (j.last_success.is_none() && j.rpo_secs.is_some());
+        let past = matches!((j.age_secs, j.rpo_secs), (Some(a), Some(r)) if a > r);
         if !past || TOLD.lock().unwrap().contains(&key) {
             continue;
         }
@@ -238,22 +238,23 @@ fn tell_breaches(g: &GlobalOpts, c: &Config, repo: &engine::Repo) {
         ev["rpo_secs"] = j.rpo_secs.into();
         ev["last_success"] = j.last_success.as_ref().map(crate::output::json_time).into();
         tracing::warn!("job {}: past its RPO: {}", j.job, j.reason);
-        crate::notify::send(&targets, &ev);
-        TOLD.lock().unwrap().push(key);
+        // Told when delivered: an outage of the receiver must not lose the alert.
+        if crate::notify::send(&targets, &ev) {
+            TOLD.lock().unwrap().push(key);
+        }
     }
     // Storage rolled back (what every command warns of): told once each.
-    let names: Vec<String> = match repo.list(engine::backend::FileType::Snapshot) {
-        Ok(v) => v.into_iter().map(|(n, _)| n).collect(),
-        Err(_) => return,
-    };
-    for w in engine::ops::audit::watch(&repo.audit_store(), &names).unwrap_or_default() {
+    let found = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(repo))
+        .unwrap_or_default();
+    for w in found {
         let key = (w.clone(), None);
         if TOLD.lock().unwrap().contains(&key) {
             continue;
         }
         let ev = crate::notify::event("storage_rolled_back", "status", "breach", Some(&w));
-        crate::notify::send(&targets, &ev);
-        TOLD.lock().unwrap().push(key);
+        if crate::notify::send(&targets, &ev) {
+            TOLD.lock().unwrap().push(key);
+        }
     }
 }
 
@@ -443,6 +444,7 @@ fn reloaded(g: &GlobalOpts, old: Config) -> Config {
 fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc>) -> bool {
     tracing::info!("job {name}: started");
     let t = std::time::Instant::now();
+    let mut opened = None;
     let result = common::open_configured(g, c).and_then(|repo| {
         let opts = RunOptions {
             time: Some(started),
@@ -450,12 +452,16 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
             cancel: common::cancel_token().clone(),
             release_memory: Some(crate::sys::release_memory),
         };
-        let r = job::run(&repo, c, name, &opts, &Progress::default())?;
-        tell_breaches(g, c, &repo);
-        Ok(r)
+        let r = job::run(&repo, c, name, &opts, &Progress::default());
+        opened = Some(repo);
+        Ok(r?)
     });
     let secs = t.elapsed().as_secs_f64();
     record_job(g, name, &result);
+    // After the job's entry: it explains the snapshots its retention removed.
+    if let Some(repo) = &opened {
+        tell_breaches(g, c, repo);
+    }
     match result {
         Ok(r) => {
             if let JobReport::Backup { backup, .. } = &r {

@@ -40,20 +40,15 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let _ = common::take_audit();
     let now = chrono::Utc::now();
     let s = status::status(&repo, config.as_ref(), now)?;
-    let names: Vec<String> = repo
-        .list(engine::backend::FileType::Snapshot)?
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
     // What `common::open` said on stderr, here as part of the status: a breach.
-    let storage = engine::ops::audit::watch(&repo.audit_store(), &names)?;
+    let storage = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(&repo))?;
     let level = if storage.is_empty() {
         s.level
     } else {
         Level::Breach
     };
     if let Some(path) = &a.prometheus {
-        let text = crate::metrics::render(&s, &repo.snapshots()?)?;
+        let text = crate::metrics::render(&s, &repo.snapshots()?, &storage)?;
         crate::metrics::write_file(path, &text)
             .with_context(|| format!("writing {}", path.display()))?;
     }

@@ -39,6 +39,11 @@ struct Seen {
 
 const SEEN_FILE: &str = "audit.json";
 
+/// The first 8 characters of a name, for messages (any name: a listing may hold anything).
+fn short(name: &str) -> String {
+    name.chars().take(8).collect()
+}
+
 fn load_seen(s: &AuditStore) -> Seen {
     s.cache_file(SEEN_FILE)
         .and_then(|p| std::fs::read(p).ok())
@@ -224,6 +229,9 @@ fn describe(e: &Entry) -> String {
 /// order; the newest entries this host saw still there (its cache), and those each snapshot
 /// names. When all is well, this host's anchor moves to the trail's heads now.
 pub fn verify(s: &AuditStore, snapshots: &[SnapshotRef]) -> Result<Verification> {
+    // The anchors first: an entry another command appends while the trail is read is then
+    // newer than the anchors, not an anchor missing from what was read.
+    let mut seen = load_seen(s);
     let mut v = read_all(s)?;
     let by_name: HashMap<Id, &Entry> = v.entries.iter().map(|l| (l.name, &l.entry)).collect();
     let mut problems = Vec::new();
@@ -260,7 +268,6 @@ pub fn verify(s: &AuditStore, snapshots: &[SnapshotRef]) -> Result<Verification>
             });
         }
     }
-    let mut seen = load_seen(s);
     for (h, seq) in &seen.heads {
         let gone = h
             .parse::<Id>()
@@ -271,7 +278,7 @@ pub fn verify(s: &AuditStore, snapshots: &[SnapshotRef]) -> Result<Verification>
                 what: format!(
                     "entry #{seq} ({}), the newest this host saw, is gone: the trail was rolled \
                      back, or its newest entries altered",
-                    &h[..8.min(h.len())]
+                    short(h)
                 ),
             });
         }
@@ -307,19 +314,30 @@ pub fn verify(s: &AuditStore, snapshots: &[SnapshotRef]) -> Result<Verification>
 /// storage was rolled back or tampered with (a repository vcd alone changes never shows
 /// them). `snapshots` are the snapshot names listed now. Every command that opens the
 /// repository asks; what it finds stays reported until explained.
-pub fn watch(s: &AuditStore, snapshots: &[String]) -> Result<Vec<String>> {
+pub fn watch(
+    s: &AuditStore,
+    list_snapshots: impl FnOnce() -> Result<Vec<String>>,
+) -> Result<Vec<String>> {
     if s.cache_file(SEEN_FILE).is_none() {
         return Ok(Vec::new());
     }
+    // What this host saw is read before the repository is listed: what another command on it
+    // sees meanwhile is then in the listing too, never taken for gone.
     let mut seen = load_seen(s);
-    let mut out = Vec::new();
     let names: HashSet<String> = s.list()?.into_iter().collect();
+    // Only names that are snapshot ids: a listing may hold anything.
+    let snapshots: Vec<String> = list_snapshots()?
+        .into_iter()
+        .filter(|n| n.parse::<Id>().is_ok())
+        .collect();
+    let snapshots = &snapshots[..];
+    let mut out = Vec::new();
     for (h, seq) in &seen.heads {
         if !names.contains(h) {
             out.push(format!(
                 "audit entry #{seq} ({}), the newest this host saw, is gone: the storage was \
                  rolled back, or the trail tampered with (`vcd audit --verify`)",
-                &h[..8.min(h.len())]
+                short(h)
             ));
         }
     }
@@ -349,7 +367,7 @@ pub fn watch(s: &AuditStore, snapshots: &[String]) -> Result<Vec<String>> {
                     "snapshot {}, seen by this host, is gone and no forget on the audit trail \
                      removed it: the storage was rolled back, or the snapshot deleted behind \
                      vcd's back",
-                    &g[..8.min(g.len())]
+                    short(&g)
                 ));
                 unexplained.push(g);
             }

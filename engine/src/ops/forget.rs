@@ -335,6 +335,26 @@ pub fn forget<Z: TimeZone>(repo: &Repo, opts: &ForgetOptions<Z>) -> Result<Forge
 /// the listing, and what was asked for is done.
 fn remove(repo: &Repo, report: &mut ForgetReport, cancel: &CancelToken) -> Result<()> {
     let doomed: Vec<Id> = report.to_remove().map(|s| s.id).collect();
+    if doomed.is_empty() {
+        return Ok(());
+    }
+    // On the audit trail before anything goes: a forget interrupted (or killed) halfway still
+    // explains the snapshots it removed, which every host that saw them would otherwise take
+    // for storage rolled back (FORMAT.md §16).
+    let intent = crate::ops::audit::Op {
+        op: "forget: removing".into(),
+        args: Vec::new(),
+        outcome: crate::format::audit::Outcome::Ok,
+        error: None,
+        details: [(
+            "removed".to_string(),
+            serde_json::Value::from(doomed.iter().map(|i| i.to_hex()).collect::<Vec<_>>()),
+        )]
+        .into(),
+    };
+    if let Err(e) = crate::ops::audit::append(&repo.audit_store(), &intent) {
+        tracing::warn!("the audit trail could not be written: {e}");
+    }
     for id in doomed {
         cancel.check()?;
         let name = id.to_hex();

@@ -246,7 +246,8 @@ fn job_status(
     let age = last.map(|s| now - s.snap.time);
     let rpo_level = match (age, job.rpo) {
         (Some(a), Some(r)) => rpo_level(a, r),
-        (None, Some(_)) => Level::Breach,
+        // Not run yet (a job just configured): said, not an alarm; its failures still are.
+        (None, Some(_)) => Level::Warning,
         _ => Level::Ok,
     };
     let fail_level = match &last_failure {
