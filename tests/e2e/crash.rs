@@ -421,7 +421,11 @@ fn sigkill_at_each_phase_of_a_backup_leaves_a_valid_repository() {
             if landed == target {
                 break;
             }
-            assert!(tries < 8, "{tries} kills at {target:?} all landed later");
+            // A snapshot is the backup's last file: between its placement and the exit there
+            // are only milliseconds (the lock's removal, the audit entry), and a loaded machine
+            // often stops the process too late. One kill in three or four lands; thirty tries
+            // make eight misses in a row, seen once in a loaded suite, as good as impossible.
+            assert!(tries < 30, "{tries} kills at {target:?} all landed later");
         }
     }
 
