@@ -144,14 +144,7 @@ fn audit(op: &str, r: &anyhow::Result<()>) {
     let (outcome, error) = match r {
         Ok(()) => (Outcome::Ok, None),
         Err(e) if e.chain().any(|c| c.is::<common::StdoutClosed>()) => (Outcome::Ok, None),
-        Err(e) => (
-            match exit_code(e) {
-                3 => Outcome::Incomplete,
-                130 => Outcome::Interrupted,
-                _ => Outcome::Failed,
-            },
-            Some(message(e)),
-        ),
+        Err(e) => (outcome_of(e), Some(message(e))),
     };
     let entry = engine::ops::audit::Op {
         op: op.to_string(),
@@ -188,15 +181,20 @@ fn notify_failure(g: &GlobalOpts, op: &str, r: &anyhow::Result<()>) {
     if !targets.any() {
         return;
     }
-    let outcome = match exit_code(e) {
-        3 => "incomplete",
-        130 => "interrupted",
-        _ => "failed",
-    };
     notify::send(
         &targets,
-        &notify::event("failure", op, outcome, Some(&message(e))),
+        &notify::event("failure", op, outcome_of(e).as_str(), Some(&message(e))),
     );
+}
+
+/// How a command that returned `e` ended, as the audit trail and notifications say it.
+pub(crate) fn outcome_of(e: &anyhow::Error) -> engine::format::audit::Outcome {
+    use engine::format::audit::Outcome;
+    match exit_code(e) {
+        3 => Outcome::Incomplete,
+        130 => Outcome::Interrupted,
+        _ => Outcome::Failed,
+    }
 }
 
 fn main() -> ExitCode {

@@ -505,17 +505,10 @@ fn run_job(g: &GlobalOpts, c: &Config, name: &str, started: chrono::DateTime<Utc
 fn record_job(g: &GlobalOpts, name: &str, result: &Result<JobReport>) {
     use engine::format::audit::Outcome;
     // None when the repository could not be opened: the failure is still told.
-    let (store, mut details) = common::take_audit().unzip();
-    let mut details = details.take().unwrap_or_default();
+    let (store, details) = common::take_audit().unzip();
+    let mut details = details.unwrap_or_default();
     details.insert("job".into(), name.into());
-    let of = |e: &anyhow::Error| {
-        let o = match crate::exit_code(e) {
-            3 => Outcome::Incomplete,
-            130 => Outcome::Interrupted,
-            _ => Outcome::Failed,
-        };
-        (o, Some(crate::message(e)))
-    };
+    let of = |e: &anyhow::Error| (crate::outcome_of(e), Some(crate::message(e)));
     let (outcome, error) = match result {
         Ok(r) => {
             if let JobReport::Backup { backup, forget, .. } = r {
