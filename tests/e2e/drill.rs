@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::Env;
 use crate::gen::words;
+use crate::mount::walk_files;
 
 /// Three categories of files under `src/`, backed up by a weekly job (all three) and then a
 /// daily one (two of them, after a change), so the newest snapshot of `opt` is older than the
@@ -98,7 +99,7 @@ fn a_drill_restores_a_sample_verifies_it_removes_it_and_records_an_estimate() {
         d["total_files"].as_u64().unwrap(),
         d["total_bytes"].as_u64().unwrap(),
     );
-    let src_bytes: u64 = walkdir(&e.path("src"))
+    let src_bytes: u64 = walk_files(&e.path("src"))
         .iter()
         .map(|p| p.metadata().unwrap().len())
         .sum();
@@ -186,7 +187,7 @@ fn a_drill_restores_a_sample_verifies_it_removes_it_and_records_an_estimate() {
     );
 
     // A drill of damaged data fails, says what, and still cleans up and records.
-    for pack in walkdir(&e.repo().join("data")) {
+    for pack in walk_files(&e.repo().join("data")) {
         let mut b = std::fs::read(&pack).unwrap();
         let mid = b.len() / 2;
         b[mid] ^= 0x40;
@@ -352,21 +353,4 @@ fn a_restore_that_overruns_its_rto_is_recorded_as_missed_and_listed_so() {
         show.contains("scenario tiny: RTO 1s, took") && show.contains("MISSED"),
         "{show}"
     );
-}
-
-/// Every regular file below `dir`.
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let t = e.file_type().unwrap();
-            if t.is_dir() {
-                todo.push(e.path());
-            } else if t.is_file() {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }

@@ -293,7 +293,8 @@ fn read_at_full(f: &File, buf: &mut [u8], off: u64) -> usize {
     n
 }
 
-fn walk_files(root: &Path) -> Vec<PathBuf> {
+/// Every regular file below `root`, sorted.
+pub(crate) fn walk_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {

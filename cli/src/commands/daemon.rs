@@ -104,9 +104,10 @@ fn scrape(g: &GlobalOpts, c: &Config, repo: &mut Option<engine::Repo>) -> Result
         *repo = Some(common::open_configured(g, c)?);
     }
     let repo = repo.as_ref().expect("opened above");
-    let s = engine::ops::status::status(repo, Some(c), Utc::now())?;
+    let snaps = repo.snapshots()?;
+    let s = engine::ops::status::status_of(repo, &snaps, Some(c), Utc::now())?;
     let storage = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(repo))?;
-    crate::metrics::render(&s, &repo.snapshots()?, &storage)
+    crate::metrics::render(&s, &snaps, &storage)
 }
 
 enum Signal {

@@ -39,7 +39,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     // A poll every minute would fill the trail with reads of it: status is not recorded.
     let _ = common::take_audit();
     let now = chrono::Utc::now();
-    let s = status::status(&repo, config.as_ref(), now)?;
+    let snaps = repo.snapshots()?;
+    let s = status::status_of(&repo, &snaps, config.as_ref(), now)?;
     // What `common::open` said on stderr, here as part of the status: a breach.
     let storage = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(&repo))?;
     let level = if storage.is_empty() {
@@ -48,7 +49,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         Level::Breach
     };
     if let Some(path) = &a.prometheus {
-        let text = crate::metrics::render(&s, &repo.snapshots()?, &storage)?;
+        let text = crate::metrics::render(&s, &snaps, &storage)?;
         crate::metrics::write_file(path, &text)
             .with_context(|| format!("writing {}", path.display()))?;
     }

@@ -133,16 +133,26 @@ fn job_of(l: &Listed) -> Option<&str> {
 
 /// The status of `repo` under `config` (None: snapshots grouped by host and paths) at `now`.
 pub fn status(repo: &Repo, config: Option<&Config>, now: DateTime<Utc>) -> Result<Status> {
-    let snaps = repo.snapshots()?;
+    status_of(repo, &repo.snapshots()?, config, now)
+}
+
+/// `status` from the repository's snapshots read already (a caller that also needs them, as
+/// the metrics do, reads and decrypts them once).
+pub fn status_of(
+    repo: &Repo,
+    snaps: &[SnapshotRef],
+    config: Option<&Config>,
+    now: DateTime<Utc>,
+) -> Result<Status> {
     let trail = audit::read_all(&repo.audit_store())?.entries;
     let mut jobs = Vec::new();
     if let Some(c) = config {
         for (name, job) in &c.jobs {
-            jobs.push(job_status(name, job, &snaps, &trail, now));
+            jobs.push(job_status(name, job, snaps, &trail, now));
         }
     }
     let groups = if config.is_none() {
-        groups(&snaps, now)
+        groups(snaps, now)
     } else {
         Vec::new()
     };
