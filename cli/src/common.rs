@@ -7,19 +7,19 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use engine::backend::{LocalBackend, RetryBackend, RetryPolicy};
 use engine::repo::lock::LockRegistry;
 use engine::{CancelToken, Repo};
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalOpts {
-    /// Repository location
+    /// Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX],
+    /// or sftp:[USER@]HOST:PATH
     #[arg(
         short = 'r',
         long,
         global = true,
         env = "VCD_REPOSITORY",
-        value_name = "PATH"
+        value_name = "URL"
     )]
     pub repo: Option<PathBuf>,
     /// The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)
@@ -290,17 +290,41 @@ pub fn repo_path(g: &GlobalOpts) -> Result<PathBuf> {
     match &g.repo {
         Some(p) => Ok(p.clone()),
         None => bail!(
-            "no repository given: use --repo PATH, set VCD_REPOSITORY, or name it in the \
+            "no repository given: use --repo URL, set VCD_REPOSITORY, or name it in the \
              configuration file (--config FILE, default /etc/vcd/vcd.toml)"
         ),
     }
 }
 
+/// Where the repository is, parsed: an unknown or misspelt scheme is refused here, before
+/// anything is created.
+pub fn location(g: &GlobalOpts) -> Result<engine::backend::Location> {
+    Ok(engine::backend::url::parse(repo_path(g)?.as_os_str())?)
+}
+
+/// How to reach remote storage: what AWS tools read from the environment (credentials,
+/// `AWS_PROFILE`, the region, `AWS_CA_BUNDLE`), and vcd's own `VCD_S3_ADDRESSING`.
+pub fn backend_options(loc: &engine::backend::Location) -> Result<engine::backend::Options> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut o = engine::backend::Options::default();
+    o.s3.region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"));
+    o.s3.ca_file = env("AWS_CA_BUNDLE").map(PathBuf::from);
+    // Path style by default where an endpoint is named (what self-hosted servers expect);
+    // AWS itself, reached by s3://BUCKET, prefers the bucket in the host name.
+    let aws = matches!(loc, engine::backend::Location::S3(s) if s.endpoint.is_none());
+    o.s3.virtual_host = match env("VCD_S3_ADDRESSING").as_deref() {
+        None => aws,
+        Some("path") => false,
+        Some("virtual") => true,
+        Some(other) => bail!("VCD_S3_ADDRESSING={other:?}: give path or virtual"),
+    };
+    Ok(o)
+}
+
 pub fn backend(g: &GlobalOpts) -> Result<engine::backend::DynBackend> {
-    Ok(Arc::new(RetryBackend::new(
-        LocalBackend::new(repo_path(g)?),
-        RetryPolicy::default(),
-    )))
+    let loc = location(g)?;
+    let opts = backend_options(&loc)?;
+    Ok(engine::backend::open(&loc, &opts)?)
 }
 
 fn strip_newline(mut s: String) -> String {
@@ -403,7 +427,7 @@ pub fn open_configured(g: &GlobalOpts, c: &engine::policy::config::Config) -> Re
     if g.repo.is_none() {
         match (&c.repository.path, &c.repository.url) {
             (Some(p), _) => g.repo = Some(PathBuf::from(p)),
-            (None, Some(u)) => bail!("repository url {u:?}: only local paths are supported yet"),
+            (None, Some(u)) => g.repo = Some(PathBuf::from(u)),
             (None, None) => {}
         }
     }

@@ -122,7 +122,8 @@ fn message(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
         let s = cause.to_string();
-        if msg.ends_with(&s) {
+        // A storage error's own text often repeats its source's (the S3 server's message).
+        if msg.contains(&s) {
             continue;
         }
         if !msg.is_empty() {

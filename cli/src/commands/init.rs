@@ -37,7 +37,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
         out!(
             "created repository {} at {} (key {})",
             cfg.id.short(),
-            common::repo_path(g)?.display(),
+            common::location(g)?,
             key.short()
         )?;
     }

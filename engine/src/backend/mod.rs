@@ -9,6 +9,7 @@
 //!   the others get `BackendError::Exists` (the config, which marks a repository as
 //!   initialised, is created this way, so two racing `init`s cannot both write one);
 //! - `list` never shows partially written files;
+//! - `delete` of a missing file is `NotFound` or success (an object store cannot tell);
 //! - a missing file is `BackendError::NotFound`; other failures say whether a retry may help
 //!   (`Transient`) or not (`Permanent`).
 
@@ -20,12 +21,41 @@ mod error;
 pub mod local;
 pub mod mem;
 pub mod retry;
+pub mod s3;
+pub mod url;
 
 pub use error::{BResult, BackendError};
 
 pub use local::LocalBackend;
 pub use mem::MemBackend;
 pub use retry::{RetryBackend, RetryPolicy};
+pub use s3::{S3Backend, S3Options};
+pub use url::Location;
+
+/// How to reach each kind of storage, beyond its location.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub s3: S3Options,
+    pub retry: RetryPolicy,
+}
+
+/// The backend for a location, with retries of transient failures around it. Opening makes
+/// no request: a wrong endpoint or credentials show at the first call.
+pub fn open(loc: &Location, opts: &Options) -> BResult<DynBackend> {
+    Ok(match loc {
+        Location::Local(p) => Arc::new(RetryBackend::new(LocalBackend::new(p), opts.retry)),
+        Location::S3(s) => Arc::new(RetryBackend::new(
+            S3Backend::new(s, opts.s3.clone())?,
+            opts.retry,
+        )),
+        Location::Sftp(_) => {
+            return Err(BackendError::Permanent(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{loc}: SFTP repositories are not supported yet"),
+            )))
+        }
+    })
+}
 
 /// The namespaces of a repository. `dir()` is the on-disk folder and the object-store prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,6 +160,11 @@ pub trait Backend: Send + Sync {
     /// bytes. Backends that write in one request have none.
     fn remove_temp_files(&self, _before: &TempCutoff) -> BResult<(u64, u64)> {
         Ok((0, 0))
+    }
+    /// How many calls may usefully be in flight at once: 1 for a local disk (the kernel
+    /// overlaps the writes anyway), more where each call waits on a network round trip.
+    fn concurrency(&self) -> usize {
+        1
     }
 }
 

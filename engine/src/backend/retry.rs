@@ -53,19 +53,30 @@ impl<B: Backend> RetryBackend<B> {
         }
     }
 
-    fn retry<T>(&self, what: &str, mut call: impl FnMut() -> BResult<T>) -> BResult<T> {
-        let mut delay = self.policy.first_delay;
-        let mut attempt = 1;
-        loop {
-            match call() {
-                Err(e) if e.is_transient() && attempt < self.policy.attempts => {
-                    tracing::debug!("{what}: {e}; attempt {attempt} failed, retrying in {delay:?}");
-                    (self.sleep)(delay);
-                    delay = (delay * 2).min(self.policy.max_delay);
-                    attempt += 1;
-                }
-                r => return r,
+    fn retry<T>(&self, what: &str, call: impl FnMut() -> BResult<T>) -> BResult<T> {
+        run(&self.policy, self.sleep, what, call)
+    }
+}
+
+/// Calls `call` until it succeeds, fails other than transiently, or `policy` runs out; for a
+/// backend whose calls cannot be repeated from outside (a stream's commit).
+pub(crate) fn run<T>(
+    policy: &RetryPolicy,
+    sleep: fn(Duration),
+    what: &str,
+    mut call: impl FnMut() -> BResult<T>,
+) -> BResult<T> {
+    let mut delay = policy.first_delay;
+    let mut attempt = 1;
+    loop {
+        match call() {
+            Err(e) if e.is_transient() && attempt < policy.attempts => {
+                tracing::debug!("{what}: {e}; attempt {attempt} failed, retrying in {delay:?}");
+                sleep(delay);
+                delay = (delay * 2).min(policy.max_delay);
+                attempt += 1;
             }
+            r => return r,
         }
     }
 }
@@ -130,6 +141,9 @@ impl<B: Backend> Backend for RetryBackend<B> {
     }
     fn remove_temp_files(&self, before: &super::TempCutoff) -> BResult<(u64, u64)> {
         self.retry("cleaning", || self.inner.remove_temp_files(before))
+    }
+    fn concurrency(&self) -> usize {
+        self.inner.concurrency()
     }
 }
 

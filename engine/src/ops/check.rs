@@ -244,60 +244,64 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         progress.set_totals(todo.len() as u64, total_bytes);
         let bad = Mutex::new(HashMap::new());
         let nblobs = std::sync::atomic::AtomicU64::new(0);
-        todo.par_iter().try_for_each(|&n| -> Result<()> {
-            opts.cancel.check()?;
-            let pid = &blobs.packs[n as usize];
-            let name = pid.to_hex();
-            let verify = |bytes: &[u8]| {
-                if Id::of_file(bytes) != *pid {
-                    err(format!(
-                        "pack {name}: content does not match its name (hash mismatch)"
-                    ));
-                }
-                if let Err(e) = repo.parse_pack(bytes) {
-                    err(format!("pack {name}: trailer: {e}"));
-                }
-                for e in blobs.of_pack(n) {
-                    // Decoders bound offsets (`BlobEntry::in_bounds`); checked all the same,
-                    // as a slice index, for a 32-bit usize.
-                    let range = usize::try_from(e.offset)
-                        .ok()
-                        .and_then(|start| Some(start..start.checked_add(e.length as usize)?));
-                    let r = range
-                        .and_then(|range| bytes.get(range))
-                        .ok_or_else(|| "outside the pack".to_string())
-                        .and_then(|s| repo.open_blob(&e, s).map(|_| ()).map_err(|x| x.to_string()));
-                    nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if let Err(x) = r {
-                        err(format!("pack {name}: blob {} ({:?}): {x}", e.id, e.ty));
-                        bad.lock().unwrap().insert(e.id, format!("pack {name}"));
+        repo.io_parallel(|| {
+            todo.par_iter().try_for_each(|&n| -> Result<()> {
+                opts.cancel.check()?;
+                let pid = &blobs.packs[n as usize];
+                let name = pid.to_hex();
+                let verify = |bytes: &[u8]| {
+                    if Id::of_file(bytes) != *pid {
+                        err(format!(
+                            "pack {name}: content does not match its name (hash mismatch)"
+                        ));
                     }
-                }
-                progress.add(1, bytes.len() as u64);
-            };
-            PACK_BUF.with(|b| {
-                // A pack-sized buffer per thread, kept: a fresh one per pack cost a page
-                // fault and a page clearing per 4 KiB read.
-                let mut buf = b.borrow_mut();
-                let size = stored[pid];
-                match repo
-                    .backend()
-                    .read_range_into(FileType::Pack, &name, 0, size, &mut buf)
-                {
-                    Ok(()) => verify(&buf),
-                    Err(e) => {
-                        err(format!("pack {name}: unreadable: {e}"));
-                        let mut b = bad.lock().unwrap();
-                        for e in blobs.of_pack(n) {
-                            b.insert(e.id, format!("pack {name} unreadable"));
+                    if let Err(e) = repo.parse_pack(bytes) {
+                        err(format!("pack {name}: trailer: {e}"));
+                    }
+                    for e in blobs.of_pack(n) {
+                        // Decoders bound offsets (`BlobEntry::in_bounds`); checked all the same,
+                        // as a slice index, for a 32-bit usize.
+                        let range = usize::try_from(e.offset)
+                            .ok()
+                            .and_then(|start| Some(start..start.checked_add(e.length as usize)?));
+                        let r = range
+                            .and_then(|range| bytes.get(range))
+                            .ok_or_else(|| "outside the pack".to_string())
+                            .and_then(|s| {
+                                repo.open_blob(&e, s).map(|_| ()).map_err(|x| x.to_string())
+                            });
+                        nblobs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if let Err(x) = r {
+                            err(format!("pack {name}: blob {} ({:?}): {x}", e.id, e.ty));
+                            bad.lock().unwrap().insert(e.id, format!("pack {name}"));
                         }
                     }
-                }
-                if buf.capacity() > KEEP_BUF {
-                    *buf = Vec::new();
-                }
-            });
-            Ok(())
+                    progress.add(1, bytes.len() as u64);
+                };
+                PACK_BUF.with(|b| {
+                    // A pack-sized buffer per thread, kept: a fresh one per pack cost a page
+                    // fault and a page clearing per 4 KiB read.
+                    let mut buf = b.borrow_mut();
+                    let size = stored[pid];
+                    match repo
+                        .backend()
+                        .read_range_into(FileType::Pack, &name, 0, size, &mut buf)
+                    {
+                        Ok(()) => verify(&buf),
+                        Err(e) => {
+                            err(format!("pack {name}: unreadable: {e}"));
+                            let mut b = bad.lock().unwrap();
+                            for e in blobs.of_pack(n) {
+                                b.insert(e.id, format!("pack {name} unreadable"));
+                            }
+                        }
+                    }
+                    if buf.capacity() > KEEP_BUF {
+                        *buf = Vec::new();
+                    }
+                });
+                Ok(())
+            })
         })?;
         rep.blobs_read = nblobs.into_inner();
         damaged.extend(bad.into_inner().unwrap());

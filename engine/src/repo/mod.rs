@@ -215,6 +215,24 @@ impl Repo {
         self.key_id
     }
 
+    /// Runs `f`, whose rayon loops read the repository, on as many threads as the storage
+    /// takes calls at once when that is more than the machine's cores: a remote store's reads
+    /// wait on round trips, not on the CPU. Local storage runs it as it is.
+    pub fn io_parallel<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let width = self.backend.concurrency();
+        if width <= rayon::current_num_threads() {
+            return f();
+        }
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(width)
+            .thread_name(|i| format!("vcd-io-{i}"))
+            .build()
+        {
+            Ok(pool) => pool.install(f),
+            Err(_) => f(),
+        }
+    }
+
     pub fn index_path(&self) -> Option<&Path> {
         self.index_path.as_deref()
     }

@@ -153,11 +153,12 @@ pub(super) fn packer<'r>(
     Ok(())
 }
 
-/// Commits packs (fsync and rename, overlapping the next pack's writing) and writes an index
-/// file every `INDEX_EVERY` packs or `INDEX_EVERY_ENTRIES` blobs, whichever comes first;
-/// returns the entries not yet in an index file when the channel closes. Only committed packs
-/// reach an index file. Once indexed, blobs leave the in-run set `inflight` (the index answers
-/// for them now), so neither grows with the size of the backup.
+/// Commits packs (fsync and rename, overlapping the next pack's writing; on remote storage
+/// the upload, up to the backend's `concurrency` at once) and writes an index file every
+/// `INDEX_EVERY` packs or `INDEX_EVERY_ENTRIES` blobs, whichever comes first; returns the
+/// entries not yet in an index file when the channel closes. Only committed packs reach an
+/// index file. Once indexed, blobs leave the in-run set `inflight` (the index answers for them
+/// now), so neither grows with the size of the backup.
 pub(super) fn committer(
     repo: &Repo,
     rx: Receiver<Written<'_>>,
@@ -166,12 +167,9 @@ pub(super) fn committer(
 ) -> Result<Vec<PackEntries>> {
     let mut pending: Vec<PackEntries> = Vec::new();
     let mut entries_pending = 0;
-    for (id, out, entries) in rx {
-        let name = id.to_hex();
-        out.commit(&name)
-            .map_err(crate::repo::be("writing pack", &name))?;
-        entries_pending += entries.len();
-        pending.push(PackEntries { pack: id, entries });
+    let mut committed = |pe: PackEntries| -> Result<()> {
+        entries_pending += pe.entries.len();
+        pending.push(pe);
         if pending.len() >= INDEX_EVERY || entries_pending >= INDEX_EVERY_ENTRIES {
             repo.save_index(&pending)?;
             // After the index has them, so a worker that misses them in the set finds them
@@ -191,6 +189,36 @@ pub(super) fn committer(
             pending.clear();
             entries_pending = 0;
         }
+        Ok(())
+    };
+    let commit = |(id, out, entries): Written<'_>| -> Result<PackEntries> {
+        let name = id.to_hex();
+        out.commit(&name)
+            .map_err(crate::repo::be("writing pack", &name))?;
+        Ok(PackEntries { pack: id, entries })
+    };
+    let width = repo.backend().concurrency().max(1);
+    if width == 1 {
+        for w in rx {
+            committed(commit(w)?)?;
+        }
+    } else {
+        std::thread::scope(|s| -> Result<()> {
+            let mut running = std::collections::VecDeque::new();
+            for w in rx {
+                if running.len() >= width {
+                    let h: std::thread::ScopedJoinHandle<'_, _> =
+                        running.pop_front().expect("non-empty");
+                    committed(h.join().expect("commit thread panicked")?)?;
+                }
+                running.push_back(s.spawn(move || commit(w)));
+            }
+            for h in running {
+                committed(h.join().expect("commit thread panicked")?)?;
+            }
+            Ok(())
+        })?;
     }
+    drop(committed);
     Ok(pending)
 }

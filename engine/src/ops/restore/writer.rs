@@ -166,9 +166,11 @@ impl Writer<'_> {
             bad_file[fi] |= f.is_none();
         }
         let bad_file = Mutex::new(bad_file);
-        plan.packs.par_iter().try_for_each(|reads| -> Result<()> {
-            self.cancel.check()?;
-            self.restore_pack(reads, &jobs, &files, &bad_file)
+        self.repo.io_parallel(|| {
+            plan.packs.par_iter().try_for_each(|reads| -> Result<()> {
+                self.cancel.check()?;
+                self.restore_pack(reads, &jobs, &files, &bad_file)
+            })
         })?;
         let bad_file = bad_file.into_inner().unwrap();
         let results: Vec<Result<(u64, bool, bool)>> = jobs

