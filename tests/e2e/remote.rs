@@ -303,3 +303,39 @@ fn two_hosts_backing_up_into_one_bucket_at_once_both_restore_and_share_data() {
         compare(&src, &restored);
     }
 }
+
+#[test]
+fn through_a_proxy_that_fails_drops_slows_and_cuts_connections_every_byte_still_comes_back() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let w = Weed::start(&["vcd-faults"]);
+    let proxy = crate::servers::FaultProxy::start(w.s3_port, 3 << 20);
+    let url = format!("s3:http://127.0.0.1:{}/vcd-faults/repo", proxy.port);
+    let env = Env::remote(&url, w.env());
+    env.ok(&["init", "--pack-size", "1"]);
+    let src = env.path("src");
+    gen::generate_with(&src, 23, &Spec::small());
+    for i in 0..12 {
+        random_file(&src.join(format!("big/{i}")), 1000 + i, 1 << 20);
+    }
+    let id = env.backup(&src, &[]);
+    let restored = env.restore(&id, &src, "restored");
+    compare(&src, &restored);
+    let out = env.ok(&["check", "--read-data"]);
+    assert!(out.contains("no errors found"), "{out}");
+    let f = &proxy.faults;
+    let seen = [
+        f.unavailable.load(SeqCst),
+        f.dropped.load(SeqCst),
+        f.slowed.load(SeqCst),
+        f.cut.load(SeqCst),
+    ];
+    assert!(
+        seen.iter().all(|&n| n > 0),
+        "faults injected (503, dropped, slowed, cut): {seen:?}"
+    );
+    // The same bytes straight from the server.
+    let direct = Env::remote(&w.url("vcd-faults", "repo"), w.env());
+    std::fs::copy(env.path("pw"), direct.path("pw")).unwrap();
+    let again = direct.restore(&id, &src, "direct");
+    compare(&src, &again);
+}

@@ -206,3 +206,119 @@ impl Drop for Weed {
         self.stop();
     }
 }
+
+/// What a `FaultProxy` did to the connections it accepted.
+#[derive(Debug, Default)]
+pub struct Faults {
+    pub connections: std::sync::atomic::AtomicU64,
+    pub unavailable: std::sync::atomic::AtomicU64,
+    pub dropped: std::sync::atomic::AtomicU64,
+    pub slowed: std::sync::atomic::AtomicU64,
+    pub cut: std::sync::atomic::AtomicU64,
+}
+
+/// A TCP proxy in front of a server that misbehaves on purpose, by a fixed rotation over the
+/// connections it accepts: one answers its first request with `503 SlowDown` and closes, one
+/// reads the request and closes without an answer, one waits two seconds before forwarding,
+/// and every forwarded connection is cut mid-stream once it has carried `cut_after` bytes up
+/// or down. A client pools connections, so cutting them is what brings it back for new ones.
+pub struct FaultProxy {
+    pub port: u16,
+    pub faults: std::sync::Arc<Faults>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, cut_after: u64) -> FaultProxy {
+        use std::io::{Read, Write};
+        use std::net::TcpStream;
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        use std::sync::Arc;
+
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let faults = Arc::new(Faults::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (f, st) = (faults.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for (n, conn) in l.incoming().enumerate() {
+                if st.load(SeqCst) {
+                    return;
+                }
+                let Ok(mut down) = conn else { continue };
+                f.connections.fetch_add(1, SeqCst);
+                let f = f.clone();
+                std::thread::spawn(move || {
+                    let read_head = |s: &mut TcpStream| {
+                        let mut buf = [0u8; 4096];
+                        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                        let _ = s.read(&mut buf);
+                    };
+                    match n % 7 {
+                        1 => {
+                            f.unavailable.fetch_add(1, SeqCst);
+                            read_head(&mut down);
+                            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                            let _ = write!(
+                                down,
+                                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                            return;
+                        }
+                        3 => {
+                            f.dropped.fetch_add(1, SeqCst);
+                            read_head(&mut down);
+                            let _ = down.shutdown(std::net::Shutdown::Both);
+                            return;
+                        }
+                        5 => {
+                            f.slowed.fetch_add(1, SeqCst);
+                            std::thread::sleep(Duration::from_secs(2));
+                        }
+                        _ => {}
+                    }
+                    let Ok(up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                        return;
+                    };
+                    let carried = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                    let pipe = move |mut from: TcpStream,
+                                mut to: TcpStream,
+                                carried: Arc<std::sync::atomic::AtomicU64>,
+                                f: Arc<Faults>| {
+                        let mut buf = vec![0u8; 64 << 10];
+                        loop {
+                            let k = match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(k) => k,
+                            };
+                            if carried.fetch_add(k as u64, SeqCst) + k as u64 > cut_after {
+                                f.cut.fetch_add(1, SeqCst);
+                                let _ = to.write_all(&buf[..k / 2]);
+                                break;
+                            }
+                            if to.write_all(&buf[..k]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    };
+                    let (d2, u2) = (down.try_clone().unwrap(), up.try_clone().unwrap());
+                    let (c2, f2) = (carried.clone(), f.clone());
+                    let t = std::thread::spawn(move || pipe(d2, u2, c2, f2));
+                    pipe(up, down, carried, f);
+                    let _ = t.join();
+                });
+            }
+        });
+        FaultProxy { port, faults, stop }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
