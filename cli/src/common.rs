@@ -303,7 +303,8 @@ pub fn location(g: &GlobalOpts) -> Result<engine::backend::Location> {
 }
 
 /// How to reach remote storage: what AWS tools read from the environment (credentials,
-/// `AWS_PROFILE`, the region, `AWS_CA_BUNDLE`), and vcd's own `VCD_S3_ADDRESSING`.
+/// `AWS_PROFILE`, the region, `AWS_CA_BUNDLE`), and vcd's own `VCD_S3_ADDRESSING` and
+/// `VCD_SSH_CONFIG`.
 pub fn backend_options(loc: &engine::backend::Location) -> Result<engine::backend::Options> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut o = engine::backend::Options::default();
@@ -318,6 +319,8 @@ pub fn backend_options(loc: &engine::backend::Location) -> Result<engine::backen
         Some("virtual") => true,
         Some(other) => bail!("VCD_S3_ADDRESSING={other:?}: give path or virtual"),
     };
+    // SFTP goes through the system's ssh: ~/.ssh/config unless VCD_SSH_CONFIG names another.
+    o.sftp.ssh_config = env("VCD_SSH_CONFIG").map(PathBuf::from);
     Ok(o)
 }
 

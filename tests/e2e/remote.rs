@@ -339,3 +339,95 @@ fn through_a_proxy_that_fails_drops_slows_and_cuts_connections_every_byte_still_
     let again = direct.restore(&id, &src, "direct");
     compare(&src, &again);
 }
+
+#[test]
+fn the_sftp_backend_keeps_the_backend_contract() {
+    let s = crate::servers::Sshd::start();
+    let root = s.dir.path().join("store/repo");
+    let b = s.backend(&root);
+    engine::backend::conformance::run(&b);
+    // Files land where the local backend would put them, and no temp file is left.
+    let local = engine::backend::LocalBackend::new(&root);
+    assert_eq!(
+        local.list(FileType::Index).unwrap(),
+        vec![("0011".to_string(), 1)]
+    );
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            assert!(
+                !e.file_name().to_string_lossy().starts_with(".tmp"),
+                "{:?}",
+                e.path()
+            );
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_tree_with_every_kind_of_metadata_round_trips_through_sftp() {
+    let s = crate::servers::Sshd::start();
+    let url = s.url(&s.dir.path().join("repo"));
+    let env = Env::remote(&url, s.env());
+    let out = env.ok(&["init"]);
+    assert!(out.contains(&url), "{out}");
+    let src = env.path("src");
+    gen::generate_with(&src, 19, &Spec::small());
+
+    let first = env.backup_json(&src, &[]);
+    assert_eq!(
+        first["summary"]["errors"],
+        serde_json::json!([]),
+        "{first:#}"
+    );
+    let id = first["id"].as_str().unwrap().to_string();
+    let b = s.backend(&s.dir.path().join("repo"));
+    let (packs, _) = stored(&b);
+    assert!(packs > 0, "no pack reached the server");
+
+    let again = env.backup_json(&src, &[]);
+    assert_eq!(again["summary"]["bytes_read"], 0, "{again:#}");
+    assert_eq!(again["summary"]["files_new"], 0, "{again:#}");
+    assert_eq!(again["summary"]["files_changed"], 0, "{again:#}");
+    assert_eq!(stored(&b).0, packs, "a no-change backup wrote a pack");
+
+    let restored = env.restore(&id, &src, "restored");
+    compare(&src, &restored);
+    let out = env.ok(&["check", "--read-data"]);
+    assert!(out.contains("no errors found"), "{out}");
+
+    let m = Mount::start(&env, "mnt", &[]);
+    let f = first_file(&src);
+    let in_mount = m.path("latest").join(f.strip_prefix("/").unwrap());
+    assert_eq!(fs::read(&in_mount).unwrap(), fs::read(&f).unwrap());
+}
+
+#[test]
+fn sftp_with_an_unknown_key_or_host_is_a_clear_error_that_writes_nothing() {
+    let mut s = crate::servers::Sshd::start();
+    let repo = s.dir.path().join("repo");
+    // A key the server does not accept.
+    std::fs::write(s.dir.path().join("authorized_keys"), "").unwrap();
+    let env = Env::remote(&s.url(&repo), s.env());
+    let (_, err) = env.code(1, &["init"]);
+    assert!(
+        err.contains(&s.url(&repo)) && err.contains("Permission denied"),
+        "{err}"
+    );
+    // A host whose key is not the one known.
+    std::fs::write(s.dir.path().join("known_hosts"), "").unwrap();
+    let (_, err) = env.code(1, &["init"]);
+    assert!(err.contains("Host key verification failed"), "{err}");
+    // Nothing listening.
+    s.kill();
+    let (_, err) = env.code(1, &["init"]);
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(
+        !repo.exists(),
+        "a refused connection created the repository"
+    );
+}

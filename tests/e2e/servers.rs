@@ -8,7 +8,7 @@
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -283,9 +283,9 @@ impl FaultProxy {
                     };
                     let carried = Arc::new(std::sync::atomic::AtomicU64::new(0));
                     let pipe = move |mut from: TcpStream,
-                                mut to: TcpStream,
-                                carried: Arc<std::sync::atomic::AtomicU64>,
-                                f: Arc<Faults>| {
+                                     mut to: TcpStream,
+                                     carried: Arc<std::sync::atomic::AtomicU64>,
+                                     f: Arc<Faults>| {
                         let mut buf = vec![0u8; 64 << 10];
                         loop {
                             let k = match from.read(&mut buf) {
@@ -320,5 +320,159 @@ impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// A running OpenSSH sshd on 127.0.0.1 with its own host key, accepting one generated client
+/// key for root, SFTP through `internal-sftp`. `ssh_config` is a client configuration naming it
+/// `Host vcd-sftp-test` with that key and a known_hosts file holding its host key, so the
+/// client checks the host strictly, as in real use.
+pub struct Sshd {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub ssh_config: PathBuf,
+}
+
+pub const SSH_HOST: &str = "vcd-sftp-test";
+
+impl Sshd {
+    pub fn start() -> Sshd {
+        let dir = tempfile::Builder::new()
+            .prefix("vcd-sshd-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        let keygen = |file: &str| {
+            let st = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(d.join(file))
+                .status()
+                .expect("ssh-keygen (apt-get install openssh-client)");
+            assert!(st.success());
+        };
+        keygen("host_key");
+        keygen("client_key");
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        // Privilege separation wants this directory; a fresh machine may lack it.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("sshd is not installed: apt-get install openssh-server (.ci/run does)");
+        for attempt in 0.. {
+            let port = free_ports(1)[0];
+            std::fs::write(
+                d.join("sshd_config"),
+                format!(
+                    "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\n\
+                     AuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\n\
+                     PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
+                     StrictModes no\nPidFile none\nSubsystem sftp internal-sftp\n\
+                     MaxStartups 100\nMaxSessions 100\nLogLevel ERROR\n",
+                    d = d.display()
+                ),
+            )
+            .unwrap();
+            let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+            std::fs::write(
+                d.join("known_hosts"),
+                format!("[127.0.0.1]:{port} {host_pub}"),
+            )
+            .unwrap();
+            std::fs::write(
+                d.join("ssh_config"),
+                format!(
+                    "Host {SSH_HOST}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n\
+                     IdentityFile {d}/client_key\n  IdentitiesOnly yes\n\
+                     UserKnownHostsFile {d}/known_hosts\n  StrictHostKeyChecking yes\n\
+                     BatchMode yes\n  LogLevel ERROR\n",
+                    d = d.display()
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(d.join("sshd.log")).unwrap();
+            let mut c = Command::new(sshd);
+            c.args(["-D", "-e", "-f"])
+                .arg(d.join("sshd_config"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .process_group(0);
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let mut child = c.spawn().expect("starting sshd");
+            let start = Instant::now();
+            let mut up = false;
+            while start.elapsed() < Duration::from_secs(10) {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    up = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if up {
+                return Sshd {
+                    child: Some(child),
+                    port,
+                    ssh_config: d.join("ssh_config"),
+                    dir,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(
+                attempt < 2,
+                "sshd did not start: {}",
+                std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default()
+            );
+        }
+        unreachable!()
+    }
+
+    /// The repository URL of directory `path` on this server.
+    pub fn url(&self, path: &Path) -> String {
+        format!("sftp:{SSH_HOST}:{}", path.display())
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![("VCD_SSH_CONFIG", self.ssh_config.display().to_string())]
+    }
+
+    pub fn backend(&self, path: &Path) -> engine::backend::SftpBackend {
+        let loc = match engine::backend::url::parse(self.url(path).as_ref()).unwrap() {
+            engine::backend::Location::Sftp(s) => s,
+            other => panic!("{other:?}"),
+        };
+        engine::backend::SftpBackend::new(
+            &loc,
+            engine::backend::SftpConfig {
+                ssh_config: Some(self.ssh_config.clone()),
+                ssh_program: None,
+            },
+        )
+        .unwrap()
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            unsafe {
+                libc::kill(-(c.id() as i32), libc::SIGKILL);
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

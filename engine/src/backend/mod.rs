@@ -22,6 +22,7 @@ pub mod local;
 pub mod mem;
 pub mod retry;
 pub mod s3;
+pub mod sftp;
 pub mod url;
 
 pub use error::{BResult, BackendError};
@@ -30,12 +31,14 @@ pub use local::LocalBackend;
 pub use mem::MemBackend;
 pub use retry::{RetryBackend, RetryPolicy};
 pub use s3::{S3Backend, S3Options};
+pub use sftp::{SftpBackend, SftpConfig};
 pub use url::Location;
 
 /// How to reach each kind of storage, beyond its location.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub s3: S3Options,
+    pub sftp: SftpConfig,
     pub retry: RetryPolicy,
 }
 
@@ -48,12 +51,10 @@ pub fn open(loc: &Location, opts: &Options) -> BResult<DynBackend> {
             S3Backend::new(s, opts.s3.clone())?,
             opts.retry,
         )),
-        Location::Sftp(_) => {
-            return Err(BackendError::Permanent(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!("{loc}: SFTP repositories are not supported yet"),
-            )))
-        }
+        Location::Sftp(s) => Arc::new(RetryBackend::new(
+            SftpBackend::new(s, opts.sftp.clone())?,
+            opts.retry,
+        )),
     })
 }
 
