@@ -219,6 +219,5 @@ pub(super) fn committer(
             Ok(())
         })?;
     }
-    drop(committed);
     Ok(pending)
 }
