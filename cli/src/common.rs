@@ -213,7 +213,12 @@ pub fn take_audit() -> Option<(
 /// The command line as an audit entry keeps it: the values of options that may carry a
 /// secret are replaced, and so are credentials in URLs.
 pub fn audit_args() -> Vec<String> {
-    const SECRET: [&str; 3] = ["--password-command", "--notify-url", "--notify-command"];
+    const SECRET: [&str; 4] = [
+        "--password-command",
+        "--from-password-command",
+        "--notify-url",
+        "--notify-command",
+    ];
     let mut out = Vec::new();
     let mut hide = false;
     for a in std::env::args_os().skip(1) {
@@ -471,7 +476,7 @@ pub fn open(g: &GlobalOpts) -> Result<Repo> {
     open_with(g, &pw)
 }
 
-fn open_with(g: &GlobalOpts, pw: &str) -> Result<Repo> {
+pub fn open_with(g: &GlobalOpts, pw: &str) -> Result<Repo> {
     let backend = backend(g)?;
     let cache = cache_dir(g);
     let repo = Repo::open(backend, pw.as_bytes(), cache.as_deref())?;

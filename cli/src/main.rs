@@ -64,6 +64,8 @@ enum Command {
     Drill(commands::drill::Args),
     /// Verify the repository
     Check(commands::check::Args),
+    /// Copy snapshots from another repository into this one (only the data this one lacks)
+    Copy(commands::copy::Args),
     /// The audit trail: every operation on the repository; --verify checks it
     Audit(commands::audit::Args),
     /// Every job against its RPO, every scenario against its RTO, the repository, the last
@@ -233,6 +235,7 @@ fn main() -> ExitCode {
         Command::Rollback(a) => commands::rollback::run(&cli.global, a),
         Command::Drill(a) => commands::drill::run(&cli.global, a),
         Command::Check(a) => commands::check::run(&cli.global, a),
+        Command::Copy(a) => commands::copy::run(&cli.global, a),
         Command::Audit(a) => commands::audit::run(&cli.global, a),
         Command::Status(a) => commands::status::run(&cli.global, a),
         Command::Repair(a) => commands::repair::run(&cli.global, a),

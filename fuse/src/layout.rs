@@ -231,6 +231,7 @@ pub(crate) mod tests {
                 parent: None,
                 tree: Id([0; 32]),
                 audit: Vec::new(),
+                original: None,
                 summary: Summary::default(),
             },
         }

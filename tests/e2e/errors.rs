@@ -247,6 +247,7 @@ fn snapshot(repo: &engine::Repo, tree: Id) -> String {
         parent: None,
         tree,
         audit: Vec::new(),
+        original: None,
         summary: Summary::default(),
     };
     repo.save_snapshot(&s).unwrap().to_hex()

@@ -431,3 +431,84 @@ fn sftp_with_an_unknown_key_or_host_is_a_clear_error_that_writes_nothing() {
         "a refused connection created the repository"
     );
 }
+
+fn copy_json(env: &Env, from: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["copy", "--json", "--from-repo", from];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&env.ok(&args)).unwrap()
+}
+
+#[test]
+fn copy_local_to_s3_to_local_restores_identical_and_a_second_copy_transfers_nothing() {
+    let w = Weed::start(&["vcd-copy"]);
+    let a = Env::new();
+    let src = a.path("src");
+    let g = gen::generate_with(&src, 29, &Spec::small());
+    let first = a.backup(&src, &[]);
+    fs::write(src.join(&g.small[0]), b"changed after the first backup").unwrap();
+    random_file(&src.join("added"), 7, 3 << 20);
+    let second = a.backup(&src, &[]);
+    let want = |id: &str, name: &str| a.restore(id, &src, name);
+    let (want1, want2) = (want(&first, "want1"), want(&second, "want2"));
+
+    // Local to S3: both snapshots, oldest first.
+    let b = Env::remote(&w.url("vcd-copy", "repo"), w.env());
+    b.ok(&["init", "--pack-size", "4"]);
+    let r = copy_json(&b, a.repo().to_str().unwrap(), &[]);
+    let copied = r["copied"].as_array().unwrap();
+    assert_eq!(copied.len(), 2, "{r:#}");
+    assert_eq!(copied[0][0], first.as_str(), "{r:#}");
+    assert!(r["bytes_added"].as_u64().unwrap() > 0, "{r:#}");
+    let in_b = |i: usize| copied[i][1].as_str().unwrap().to_string();
+    compare(&want1, &b.restore(&in_b(0), &src, "b1"));
+    compare(&want2, &b.restore(&in_b(1), &src, "b2"));
+    let packs = stored(&w.backend("vcd-copy", "repo"));
+
+    // Again: everything is there already.
+    let r = copy_json(&b, a.repo().to_str().unwrap(), &[]);
+    assert_eq!(r["copied"], serde_json::json!([]), "{r:#}");
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 2, "{r:#}");
+    assert_eq!(r["bytes_read"], 0, "{r:#}");
+    assert_eq!(r["bytes_added"], 0, "{r:#}");
+    assert_eq!(stored(&w.backend("vcd-copy", "repo")), packs);
+
+    // S3 to another local repository with its own password: re-encrypted for its keys.
+    let c = Env {
+        vars: w.env(),
+        ..Env::bare()
+    };
+    fs::write(c.path("pw"), "another password\n").unwrap();
+    c.ok(&["init"]);
+    let b_pw = b.path("pw");
+    let r = copy_json(
+        &c,
+        &w.url("vcd-copy", "repo"),
+        &["--from-password-file", b_pw.to_str().unwrap()],
+    );
+    let copied_c = r["copied"].as_array().unwrap().clone();
+    assert_eq!(copied_c.len(), 2, "{r:#}");
+    compare(
+        &want1,
+        &c.restore(copied_c[0][1].as_str().unwrap(), &src, "c1"),
+    );
+    compare(
+        &want2,
+        &c.restore(copied_c[1][1].as_str().unwrap(), &src, "c2"),
+    );
+    assert!(c.ok(&["check", "--read-data"]).contains("no errors found"));
+    assert!(b.ok(&["check", "--read-data"]).contains("no errors found"));
+
+    // Copying back to where they came from finds them there.
+    let c_pw = c.path("pw");
+    let r = copy_json(
+        &a,
+        c.repo().to_str().unwrap(),
+        &["--from-password-file", c_pw.to_str().unwrap()],
+    );
+    assert_eq!(r["copied"], serde_json::json!([]), "{r:#}");
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 2, "{r:#}");
+
+    // The wrong source password is a clear error.
+    let (_, err) = c.code(12, &["copy", "--from-repo", a.repo().to_str().unwrap()]);
+    assert!(err.contains("password"), "{err}");
+}

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod cat;
 pub mod check;
 pub mod config;
+pub mod copy;
 pub mod daemon;
 pub mod diff;
 pub mod dist;

@@ -213,6 +213,12 @@ fn describe(e: &opendal::Error) -> String {
         },
         _ => m.to_string(),
     };
+    if m.contains("signing credential") {
+        out.push_str(
+            " (no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
+             AWS_PROFILE)",
+        );
+    }
     if e.kind() == ErrorKind::PermissionDenied && !out.contains("ccess") {
         out = format!("access denied: {out}");
     }

@@ -78,6 +78,10 @@ pub struct Snapshot {
     /// repository that shows the trail's newest entries taken away.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audit: Vec<Id>,
+    /// The snapshot this one is a copy of (`vcd copy`, FORMAT.md §9), in the repository it
+    /// was first made in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Id>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -148,6 +152,7 @@ mod tests {
                 parent: None,
                 tree: Id::default(),
                 audit: Vec::new(),
+                original: None,
                 summary: Summary::default(),
             },
         }

@@ -439,6 +439,7 @@ mod tests {
                 parent: None,
                 tree: Id::default(),
                 audit: Vec::new(),
+                original: None,
                 summary: Summary::default(),
             },
         }

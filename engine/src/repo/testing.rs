@@ -92,6 +92,7 @@ pub fn snapshot(repo: &Repo, root: Id) -> Id {
         parent: None,
         tree: root,
         audit: Vec::new(),
+        original: None,
         summary: Summary::default(),
     })
     .unwrap()

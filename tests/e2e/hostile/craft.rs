@@ -126,6 +126,7 @@ impl Crafter {
             parent: None,
             tree: root,
             audit: Vec::new(),
+            original: None,
             summary: Summary::default(),
         };
         self.repo.save_snapshot(&s).unwrap().to_hex()

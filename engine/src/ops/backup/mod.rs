@@ -7,7 +7,8 @@ mod dirs;
 mod store;
 mod walk;
 
-use store::{committer, packer, Sink};
+use store::{committer, packer};
+pub(in crate::ops) use store::{with_sink, Sink};
 use walk::{source_tree, Counters, Source, Walker};
 
 pub use walk::scan;
@@ -233,6 +234,7 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
         parent: parent.map(|p| p.id),
         tree: root,
         audit: opts.audit.clone(),
+        original: None,
         summary,
     };
     // The last moment an interrupt can stop the backup: after it, the snapshot exists.

@@ -33,8 +33,8 @@ pub(super) const BATCH_BLOBS: usize = 1024;
 pub(super) const WRITE_BUF: usize = 64 << 10;
 
 /// Deduplicates and seals blobs, and hands them to the packer; one per backup.
-pub(super) struct Sink<'a> {
-    pub(super) repo: &'a Repo,
+pub(in crate::ops) struct Sink<'a> {
+    pub(in crate::ops) repo: &'a Repo,
     pub(super) level: i32,
     pub(super) dry_run: bool,
     pub(super) inflight: Mutex<HashSet<Id>>,
@@ -48,7 +48,7 @@ pub(super) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     /// Stores `data` unless the repository or this run already has it; returns its id.
-    pub(super) fn add(&self, ty: BlobType, data: &[u8]) -> Result<Id> {
+    pub(in crate::ops) fn add(&self, ty: BlobType, data: &[u8]) -> Result<Id> {
         if data.len() > blob::MAX_BLOB_RAW as usize {
             // Readers refuse such blobs: fail the backup now rather than write a snapshot
             // that cannot be read back. Only a tree can get here (chunks are at most 2 MiB):
@@ -95,7 +95,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Sends what is batched and closes the channel: the packer then finishes its packs.
-    pub(super) fn finish(&self) -> Result<()> {
+    pub(in crate::ops) fn finish(&self) -> Result<()> {
         for b in &self.batches {
             let batch = std::mem::take(&mut *b.lock().unwrap()).0;
             if !batch.is_empty() {
@@ -107,7 +107,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Closes the channel without sending the batches: blobs in them are simply not stored.
-    pub(super) fn close(&self) {
+    pub(in crate::ops) fn close(&self) {
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
@@ -220,4 +220,58 @@ pub(super) fn committer(
         })?;
     }
     Ok(pending)
+}
+
+/// Runs `f` with a sink whose blobs are packed, committed and indexed as it adds them (the
+/// packer and committer threads of a backup); returns what `f` returned once every pack is
+/// committed and named by an index file, with the bytes and blobs added. For operations that
+/// store blobs from somewhere other than a filesystem walk (`copy`).
+pub(in crate::ops) fn with_sink<T>(
+    repo: &Repo,
+    level: i32,
+    f: impl FnOnce(&Sink<'_>) -> Result<T>,
+) -> Result<(T, u64, u64)> {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<SealedBlob>>(4);
+    let sink = Sink {
+        repo,
+        level,
+        dry_run: false,
+        inflight: Mutex::new(HashSet::new()),
+        batches: Default::default(),
+        tx: Mutex::new(Some(tx)),
+        bytes_added: AtomicU64::new(0),
+        blobs_added: AtomicU64::new(0),
+    };
+    let (done, packed, committed) = std::thread::scope(|s| {
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        let packing = s.spawn(|| packer(repo, rx, done_tx));
+        let committing = s.spawn(|| committer(repo, done_rx, &sink.inflight, None));
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let r = f(&sink);
+            if r.is_ok() {
+                sink.finish()?;
+            }
+            r
+        }));
+        sink.close();
+        let packed = packing.join().expect("packer thread panicked");
+        let committed = committing.join().expect("committer thread panicked");
+        (done, packed, committed)
+    });
+    let done = done.unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let pending = committed?;
+    let done = packed.and(done);
+    if !pending.is_empty() {
+        let saved = repo.save_index(&pending);
+        if done.is_ok() {
+            saved?;
+        }
+    }
+    let v = done?;
+    repo.flush_index()?;
+    Ok((
+        v,
+        sink.bytes_added.load(Ordering::Relaxed),
+        sink.blobs_added.load(Ordering::Relaxed),
+    ))
 }
