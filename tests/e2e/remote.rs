@@ -512,3 +512,61 @@ fn copy_local_to_s3_to_local_restores_identical_and_a_second_copy_transfers_noth
     let (_, err) = c.code(12, &["copy", "--from-repo", a.repo().to_str().unwrap()]);
     assert!(err.contains("password"), "{err}");
 }
+
+#[test]
+fn snapshots_and_trees_of_a_remote_repository_are_read_once_then_from_the_local_cache() {
+    let w = Weed::start(&["vcd-cache"]);
+    let proxy = crate::servers::CountingProxy::start(w.s3_port);
+    let url = format!("s3:http://127.0.0.1:{}/vcd-cache/repo", proxy.port);
+    let env = Env::remote(&url, w.env());
+    env.ok(&["init"]);
+    let src = env.path("src");
+    gen::generate_with(&src, 31, &Spec::small());
+    env.backup(&src, &[]);
+    env.backup(&src, &[]);
+    // A cache made elsewhere: the first listing fetches, the second reads the cache.
+    fs::remove_dir_all(env.cache()).unwrap();
+    let reads = |reqs: &[String], dir: &str| {
+        reqs.iter()
+            .filter(|r| r.starts_with("GET ") && r.contains(&format!("/repo/{dir}/")))
+            .count()
+    };
+    proxy.take();
+    let cold = env.ok(&["ls", "latest"]);
+    let first = proxy.take();
+    assert_eq!(reads(&first, "snapshots"), 2, "{first:#?}");
+    assert!(reads(&first, "data") > 0, "{first:#?}");
+    let warm = env.ok(&["ls", "latest"]);
+    assert_eq!(warm, cold);
+    let second = proxy.take();
+    assert_eq!(reads(&second, "snapshots"), 0, "{second:#?}");
+    assert_eq!(reads(&second, "index"), 0, "{second:#?}");
+    assert_eq!(reads(&second, "data"), 0, "trees read again: {second:#?}");
+
+    // A damaged entry is noticed, dropped and fetched again.
+    let mut cached = Vec::new();
+    let mut dirs = vec![env.cache()];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            } else if e.path().to_string_lossy().contains("/files/") {
+                cached.push(e.path());
+            }
+        }
+    }
+    assert!(cached.len() > 3, "{cached:?}");
+    for p in &cached {
+        let mut b = fs::read(p).unwrap();
+        let n = b.len() / 2;
+        b[n] ^= 1;
+        fs::write(p, b).unwrap();
+    }
+    assert_eq!(env.ok(&["ls", "latest"]), cold);
+    let third = proxy.take();
+    assert_eq!(reads(&third, "snapshots"), 2, "{third:#?}");
+    assert!(reads(&third, "data") > 0, "{third:#?}");
+    assert_eq!(env.ok(&["ls", "latest"]), cold);
+    assert_eq!(reads(&proxy.take(), "data"), 0);
+}

@@ -476,3 +476,105 @@ impl Drop for Sshd {
         self.kill();
     }
 }
+
+/// A TCP proxy that forwards everything and writes down each HTTP request's method and path
+/// (found where a request starts: at the head of the stream or after a blank line). Sealed
+/// bodies are random bytes, so a body that mimics a request line is not a practical worry.
+pub struct CountingProxy {
+    pub port: u16,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CountingProxy {
+    pub fn start(upstream: u16) -> CountingProxy {
+        use std::io::{Read, Write};
+        use std::net::TcpStream;
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        use std::sync::{Arc, Mutex};
+
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (reqs, st) = (requests.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                if st.load(SeqCst) {
+                    return;
+                }
+                let Ok(down) = conn else { continue };
+                let Ok(up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let reqs = reqs.clone();
+                let (d2, u2) = (down.try_clone().unwrap(), up.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (d2, u2);
+                    let mut buf = vec![0u8; 64 << 10];
+                    let mut tail: Vec<u8> = b"\r\n\r\n".to_vec();
+                    loop {
+                        let k = match from.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(k) => k,
+                        };
+                        let old = tail.len();
+                        let mut seen = tail.clone();
+                        seen.extend_from_slice(&buf[..k]);
+                        for m in ["GET ", "PUT ", "HEAD ", "DELETE ", "POST "] {
+                            let pat = format!("\r\n\r\n{m}/");
+                            let mut at = 0;
+                            while let Some(i) = find(&seen[at..], pat.as_bytes()) {
+                                let start = at + i + 4;
+                                let end = seen[start..]
+                                    .iter()
+                                    .position(|&c| c == b'\r')
+                                    .map(|e| start + e)
+                                    .unwrap_or(seen.len());
+                                // A match wholly inside the kept tail was counted already.
+                                if start + m.len() + 1 > old {
+                                    reqs.lock().unwrap().push(
+                                        String::from_utf8_lossy(&seen[start..end]).into_owned(),
+                                    );
+                                }
+                                at = start;
+                            }
+                        }
+                        let keep = seen.len().saturating_sub(512);
+                        tail = seen[keep..].to_vec();
+                        if to.write_all(&buf[..k]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (up, down);
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        CountingProxy {
+            port,
+            requests,
+            stop,
+        }
+    }
+
+    /// The requests so far, and forgets them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.requests.lock().unwrap())
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}

@@ -167,6 +167,11 @@ pub trait Backend: Send + Sync {
     fn concurrency(&self) -> usize {
         1
     }
+    /// Whether each call crosses a network: then the repository keeps a local copy of its
+    /// metadata (`cache::files`), which for a local directory would only copy the disk.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// For `Backend::remove_temp_files`: the time before which a temp file of a type counts as

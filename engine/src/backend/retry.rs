@@ -145,6 +145,9 @@ impl<B: Backend> Backend for RetryBackend<B> {
     fn concurrency(&self) -> usize {
         self.inner.concurrency()
     }
+    fn is_remote(&self) -> bool {
+        self.inner.is_remote()
+    }
 }
 
 #[cfg(test)]

@@ -388,6 +388,10 @@ impl Backend for S3Backend {
         Ok(m.last_modified().map(std::time::SystemTime::from))
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn concurrency(&self) -> usize {
         self.opts.connections
     }

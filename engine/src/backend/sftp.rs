@@ -547,6 +547,10 @@ impl Backend for SftpBackend {
         Ok(m.modified().map(|t| t.as_system_time()))
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn concurrency(&self) -> usize {
         4
     }

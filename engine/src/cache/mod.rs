@@ -7,6 +7,7 @@
 //! repository (files removed, or the database lost). Losing sled loses nothing. See `Index`
 //! for how the database is laid out and why.
 
+pub mod files;
 mod perms;
 mod records;
 mod table;

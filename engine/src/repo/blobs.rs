@@ -93,6 +93,52 @@ impl BlobSource for Repo {
     fn chunk_id(&self, data: &[u8]) -> Id {
         self.keys.chunk_id.id(data)
     }
+
+    /// As the trait's, but a remote repository's trees come from the local metadata cache
+    /// when it has them (checked as any blob is: MAC and keyed id).
+    fn load_tree(&self, id: &Id) -> Result<Tree> {
+        use crate::cache::files::Kind;
+        let loc = self.locate(id)?.ok_or(Error::BlobNotIndexed(*id))?;
+        if loc.entry.ty != BlobType::Tree {
+            return Err(Error::damaged(
+                "tree",
+                id.to_hex(),
+                "the blob is stored as data, not as a tree",
+            ));
+        }
+        let name = id.to_hex();
+        let cached = self.files.as_ref().and_then(|c| {
+            let sealed = c.get(Kind::Tree, &name)?;
+            match self.open_blob(&loc.entry, &sealed) {
+                Ok(b) => Some(b),
+                Err(_) => {
+                    c.remove(Kind::Tree, &name);
+                    None
+                }
+            }
+        });
+        let b = match cached {
+            Some(b) => b,
+            None => {
+                let mut sealed = Vec::new();
+                self.read_pack_range(
+                    &loc.pack,
+                    loc.entry.offset,
+                    loc.entry.length as u64,
+                    &mut sealed,
+                )?;
+                let b = self.open_blob(&loc.entry, &sealed)?;
+                if let Some(c) = &self.files {
+                    c.put(Kind::Tree, &name, &sealed);
+                }
+                b
+            }
+        };
+        Tree::decode(&b).map_err(|e| match e {
+            Error::Damaged { detail, .. } => Error::damaged("tree", id.to_hex(), detail),
+            e => e,
+        })
+    }
 }
 
 /// Inherent forms of the read seam, so callers need not import the trait.

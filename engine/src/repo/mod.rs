@@ -38,6 +38,8 @@ pub struct Repo {
     key_id: Id,
     index: Index,
     index_path: Option<PathBuf>,
+    /// A remote repository's metadata, kept locally (None: local storage, or no cache).
+    pub(crate) files: Option<crate::cache::files::FileCache>,
     /// The format version the stored config says, as far as this handle knows (`upgrade_to`).
     stored_version: std::sync::atomic::AtomicU32,
 }
@@ -137,7 +139,11 @@ impl Repo {
             keys::remember(d, &config.id, &key_id);
         }
         let stored_version = std::sync::atomic::AtomicU32::new(config.version);
+        let files = cache_dir
+            .filter(|_| backend.is_remote())
+            .map(|d| crate::cache::files::FileCache::new(d.join(config.id.to_hex()).join("files")));
         let repo = Repo {
+            files,
             locks: Arc::new(lock::LockRegistry::new(Arc::clone(&backend))),
             backend,
             keys,
@@ -239,6 +245,28 @@ impl Repo {
 
     /// Reads a content-addressed file and checks it against its name.
     pub fn get_verified(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
+        use crate::cache::files::Kind;
+        let kind = match t {
+            FileType::Snapshot => Some(Kind::Snapshot),
+            FileType::Index => Some(Kind::Index),
+            _ => None,
+        };
+        let cache = self.files.as_ref().zip(kind);
+        if let Some((c, k)) = cache {
+            match c.get(k, name) {
+                Some(b) if Id::of_file(&b).to_hex() == name => return Ok(b),
+                Some(_) => c.remove(k, name),
+                None => {}
+            }
+        }
+        let b = self.get_verified_uncached(t, name)?;
+        if let Some((c, k)) = cache {
+            c.put(k, name, &b);
+        }
+        Ok(b)
+    }
+
+    fn get_verified_uncached(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
         let b = self.backend.get(t, name).map_err(|e| {
             if e.is_not_found() {
                 Error::NotFound(format!("{} {name}", t.label()))
@@ -336,6 +364,11 @@ impl Repo {
             })
             .collect();
         out.sort_by_key(|s| (s.snap.time, s.id));
+        if let Some(c) = &self.files {
+            let listed: std::collections::HashSet<&str> =
+                names.iter().map(|(n, _)| n.as_str()).collect();
+            c.retain(crate::cache::files::Kind::Snapshot, |n| listed.contains(n));
+        }
         // Read rule 2 (FORMAT.md): index files after snapshots. A backup that finished since
         // this handle opened wrote its index files before its snapshot, so absorbing them now
         // lets every snapshot listed above find its blobs.
@@ -403,6 +436,9 @@ impl Repo {
             .collect();
         let have = self.index.absorbed_files()?;
         let set: std::collections::HashSet<&str> = files.iter().map(|s| s.as_str()).collect();
+        if let Some(c) = &self.files {
+            c.retain(crate::cache::files::Kind::Index, |n| set.contains(n));
+        }
         if self.index.is_incomplete()? {
             tracing::info!("the local index was left half-cleared; rebuilding it");
             self.index.clear()?;
