@@ -34,6 +34,9 @@ _vcd() {
             vcd,config)
                 cmd="vcd__subcmd__config"
                 ;;
+            vcd,copy)
+                cmd="vcd__subcmd__copy"
+                ;;
             vcd,daemon)
                 cmd="vcd__subcmd__daemon"
                 ;;
@@ -141,6 +144,9 @@ _vcd() {
                 ;;
             vcd__subcmd__help,config)
                 cmd="vcd__subcmd__help__subcmd__config"
+                ;;
+            vcd__subcmd__help,copy)
+                cmd="vcd__subcmd__help__subcmd__copy"
                 ;;
             vcd__subcmd__help,daemon)
                 cmd="vcd__subcmd__help__subcmd__daemon"
@@ -311,7 +317,7 @@ _vcd() {
 
     case "${cmd}" in
         vcd)
-            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help"
+            opts="-r -q -v -h -V --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help --version init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -868,6 +874,80 @@ _vcd() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vcd__subcmd__copy)
+            opts="-r -q -v -h --from-repo --from-password-file --from-password-command --host --tag --path --category --job --json --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vcd__subcmd__daemon)
             opts="-r -q -v -h --state-dir --metrics-listen --repo --config --password-file --cache-dir --no-cache --quiet --verbose --no-lock --notify-url --notify-command --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1185,7 +1265,7 @@ _vcd() {
             return 0
             ;;
         vcd__subcmd__help)
-            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help"
+            opts="init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1313,6 +1393,20 @@ _vcd() {
         vcd__subcmd__help__subcmd__config__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vcd__subcmd__help__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

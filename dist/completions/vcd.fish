@@ -24,7 +24,7 @@ function __fish_vcd_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c vcd -n "__fish_vcd_needs_command" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_needs_command" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_needs_command" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_needs_command" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_needs_command" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -50,6 +50,7 @@ complete -c vcd -n "__fish_vcd_needs_command" -f -a "verify-restore" -d 'Compare
 complete -c vcd -n "__fish_vcd_needs_command" -f -a "rollback" -d 'Put a restoration\'s target back as it was before the restore'
 complete -c vcd -n "__fish_vcd_needs_command" -f -a "drill" -d 'Restore a scenario\'s data (or a sample) into a scratch directory, verify it, remove it, and estimate the whole restore\'s duration against the RTO'
 complete -c vcd -n "__fish_vcd_needs_command" -f -a "check" -d 'Verify the repository'
+complete -c vcd -n "__fish_vcd_needs_command" -f -a "copy" -d 'Copy snapshots from another repository into this one (only the data this one lacks)'
 complete -c vcd -n "__fish_vcd_needs_command" -f -a "audit" -d 'The audit trail: every operation on the repository; --verify checks it'
 complete -c vcd -n "__fish_vcd_needs_command" -f -a "status" -d 'Every job against its RPO, every scenario against its RTO, the repository, the last check (exit 0 ok, 1 warning, 2 breach)'
 complete -c vcd -n "__fish_vcd_needs_command" -f -a "repair" -d 'Repair repository structures'
@@ -66,7 +67,7 @@ complete -c vcd -n "__fish_vcd_needs_command" -f -a "man" -d 'Print or write the
 complete -c vcd -n "__fish_vcd_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l compression -d 'zstd level for new data (0 stores raw)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l pack-size -d 'Close packs at this size, in MiB' -r
-complete -c vcd -n "__fish_vcd_using_subcommand init" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand init" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand init" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -86,7 +87,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand backup" -l exclude-file -d 'Read
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l type -d 'full reads every byte; incremental skips files unchanged since the parent snapshot' -r
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l host -d 'Host name to record (default: this host)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l time -d 'Snapshot time to record instead of now (RFC 3339 or "YYYY-MM-DD HH:MM")' -r
-complete -c vcd -n "__fish_vcd_using_subcommand backup" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand backup" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand backup" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -104,7 +105,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l tag -d 'Only snaps
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l host -d 'Only snapshots from this host' -r
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l job -d 'Only snapshots of this configured job' -r
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l category -d 'Only snapshots of this data category' -r
-complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand snapshots" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -122,7 +123,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand ls" -l tag -d 'Choose among snap
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
-complete -c vcd -n "__fish_vcd_using_subcommand ls" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand ls" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand ls" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -140,7 +141,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand diff" -l tag -d 'Choose among sn
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
-complete -c vcd -n "__fish_vcd_using_subcommand diff" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand diff" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -152,7 +153,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand diff" -s q -l quiet -d 'Print on
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand diff" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand stats" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand stats" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand stats" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -170,7 +171,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand cat" -l tag -d 'Choose among sna
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
-complete -c vcd -n "__fish_vcd_using_subcommand cat" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand cat" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand cat" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -203,7 +204,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand forget" -l tz -d 'Time zone of d
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l max-unused -d 'Unused space tolerated, as a share of the used space: a percentage ("5%") or "unlimited" (only wholly unused packs are deleted, nothing is repacked). A pack more than twice that unused is repacked too' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l max-repack-size -d 'Copy at most this much while repacking (e.g. 500M, 2G); default: no bound' -r
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l grace -d 'Leave packs that no index file names, and temp files, until they are this old (they may belong to a backup still running; temp files are left alone too while another command holds a lock): e.g. 1h, 30m, 0s' -r
-complete -c vcd -n "__fish_vcd_using_subcommand forget" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand forget" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand forget" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -228,7 +229,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand restore" -l scenario -d 'The rec
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l include -d 'Restore only paths matching a glob (repeatable); a matching directory brings its content' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l exclude -d 'Skip paths matching a glob (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l overwrite -d 'What to do with what already exists in the target: always (replace it, as restic does), if-changed (keep a regular file of the snapshot\'s size and modification time), never (keep anything there, restore only what is missing)' -r
-complete -c vcd -n "__fish_vcd_using_subcommand restore" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand restore" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -247,7 +248,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand restore" -s q -l quiet -d 'Print
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand restore" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -261,7 +262,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_su
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Every event of one restoration'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -275,7 +276,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcom
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from help" -f -a "show" -d 'Every event of one restoration'
 complete -c vcd -n "__fish_vcd_using_subcommand restores; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -287,7 +288,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -s q -l quiet -d
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand verify-restore" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand rollback" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand rollback" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand rollback" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -307,7 +308,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand drill" -l tag -d 'Choose among s
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
-complete -c vcd -n "__fish_vcd_using_subcommand drill" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand drill" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -321,7 +322,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand drill" -s v -l verbose -d 'More 
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand drill" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l read-data-subset -d 'Read only this share of packs, e.g. 10%' -r
-complete -c vcd -n "__fish_vcd_using_subcommand check" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand check" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -334,8 +335,28 @@ complete -c vcd -n "__fish_vcd_using_subcommand check" -s q -l quiet -d 'Print o
 complete -c vcd -n "__fish_vcd_using_subcommand check" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand check" -s h -l help -d 'Print help'
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l from-repo -d 'The repository to copy from (same forms as --repo)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l from-password-file -d 'The source repository\'s password file (default: this repository\'s password source)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l from-password-command -d 'A command that prints the source repository\'s password' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l host -d 'Choose among snapshots from this host (repeatable: any of them)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l tag -d 'Choose among snapshots with this tag (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l path -d 'Choose among snapshots that backed up this path, or one above it (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l category -d 'Choose among snapshots holding this data category (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l password-file -d 'Read the password from a file (first line)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l notify-url -d 'POST a JSON event to this URL when the command fails (instead of the configuration\'s [notify] url)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l notify-command -d 'Run this shell command with the event on stdin (and as VCD_* variables) when the command fails (instead of the configuration\'s [notify] command)' -r
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l json -d 'Print the result as JSON (`copied`: [[source, copy]…], `skipped`, `bytes_read`, `bytes_added`, `blobs_added`)'
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l no-cache -d 'Keep no local index: build a temporary one from the repository each run'
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -s q -l quiet -d 'Print only errors and results'
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
+complete -c vcd -n "__fish_vcd_using_subcommand copy" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l since -d 'Only entries at or after this time (RFC 3339, local "YYYY-MM-DD[ HH:MM]", "2h ago")' -r
-complete -c vcd -n "__fish_vcd_using_subcommand audit" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand audit" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -349,7 +370,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand audit" -s v -l verbose -d 'More 
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l prometheus -d 'Also write the status as Prometheus metrics to FILE (atomically: for node_exporter\'s textfile collector, FILE ends in .prom in its directory)' -r -F
-complete -c vcd -n "__fish_vcd_using_subcommand status" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand status" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -361,7 +382,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand status" -s q -l quiet -d 'Print 
 complete -c vcd -n "__fish_vcd_using_subcommand status" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand status" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand status" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -374,7 +395,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subc
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -f -a "index" -d 'Rebuild the index from index files and pack trailers'
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and not __fish_seen_subcommand_from index help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcommand_from index" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -391,7 +412,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand repair; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l max-unused -d 'Unused space tolerated, as a share of the used space: a percentage ("5%") or "unlimited" (only wholly unused packs are deleted, nothing is repacked). A pack more than twice that unused is repacked too' -r
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l max-repack-size -d 'Copy at most this much while repacking (e.g. 500M, 2G); default: no bound' -r
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l grace -d 'Leave packs that no index file names, and temp files, until they are this old (they may belong to a backup still running; temp files are left alone too while another command holds a lock): e.g. 1h, 30m, 0s' -r
-complete -c vcd -n "__fish_vcd_using_subcommand prune" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand prune" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -404,7 +425,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand prune" -s q -l quiet -d 'Print o
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand prune" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -421,7 +442,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcomm
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -f -a "passwd" -d 'Change the password in use (adds a new key, removes the current one)'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and not __fish_seen_subcommand_from add list remove passwd help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l new-password-file -d 'Read the new password from a file (default: prompt, or VCD_NEW_PASSWORD)' -r -F
-complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -432,7 +453,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -444,7 +465,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -456,7 +477,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l new-password-file -d 'Read the new password from a file (default: prompt, or VCD_NEW_PASSWORD)' -r -F
-complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from passwd" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -472,7 +493,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a key by id prefix (not the one in use)'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "passwd" -d 'Change the password in use (adds a new key, removes the current one)'
 complete -c vcd -n "__fish_vcd_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vcd -n "__fish_vcd_using_subcommand unlock" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand unlock" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand unlock" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -491,7 +512,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand mount" -l category -d 'Choose am
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l job -d 'Choose among snapshots of this configured job (repeatable)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l cache-size -d 'Memory for decrypted chunks, in MiB (enough for the readahead of sequential readers; more helps only repeated random reads)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l threads -d 'FUSE worker threads' -r
-complete -c vcd -n "__fish_vcd_using_subcommand mount" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand mount" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -505,7 +526,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand mount" -s q -l quiet -d 'Print o
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand mount" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -520,7 +541,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subc
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -f -a "check" -d 'Check the configuration: errors and warnings with line and column, and whether each recovery scenario\'s RPO can be met (exit 1 on an error)'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -f -a "show" -d 'Print the effective configuration'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and not __fish_seen_subcommand_from init check show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -532,7 +553,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -544,7 +565,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from show" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -561,7 +582,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcomma
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective configuration'
 complete -c vcd -n "__fish_vcd_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l time -d 'Snapshot time to record instead of now (RFC 3339 or "YYYY-MM-DD HH:MM")' -r
-complete -c vcd -n "__fish_vcd_using_subcommand run" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand run" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand run" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -575,7 +596,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand run" -l no-lock -d 'Take no lock
 complete -c vcd -n "__fish_vcd_using_subcommand run" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l from -d 'List runs after this time instead of now (RFC 3339 or "YYYY-MM-DD HH:MM", local)' -r
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l count -d 'How many runs of each job' -r
-complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -590,7 +611,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_su
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -f -a "install" -d 'Write the service that runs `vcd daemon` with this configuration'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l dir -d 'Where to write it' -r -F
-complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -607,7 +628,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcom
 complete -c vcd -n "__fish_vcd_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l state-dir -d 'Directory of the daemon\'s lock and run history (one pair per configuration file)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l metrics-listen -d 'Where to serve Prometheus metrics on /metrics (`off`: nowhere; port 0: any free one, logged)' -r
-complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -618,7 +639,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s q -l quiet -d 'Print 
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand daemon" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand completions" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand completions" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -630,7 +651,7 @@ complete -c vcd -n "__fish_vcd_using_subcommand completions" -s v -l verbose -d 
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l dir -d 'Write vcd.1 and one vcd-COMMAND.1 per subcommand into this directory (default: print vcd.1)' -r -F
-complete -c vcd -n "__fish_vcd_using_subcommand man" -s r -l repo -d 'Repository location' -r -F
+complete -c vcd -n "__fish_vcd_using_subcommand man" -s r -l repo -d 'Repository: PATH, local:PATH, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3://BUCKET[/PREFIX], or sftp:[USER@]HOST:PATH' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l config -d 'The configuration file: categories, jobs, schedules (default: /etc/vcd/vcd.toml)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l password-file -d 'Read the password from a file (first line)' -r -F
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l cache-dir -d 'Directory for the local index cache (default: $XDG_CACHE_HOME/vcd or ~/.cache/vcd)' -r -F
@@ -641,34 +662,35 @@ complete -c vcd -n "__fish_vcd_using_subcommand man" -s q -l quiet -d 'Print onl
 complete -c vcd -n "__fish_vcd_using_subcommand man" -s v -l verbose -d 'More detail on stderr (-v, -vv)'
 complete -c vcd -n "__fish_vcd_using_subcommand man" -l no-lock -d 'Take no lock (read commands only, for read-only storage): nothing then stops a concurrent prune or repair from deleting what this command reads'
 complete -c vcd -n "__fish_vcd_using_subcommand man" -s h -l help -d 'Print help'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "init" -d 'Create a repository'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "backup" -d 'Back up files and directories'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "snapshots" -d 'List snapshots'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "ls" -d 'List the files in a snapshot'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "diff" -d 'Show what changed between two snapshots'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "stats" -d 'Repository size, deduplication and compression'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "cat" -d 'Print a repository object (for debugging)'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "forget" -d 'Remove snapshots by id or by a retention policy (their data stays until a prune)'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "restore" -d 'Restore a snapshot'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "restores" -d 'List the restorations (every restore is recorded), or show one'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "verify-restore" -d 'Compare a restoration\'s target with its snapshot and record the result'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "rollback" -d 'Put a restoration\'s target back as it was before the restore'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "drill" -d 'Restore a scenario\'s data (or a sample) into a scratch directory, verify it, remove it, and estimate the whole restore\'s duration against the RTO'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "check" -d 'Verify the repository'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "audit" -d 'The audit trail: every operation on the repository; --verify checks it'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "status" -d 'Every job against its RPO, every scenario against its RTO, the repository, the last check (exit 0 ok, 1 warning, 2 breach)'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "repair" -d 'Repair repository structures'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "prune" -d 'Delete data no snapshot uses (beside running backups)'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "key" -d 'Manage the keys (passwords) that open the repository'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "unlock" -d 'Remove stale locks'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "mount" -d 'Mount the snapshots read-only with FUSE'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "config" -d 'Write, check or show the configuration file (categories, jobs, schedules, scenarios)'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "run" -d 'Run one configured job now (backup, retention, chained maintenance)'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "schedule" -d 'List the next runs of every configured job; install the systemd unit'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "daemon" -d 'Run the configured jobs at their scheduled times (SIGHUP reloads, SIGTERM stops)'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "man" -d 'Print or write the manual pages'
-complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "init" -d 'Create a repository'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "backup" -d 'Back up files and directories'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "snapshots" -d 'List snapshots'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "ls" -d 'List the files in a snapshot'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "diff" -d 'Show what changed between two snapshots'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "stats" -d 'Repository size, deduplication and compression'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "cat" -d 'Print a repository object (for debugging)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "forget" -d 'Remove snapshots by id or by a retention policy (their data stays until a prune)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "restore" -d 'Restore a snapshot'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "restores" -d 'List the restorations (every restore is recorded), or show one'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "verify-restore" -d 'Compare a restoration\'s target with its snapshot and record the result'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "rollback" -d 'Put a restoration\'s target back as it was before the restore'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "drill" -d 'Restore a scenario\'s data (or a sample) into a scratch directory, verify it, remove it, and estimate the whole restore\'s duration against the RTO'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "check" -d 'Verify the repository'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "copy" -d 'Copy snapshots from another repository into this one (only the data this one lacks)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "audit" -d 'The audit trail: every operation on the repository; --verify checks it'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "status" -d 'Every job against its RPO, every scenario against its RTO, the repository, the last check (exit 0 ok, 1 warning, 2 breach)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "repair" -d 'Repair repository structures'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "prune" -d 'Delete data no snapshot uses (beside running backups)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "key" -d 'Manage the keys (passwords) that open the repository'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "unlock" -d 'Remove stale locks'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "mount" -d 'Mount the snapshots read-only with FUSE'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "config" -d 'Write, check or show the configuration file (categories, jobs, schedules, scenarios)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "run" -d 'Run one configured job now (backup, retention, chained maintenance)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "schedule" -d 'List the next runs of every configured job; install the systemd unit'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "daemon" -d 'Run the configured jobs at their scheduled times (SIGHUP reloads, SIGTERM stops)'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "man" -d 'Print or write the manual pages'
+complete -c vcd -n "__fish_vcd_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats cat forget restore restores verify-restore rollback drill check copy audit status repair prune key unlock mount config run schedule daemon completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vcd -n "__fish_vcd_using_subcommand help; and __fish_seen_subcommand_from restores" -f -a "show" -d 'Every event of one restoration'
 complete -c vcd -n "__fish_vcd_using_subcommand help; and __fish_seen_subcommand_from repair" -f -a "index" -d 'Rebuild the index from index files and pack trailers'
 complete -c vcd -n "__fish_vcd_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add" -d 'Add a key (a new password for the same repository)'

@@ -144,6 +144,32 @@ fn a_tree_with_every_kind_of_metadata_round_trips_through_s3() {
     let f = first_file(&src);
     let in_mount = m.path("latest").join(f.strip_prefix("/").unwrap());
     assert_eq!(fs::read(&in_mount).unwrap(), fs::read(&f).unwrap());
+
+    // The configuration file names the bucket by its URL.
+    let cfg = env.path("vcd.toml");
+    fs::write(
+        &cfg,
+        format!(
+            "[repository]\nurl = {:?}\npassword_file = {:?}\n",
+            w.url("vcd-roundtrip", "repo"),
+            env.path("pw")
+        ),
+    )
+    .unwrap();
+    let mut c = Command::new(vcd_bin());
+    c.arg("--config")
+        .arg(&cfg)
+        .args(["snapshots", "--json"])
+        .env_remove("VCD_REPOSITORY")
+        .env_remove("VCD_PASSWORD_FILE")
+        .env("VCD_CACHE_DIR", env.cache());
+    for (k, v) in w.env() {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v:#}");
 }
 
 #[test]

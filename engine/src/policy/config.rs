@@ -184,6 +184,11 @@ pub fn check(text: &str) -> (Option<Config>, Vec<Diagnostic>) {
             "repository: give exactly one of path and url",
         );
     }
+    if let Some(u) = &r.url {
+        if let Err(e) = crate::backend::url::parse(std::ffi::OsStr::new(u)) {
+            f.error(raw.repository.span(), format!("repository: {e}"));
+        }
+    }
     if r.password_file.is_some() && r.password_command.is_some() {
         f.error(
             raw.repository.span(),

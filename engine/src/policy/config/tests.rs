@@ -323,3 +323,24 @@ fn a_drill_task_names_a_scenario_of_the_file_and_a_sample() {
     );
     assert!(errors(&text)[0].message.contains("scenario does not apply"));
 }
+
+#[test]
+fn a_repository_url_of_an_unknown_scheme_is_an_error_and_a_known_one_is_kept() {
+    let path_line = DEFAULT
+        .lines()
+        .find(|l| l.starts_with("path = "))
+        .unwrap()
+        .to_string();
+    let e = errors(&edited(&path_line, "url = \"sftp://host/srv/repo\""));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].message.contains("sftp:[USER@]HOST:PATH"), "{e:#?}");
+    let (c, d) = check(&edited(
+        &path_line,
+        "url = \"s3:https://s3.example.com/bucket/host1\"",
+    ));
+    let c = c.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(
+        c.repository.url.as_deref(),
+        Some("s3:https://s3.example.com/bucket/host1")
+    );
+}
