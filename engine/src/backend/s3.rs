@@ -169,6 +169,7 @@ impl S3Backend {
 
     fn write(&self, key: &str, data: opendal::Buffer, new: bool) -> BResult<()> {
         let len = data.len();
+        tracing::debug!(target: "vcd::storage", "s3 PUT {key} ({len} bytes{})", if new { ", if none" } else { "" });
         let r = self.rt.block_on(async {
             let mut w = self.op.write_with(key, data).if_not_exists(new);
             if len > self.opts.multipart_over {
@@ -184,6 +185,7 @@ impl S3Backend {
     /// Distinguishes "no repository here" from "no bucket here": a HEAD of a missing key
     /// answers 404 either way, a listing names the missing bucket.
     fn check_bucket(&self) -> BResult<()> {
+        tracing::debug!(target: "vcd::storage", "s3 LIST / (limit 1)");
         let r = self
             .rt
             .block_on(async { self.op.list_with("/").limit(1).await });
@@ -279,6 +281,7 @@ impl Backend for S3Backend {
     }
 
     fn exists(&self) -> BResult<bool> {
+        tracing::debug!(target: "vcd::storage", "s3 HEAD config");
         let r = self.rt.block_on(async { self.op.stat("config").await });
         match r {
             Ok(_) => Ok(true),
@@ -306,6 +309,7 @@ impl Backend for S3Backend {
 
     fn get(&self, t: FileType, name: &str) -> BResult<Vec<u8>> {
         let key = self.key(t, name)?;
+        tracing::debug!(target: "vcd::storage", "s3 GET {key}");
         let r = self.rt.block_on(async { self.op.read(&key).await });
         r.map(|b| b.to_vec())
             .map_err(|e| self.error("reading", &key, e))
@@ -322,6 +326,7 @@ impl Backend for S3Backend {
                 "range past 2^64",
             ))
         })?;
+        tracing::debug!(target: "vcd::storage", "s3 GET {key} bytes {offset}+{len}");
         let r = self
             .rt
             .block_on(async { self.op.read_with(&key).range(offset..end).await });
@@ -358,6 +363,7 @@ impl Backend for S3Backend {
             };
         }
         let dir = format!("{}/", t.dir());
+        tracing::debug!(target: "vcd::storage", "s3 LIST {dir}");
         let r = self
             .rt
             .block_on(async { self.op.list_with(&dir).recursive(t == FileType::Pack).await });
@@ -377,12 +383,14 @@ impl Backend for S3Backend {
 
     fn delete(&self, t: FileType, name: &str) -> BResult<()> {
         let key = self.key(t, name)?;
+        tracing::debug!(target: "vcd::storage", "s3 DELETE {key}");
         let r = self.rt.block_on(async { self.op.delete(&key).await });
         r.map_err(|e| self.error("deleting", &key, e))
     }
 
     fn modified(&self, t: FileType, name: &str) -> BResult<Option<std::time::SystemTime>> {
         let key = self.key(t, name)?;
+        tracing::debug!(target: "vcd::storage", "s3 HEAD {key}");
         let r = self.rt.block_on(async { self.op.stat(&key).await });
         let m = r.map_err(|e| self.error("reading", &key, e))?;
         Ok(m.last_modified().map(std::time::SystemTime::from))

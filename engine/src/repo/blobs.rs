@@ -177,6 +177,13 @@ impl Repo {
         self.index.contains(id)
     }
 
+    /// Keeps a tree's sealed bytes in the metadata cache of a remote repository.
+    pub fn cache_tree(&self, id: &Id, sealed: &[u8]) {
+        if let Some(c) = &self.files {
+            c.put(crate::cache::files::Kind::Tree, &id.to_hex(), sealed);
+        }
+    }
+
     /// Compresses (at `level`, when it helps) and seals one blob for a pack.
     pub fn seal_blob(&self, ty: BlobType, id: Id, data: &[u8], level: i32) -> SealedBlob {
         blob::seal_blob(&self.keys, ty, id, data, level)

@@ -86,8 +86,16 @@ pub fn is_stale(info: &LockInfo, now: chrono::DateTime<chrono::Utc>) -> bool {
 
 /// Every lock in the repository with its name; unreadable ones are reported as `None`.
 pub fn list_locks(repo: &Repo) -> Result<Vec<(String, Option<LockInfo>)>> {
+    list_locks_but(repo, None)
+}
+
+/// `list_locks` without reading `own` (on remote storage each read is a request).
+fn list_locks_but(repo: &Repo, own: Option<&str>) -> Result<Vec<(String, Option<LockInfo>)>> {
     let mut out = Vec::new();
     for (name, _) in repo.list(FileType::Lock)? {
+        if Some(name.as_str()) == own {
+            continue;
+        }
         let info = repo
             .backend
             .get(FileType::Lock, &name)
@@ -117,10 +125,7 @@ enum Kind {
 
 fn conflicts(repo: &Repo, own: Option<&str>, kind: Kind) -> Result<Option<String>> {
     let now = chrono::Utc::now();
-    for (name, info) in list_locks(repo)? {
-        if Some(name.as_str()) == own {
-            continue;
-        }
+    for (name, info) in list_locks_but(repo, own)? {
         match info {
             Some(i) if is_stale(&i, now) => continue,
             Some(i)

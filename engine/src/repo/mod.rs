@@ -118,12 +118,20 @@ impl Repo {
     /// Opens with a password. `cache_dir` holds the local index and remembers which key opened
     /// the repository, to try it first next time; None uses a temporary index.
     pub fn open(backend: DynBackend, password: &[u8], cache_dir: Option<&Path>) -> Result<Repo> {
-        if !backend.exists().map_err(be("probing", "config"))? {
-            return Err(Error::RepoNotFound(backend.location()));
-        }
-        let raw = backend
-            .get(FileType::Config, "config")
-            .map_err(be("reading", "config"))?;
+        // The config read answers "is there a repository" too: one request, not two, on
+        // remote storage. Only a missing one asks `exists`, which on S3 tells a missing bucket.
+        let raw = match backend.get(FileType::Config, "config") {
+            Ok(raw) => raw,
+            Err(e) if e.is_not_found() => {
+                if !backend.exists().map_err(be("probing", "config"))? {
+                    return Err(Error::RepoNotFound(backend.location()));
+                }
+                backend
+                    .get(FileType::Config, "config")
+                    .map_err(be("reading", "config"))?
+            }
+            Err(e) => return Err(be("reading", "config")(e)),
+        };
         let first = cache_dir.map(keys::remembered).unwrap_or_default();
         let (master, key_id, plain) = keys::open(backend.as_ref(), password, &first, |m| {
             m.derive().data.open(aad::CONFIG, &raw).ok()
@@ -377,7 +385,16 @@ impl Repo {
     }
 
     pub fn save_snapshot(&self, s: &Snapshot) -> Result<Id> {
-        self.write_sealed(FileType::Snapshot, aad::SNAPSHOT, &s.encode())
+        let b = self.keys.data.seal(aad::SNAPSHOT, &s.encode());
+        let id = Id::of_file(&b);
+        self.backend
+            .put(FileType::Snapshot, &id.to_hex(), &b)
+            .map_err(be("writing", &format!("snapshot {}", id.to_hex())))?;
+        // The next command lists it: a remote repository's copy is kept here already.
+        if let Some(c) = &self.files {
+            c.put(crate::cache::files::Kind::Snapshot, &id.to_hex(), &b);
+        }
+        Ok(id)
     }
 
     pub fn read_index_file(&self, name: &str) -> Result<Vec<PackEntries>> {
@@ -414,6 +431,9 @@ impl Repo {
             self.backend
                 .put(FileType::Index, &id.to_hex(), &bytes)
                 .map_err(be("writing index", &id.to_hex()))?;
+            if let Some(c) = &self.files {
+                c.put(crate::cache::files::Kind::Index, &id.to_hex(), &bytes);
+            }
             if record {
                 for p in &packs[start..end] {
                     self.index.insert_pack(p)?;

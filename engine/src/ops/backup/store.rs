@@ -64,6 +64,10 @@ impl<'a> Sink<'a> {
             return Ok(id);
         }
         let sealed = self.repo.seal_blob(ty, id, data, self.level);
+        if ty == BlobType::Tree {
+            // The next backup reads its parent's trees: a remote repository's come from here.
+            self.repo.cache_tree(&id, &sealed.bytes);
+        }
         self.bytes_added
             .fetch_add(sealed.bytes.len() as u64, Ordering::Relaxed);
         self.blobs_added.fetch_add(1, Ordering::Relaxed);
