@@ -596,3 +596,60 @@ fn snapshots_and_trees_of_a_remote_repository_are_read_once_then_from_the_local_
     assert_eq!(env.ok(&["ls", "latest"]), cold);
     assert_eq!(reads(&proxy.take(), "data"), 0);
 }
+
+#[test]
+fn two_clients_racing_for_an_exclusive_lock_on_s3_never_both_hold_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Barrier};
+    let w = Weed::start(&["vcd-locks"]);
+    let env = Env::remote(&w.url("vcd-locks", "repo"), w.env());
+    env.ok(&["init"]);
+    let open = || {
+        engine::Repo::open(
+            Arc::new(w.backend("vcd-locks", "repo")),
+            crate::common::PASSWORD.as_bytes(),
+            None,
+        )
+        .unwrap()
+    };
+    let repos = [open(), open()];
+    let held = AtomicUsize::new(0);
+    let mut won = 0;
+    for _ in 0..10 {
+        let barrier = Barrier::new(2);
+        let got: Vec<bool> = std::thread::scope(|s| {
+            let hs: Vec<_> = repos
+                .iter()
+                .map(|r| {
+                    let (barrier, held) = (&barrier, &held);
+                    s.spawn(move || {
+                        barrier.wait();
+                        match engine::repo::lock::acquire(r, true) {
+                            Ok(guard) => {
+                                let n = held.fetch_add(1, SeqCst) + 1;
+                                std::thread::sleep(Duration::from_millis(300));
+                                held.fetch_sub(1, SeqCst);
+                                drop(guard);
+                                assert_eq!(n, 1, "two clients held the exclusive lock at once");
+                                true
+                            }
+                            Err(e) => {
+                                assert!(e.to_string().contains("lock"), "{e}");
+                                false
+                            }
+                        }
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        won += got.iter().filter(|g| **g).count();
+    }
+    // Both may lose a round (each finds the other's lock), but not every round.
+    assert!(won > 0, "no round was won");
+    assert!(w
+        .backend("vcd-locks", "repo")
+        .list(FileType::Lock)
+        .unwrap()
+        .is_empty());
+}

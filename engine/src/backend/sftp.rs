@@ -33,6 +33,9 @@ pub struct SftpConfig {
     pub ssh_program: Option<PathBuf>,
 }
 
+/// A directory entry: name, size, whether a directory, when last written.
+type DirEntry = (String, u64, bool, Option<std::time::SystemTime>);
+
 struct Session {
     sftp: Sftp,
     /// What ssh said on stderr (why a connection failed), capped.
@@ -338,6 +341,15 @@ impl SftpBackend {
     }
 
     fn list_dir(&self, dir: &str) -> BResult<Vec<(String, u64, bool)>> {
+        Ok(self
+            .list_dir_times(dir)?
+            .into_iter()
+            .map(|(n, len, d, _)| (n, len, d))
+            .collect())
+    }
+
+    /// Names, sizes, whether a directory, and when last written, of `dir`'s entries.
+    fn list_dir_times(&self, dir: &str) -> BResult<Vec<DirEntry>> {
         let r = self.call("listing", dir, async |s: &Session| {
             use futures_util::StreamExt;
             let d = s.sftp.fs().open_dir(dir).await?;
@@ -348,7 +360,8 @@ impl SftpBackend {
                 let name = e.filename().to_string_lossy().into_owned();
                 let m = e.metadata();
                 let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-                out.push((name, m.len().unwrap_or(0), is_dir));
+                let modified = m.modified().map(|t| t.as_system_time());
+                out.push((name, m.len().unwrap_or(0), is_dir, modified));
             }
             Ok(out)
         });
@@ -545,6 +558,40 @@ impl Backend for SftpBackend {
             s.sftp.fs().metadata(&p).await
         })?;
         Ok(m.modified().map(|t| t.as_system_time()))
+    }
+
+    fn remove_temp_files(&self, before: &super::TempCutoff) -> BResult<(u64, u64)> {
+        let (mut n, mut bytes) = (0, 0);
+        for t in FileType::ALL {
+            let dir = self.dir_of(t);
+            let mut dirs = vec![dir.clone()];
+            if t == FileType::Pack {
+                for (sub, _, is_dir) in self.list_dir(&dir)? {
+                    if is_dir && sub.len() == 2 && sub.bytes().all(|c| c.is_ascii_hexdigit()) {
+                        dirs.push(format!("{dir}/{sub}"));
+                    }
+                }
+            }
+            for d in dirs {
+                for (name, len, is_dir, modified) in self.list_dir_times(&d)? {
+                    let old = modified.is_some_and(|m| m < before(t));
+                    if !is_dir && name.starts_with(".tmp-") && old {
+                        let p = format!("{d}/{name}");
+                        match self.call("removing", &p, async |s: &Session| {
+                            s.sftp.fs().remove_file(&p).await
+                        }) {
+                            Ok(()) => {
+                                n += 1;
+                                bytes += len;
+                            }
+                            Err(e) if e.is_not_found() => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+        }
+        Ok((n, bytes))
     }
 
     fn is_remote(&self) -> bool {
