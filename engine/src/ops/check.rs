@@ -166,6 +166,7 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
             listed - snaps.len()
         ));
     }
+    let prefetched = prefetch_trees(repo, &blobs, &stored);
     let load_tree = |id: &Id| -> std::result::Result<Tree, String> {
         let loc = blobs
             .get(id)
@@ -173,7 +174,10 @@ pub fn check(repo: &Repo, opts: &CheckOptions, progress: &Progress) -> Result<Ch
         if loc.entry.ty != BlobType::Tree {
             return Err(format!("tree {id} is stored as file data, not as a tree"));
         }
-        let b = repo.load_blob_at(&loc).map_err(|e| format!("tree: {e}"))?;
+        let b = match prefetched.get(id) {
+            Some(b) => b.clone(),
+            None => repo.load_blob_at(&loc).map_err(|e| format!("tree: {e}"))?,
+        };
         Tree::decode(&b).map_err(|e| format!("tree {id}: {e}"))
     };
     let mut seen_trees = HashSet::new();
@@ -487,6 +491,58 @@ impl Entries {
             .iter()
             .map(|&i| self.rows[i as usize].entry())
     }
+}
+
+/// On remote storage, where each read of a tree is a round trip: every tree blob, read with
+/// one request per pack that holds trees (trees have packs of their own) and opened and
+/// verified as any blob. Blobs that fail are left out: the walk reads them again and reports
+/// them. Nothing on local storage, or past `PREFETCH_LIMIT` bytes of trees (the walk reads the
+/// rest one by one).
+fn prefetch_trees(repo: &Repo, blobs: &Entries, stored: &HashMap<Id, u64>) -> HashMap<Id, Vec<u8>> {
+    const PREFETCH_LIMIT: u64 = 1 << 30;
+    if !repo.backend().is_remote() {
+        return HashMap::new();
+    }
+    let mut spans: Vec<(u32, u64, u64)> = Vec::new();
+    let mut total = 0u64;
+    for n in 0..blobs.packs.len() as u32 {
+        if !stored.contains_key(&blobs.packs[n as usize]) {
+            continue;
+        }
+        let trees: Vec<BlobEntry> = blobs
+            .of_pack(n)
+            .filter(|e| e.ty == BlobType::Tree)
+            .collect();
+        let (Some(first), Some(last)) = (trees.first(), trees.last()) else {
+            continue;
+        };
+        let (start, end) = (first.offset, last.offset + last.length as u64);
+        total += end - start;
+        if total > PREFETCH_LIMIT {
+            break;
+        }
+        spans.push((n, start, end));
+    }
+    let out = Mutex::new(HashMap::new());
+    repo.io_parallel(|| {
+        spans.par_iter().for_each(|&(n, start, end)| {
+            let pack = blobs.packs[n as usize];
+            let mut buf = Vec::new();
+            if repo
+                .read_pack_range(&pack, start, end - start, &mut buf)
+                .is_err()
+            {
+                return;
+            }
+            for e in blobs.of_pack(n).filter(|e| e.ty == BlobType::Tree) {
+                let at = (e.offset - start) as usize;
+                if let Ok(b) = repo.open_blob(&e, &buf[at..at + e.length as usize]) {
+                    out.lock().unwrap().insert(e.id, b);
+                }
+            }
+        })
+    });
+    out.into_inner().unwrap()
 }
 
 /// (snapshot, path, blob) for every file or directory in any snapshot that needs a damaged blob.

@@ -27,6 +27,13 @@ const READ_LIMITS: ReadLimits = ReadLimits {
     max_read: 4 << 20,
 };
 
+/// On remote storage each read is a request with a round trip: gaps of up to 2 MiB are read
+/// through, and a read may span 8 MiB (half a default pack: each I/O thread keeps one buffer).
+const REMOTE_READ_LIMITS: ReadLimits = ReadLimits {
+    gap: 2 << 20,
+    max_read: 8 << 20,
+};
+
 /// One regular file to write: where (its directory's descriptor and record, its name) and what.
 pub(super) struct FileJob {
     pub dir: DirFd,
@@ -99,6 +106,14 @@ impl Writer<'_> {
         self.fail(format!("{}: {what}", self.path(job).display()));
     }
 
+    fn read_limits(&self) -> ReadLimits {
+        if self.repo.backend().is_remote() {
+            REMOTE_READ_LIMITS
+        } else {
+            READ_LIMITS
+        }
+    }
+
     /// Writes the data of every file in the batch, pack by pack, then their metadata.
     pub fn flush(&self, jobs: Vec<FileJob>) -> Result<Written> {
         // Files kept in place (`Unchanged`): opened, and checked through what was opened.
@@ -119,7 +134,7 @@ impl Writer<'_> {
                 None => j.node.content.as_slice(),
             })
             .collect();
-        let plan = plan::plan(&extents, |id| self.repo.lookup_opt(id), READ_LIMITS)?;
+        let plan = plan::plan(&extents, |id| self.repo.lookup_opt(id), self.read_limits())?;
         let mut bad_file: Vec<bool> = plan.problems.iter().map(Option::is_some).collect();
         for (job, p) in jobs.iter().zip(&plan.problems) {
             match p {
@@ -267,7 +282,7 @@ impl Writer<'_> {
                 }
             }
             // An outsized read (one huge blob) is not kept for the rest of the restore.
-            if buf.capacity() > 2 * READ_LIMITS.max_read as usize {
+            if buf.capacity() > 2 * self.read_limits().max_read as usize {
                 *buf = Vec::new();
             }
             Ok(())
