@@ -121,7 +121,10 @@ pub fn init_logging(g: &GlobalOpts, daemon: bool) {
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VCD_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},sled=warn,fuser=error"))
+        tracing_subscriber::EnvFilter::new(format!(
+            // The TLS verifier and the AWS signer log what vcd's own error then says.
+            "{level},sled=warn,fuser=error,rustls_platform_verifier=off,reqsign_core=error"
+        ))
     });
     let b = tracing_subscriber::fmt()
         .fmt_fields(crate::output::log_fields())

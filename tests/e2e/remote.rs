@@ -216,6 +216,19 @@ fn bad_credentials_a_missing_bucket_and_a_dead_endpoint_are_clear_errors_that_wr
     let (_, err) = env.code(1, &["init"]);
     assert!(err.contains(&dead) && err.contains("connect"), "{err}");
 
+    // A refusal is not retried: one request, the config's read, and the command fails.
+    let proxy = crate::servers::CountingProxy::start(w.s3_port);
+    let mut wrong = w.env();
+    for (k, v) in wrong.iter_mut() {
+        if *k == "AWS_SECRET_ACCESS_KEY" {
+            *v = "not-the-secret".into();
+        }
+    }
+    let via = format!("s3:http://127.0.0.1:{}/vcd-errors/repo", proxy.port);
+    Env::remote(&via, wrong).code(1, &["snapshots"]);
+    let reqs = proxy.take();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+
     let b = w.backend("vcd-errors", "repo");
     assert!(!b.exists().unwrap());
     for t in FileType::ALL {
@@ -652,4 +665,30 @@ fn two_clients_racing_for_an_exclusive_lock_on_s3_never_both_hold_it() {
         .list(FileType::Lock)
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn an_https_endpoint_with_a_private_ca_is_trusted_through_aws_ca_bundle_only() {
+    let w = Weed::start_tls(&["vcd-tls"]);
+    let (port, cert) = w.https.clone().unwrap();
+    let ca = cert.with_file_name("ca.pem");
+    let url = format!("s3:https://127.0.0.1:{port}/vcd-tls/repo");
+    // Without the CA the certificate is refused, and nothing is written.
+    let env = Env::remote(&url, w.env());
+    let (_, err) = env.code(1, &["init"]);
+    assert!(
+        err.contains(&url) && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    assert!(!w.backend("vcd-tls", "repo").exists().unwrap());
+    // With it, the repository works over TLS.
+    let mut vars = w.env();
+    vars.push(("AWS_CA_BUNDLE", ca.display().to_string()));
+    let env = Env::remote(&url, vars);
+    env.ok(&["init"]);
+    let src = env.path("src");
+    random_file(&src.join("f"), 3, 3 << 20);
+    let id = env.backup(&src, &[]);
+    compare(&src, &env.restore(&id, &src, "restored"));
+    assert!(stored(&w.backend("vcd-tls", "repo")).0 > 0);
 }

@@ -22,6 +22,8 @@ pub struct Weed {
     pub s3_port: u16,
     ports: Vec<u16>,
     buckets: Vec<String>,
+    /// With TLS: the HTTPS port and the self-signed certificate (for 127.0.0.1) it serves.
+    pub https: Option<(u16, PathBuf)>,
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
@@ -49,6 +51,15 @@ pub fn weed_bin() -> PathBuf {
 impl Weed {
     /// A server with these buckets, ready to answer.
     pub fn start(buckets: &[&str]) -> Weed {
+        Self::start_with(buckets, false)
+    }
+
+    /// Also serving HTTPS, with a certificate of its own CA (`https.1`, PEM).
+    pub fn start_tls(buckets: &[&str]) -> Weed {
+        Self::start_with(buckets, true)
+    }
+
+    fn start_with(buckets: &[&str], tls: bool) -> Weed {
         let dir = tempfile::Builder::new()
             .prefix("vcd-weed-")
             .tempdir()
@@ -59,10 +70,38 @@ impl Weed {
             s3_port: 0,
             ports: Vec::new(),
             buckets: buckets.iter().map(|b| b.to_string()).collect(),
+            https: None,
         };
+        if tls {
+            // A private CA and a server certificate it signed (a self-signed one is refused
+            // as a CA used as an end entity, rightly).
+            let d = w.dir.path();
+            let sh = format!(
+                "set -e; cd {d}; \
+                 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                   -days 2 -subj /CN=vcd-test-ca -keyout ca.key -out ca.pem; \
+                 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                   -subj /CN=127.0.0.1 -keyout key.pem -out server.csr; \
+                 printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext; \
+                 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+                   -days 2 -extfile ext -out cert.pem",
+                d = d.display()
+            );
+            let st = Command::new("sh")
+                .args(["-c", &sh])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl");
+            assert!(st.success(), "making the test CA failed");
+            w.https = Some((0, d.join("cert.pem")));
+        }
         for attempt in 0.. {
-            w.ports = free_ports(11);
+            w.ports = free_ports(12);
             w.s3_port = w.ports[6];
+            if let Some((p, _)) = &mut w.https {
+                *p = w.ports[11];
+            }
             w.spawn();
             if w.wait_ready(Duration::from_secs(60)) {
                 return w;
@@ -99,6 +138,15 @@ impl Weed {
             .args(["-webdav.port", &p(10)])
             .args(["-s3.port.iceberg", "0", "-s3.port.lance", "0"])
             .arg(format!("-bucket={}", self.buckets.join(",")))
+            .args(match &self.https {
+                Some((port, cert)) => vec![
+                    "-s3.port.https".to_string(),
+                    port.to_string(),
+                    format!("-s3.cert.file={}", cert.display()),
+                    format!("-s3.key.file={}", cert.with_file_name("key.pem").display()),
+                ],
+                None => Vec::new(),
+            })
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .current_dir(self.dir.path())

@@ -159,6 +159,10 @@ impl S3Backend {
                      and that the key may use this bucket)"
                 ),
             )),
+            // A certificate the client does not trust stays untrusted: no retry.
+            _ if msg.contains("certificate") => {
+                BackendError::Permanent(io(io::ErrorKind::PermissionDenied))
+            }
             _ if e.message().contains("too little data") => {
                 BackendError::Permanent(io(io::ErrorKind::UnexpectedEof))
             }
