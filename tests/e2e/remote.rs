@@ -692,3 +692,66 @@ fn an_https_endpoint_with_a_private_ca_is_trusted_through_aws_ca_bundle_only() {
     compare(&src, &env.restore(&id, &src, "restored"));
     assert!(stored(&w.backend("vcd-tls", "repo")).0 > 0);
 }
+
+/// Against an S3 server of your own (Garage, MinIO, AWS…), outside CI:
+/// `VCD_TEST_S3_URL=s3:http://127.0.0.1:3900/BUCKET` with `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` set, then `cargo test -p vcd-cli --test e2e --
+/// --ignored external_s3`. Writes under a fresh random prefix of the bucket.
+#[test]
+#[ignore = "needs VCD_TEST_S3_URL and credentials of an external S3 server"]
+fn external_s3_server_keeps_the_contract_and_round_trips_a_tree() {
+    let base = std::env::var("VCD_TEST_S3_URL").expect("VCD_TEST_S3_URL");
+    let prefix = format!("vcd-test-{}", hex::encode(rand::random::<[u8; 6]>()));
+    let url = |p: &str| format!("{}/{prefix}/{p}", base.trim_end_matches('/'));
+    let backend = |p: &str| {
+        let loc = match engine::backend::url::parse(url(p).as_ref()).unwrap() {
+            engine::backend::Location::S3(s) => s,
+            other => panic!("{other:?}"),
+        };
+        let opts = engine::backend::S3Options {
+            region: std::env::var("AWS_REGION").ok(),
+            ..Default::default()
+        };
+        engine::backend::S3Backend::new(&loc, opts).unwrap()
+    };
+    // The contract first, but the round trip runs even when it fails, to say what else holds.
+    let b = backend("conformance");
+    let contract = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine::backend::conformance::run(&b)
+    }));
+
+    let vars: Vec<(&'static str, String)> =
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]
+            .into_iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k, v)))
+            .collect();
+    let env = Env::remote(&url("repo"), vars);
+    env.ok(&["init"]);
+    let src = env.path("src");
+    gen::generate_with(&src, 37, &Spec::small());
+    let id = env.backup(&src, &[]);
+    let again = env.backup_json(&src, &[]);
+    assert_eq!(again["summary"]["bytes_read"], 0, "{again:#}");
+    compare(&src, &env.restore(&id, &src, "restored"));
+    assert!(env
+        .ok(&["check", "--read-data"])
+        .contains("no errors found"));
+    let local = Env::new();
+    let r = copy_json(
+        &local,
+        &url("repo"),
+        &["--from-password-file", env.path("pw").to_str().unwrap()],
+    );
+    assert_eq!(r["copied"].as_array().unwrap().len(), 2, "{r:#}");
+    let m = Mount::start(&env, "mnt", &[]);
+    let f = first_file(&src);
+    assert_eq!(
+        fs::read(m.path("latest").join(f.strip_prefix("/").unwrap())).unwrap(),
+        fs::read(&f).unwrap()
+    );
+    drop(m);
+    assert!(
+        contract.is_ok(),
+        "the backend contract failed on this server (above)"
+    );
+}

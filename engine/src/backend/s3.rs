@@ -298,7 +298,22 @@ impl Backend for S3Backend {
     }
 
     fn create(&self) -> BResult<()> {
-        self.check_bucket()
+        self.check_bucket()?;
+        // Some servers (Garage 2.5) ignore `If-None-Match: *` and overwrite: then `put_new`
+        // (the config's creation) is not exclusive. Said once, at init, where it matters.
+        let probe = format!(".vcd-probe-{}", hex::encode(rand::random::<[u8; 8]>()));
+        let first = self.write(&probe, b"1".to_vec().into(), true);
+        let second = self.write(&probe, b"2".to_vec().into(), true);
+        let _ = self.rt.block_on(async { self.op.delete(&probe).await });
+        first?;
+        if second.is_ok() {
+            tracing::warn!(
+                "{}: this server ignores conditional writes (If-None-Match): two `vcd init`s \
+                 racing for this location could both seem to succeed",
+                self.url
+            );
+        }
+        Ok(())
     }
 
     fn put(&self, t: FileType, name: &str, data: &[u8]) -> BResult<()> {
