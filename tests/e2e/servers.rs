@@ -266,7 +266,8 @@ pub struct Faults {
 }
 
 /// A TCP proxy in front of a server that misbehaves on purpose, by a fixed rotation over the
-/// connections it accepts: one answers its first request with `503 SlowDown` and closes, one
+/// connections it accepts (of every nine): one answers its first request with `503 SlowDown`
+/// and closes, one
 /// reads the request and closes without an answer, one waits two seconds before forwarding,
 /// and every forwarded connection is cut mid-stream once it has carried `cut_after` bytes up
 /// or down. A client pools connections, so cutting them is what brings it back for new ones.
@@ -302,7 +303,7 @@ impl FaultProxy {
                         let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
                         let _ = s.read(&mut buf);
                     };
-                    match n % 7 {
+                    match n % 9 {
                         1 => {
                             f.unavailable.fetch_add(1, SeqCst);
                             read_head(&mut down);
@@ -314,13 +315,13 @@ impl FaultProxy {
                             );
                             return;
                         }
-                        3 => {
+                        4 => {
                             f.dropped.fetch_add(1, SeqCst);
                             read_head(&mut down);
                             let _ = down.shutdown(std::net::Shutdown::Both);
                             return;
                         }
-                        5 => {
+                        7 => {
                             f.slowed.fetch_add(1, SeqCst);
                             std::thread::sleep(Duration::from_secs(2));
                         }
@@ -561,34 +562,39 @@ impl CountingProxy {
                     let (mut from, mut to) = (d2, u2);
                     let mut buf = vec![0u8; 64 << 10];
                     let mut tail: Vec<u8> = b"\r\n\r\n".to_vec();
+                    let mut consumed = tail.len() as u64;
+                    let mut recorded = std::collections::HashSet::new();
                     loop {
                         let k = match from.read(&mut buf) {
                             Ok(0) | Err(_) => break,
                             Ok(k) => k,
                         };
-                        let old = tail.len();
+                        // `seen[0]` is at stream offset `base`; a request line is recorded
+                        // once its end has arrived, and only once (by where it starts).
+                        let base = consumed - tail.len() as u64;
                         let mut seen = tail.clone();
                         seen.extend_from_slice(&buf[..k]);
+                        consumed += k as u64;
                         for m in ["GET ", "PUT ", "HEAD ", "DELETE ", "POST "] {
                             let pat = format!("\r\n\r\n{m}/");
                             let mut at = 0;
                             while let Some(i) = find(&seen[at..], pat.as_bytes()) {
                                 let start = at + i + 4;
-                                let end = seen[start..]
-                                    .iter()
-                                    .position(|&c| c == b'\r')
-                                    .map(|e| start + e)
-                                    .unwrap_or(seen.len());
-                                // A match wholly inside the kept tail was counted already.
-                                if start + m.len() + 1 > old {
+                                at = start;
+                                let Some(e) = seen[start..].iter().position(|&c| c == b'\r') else {
+                                    continue; // the rest of the line comes with the next read
+                                };
+                                let abs = base + start as u64;
+                                if recorded.insert(abs) {
                                     reqs.lock().unwrap().push(
-                                        String::from_utf8_lossy(&seen[start..end]).into_owned(),
+                                        String::from_utf8_lossy(&seen[start..start + e])
+                                            .into_owned(),
                                     );
                                 }
-                                at = start;
                             }
                         }
-                        let keep = seen.len().saturating_sub(512);
+                        // Kept: enough for a request line (a 64-hex name and the bucket's path).
+                        let keep = seen.len().saturating_sub(1024);
                         tail = seen[keep..].to_vec();
                         if to.write_all(&buf[..k]).is_err() {
                             break;

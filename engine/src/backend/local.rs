@@ -12,7 +12,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{BResult, Backend, FileType, PutStream};
+use super::{valid_name, BResult, Backend, FileType, PutStream};
 
 pub struct LocalBackend {
     root: PathBuf,
@@ -116,16 +116,6 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-}
-
-fn valid_name(name: &str) -> io::Result<()> {
-    if name.is_empty() || name.starts_with('.') || name.contains('/') || name.contains('\0') {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid object name {name:?}"),
-        ));
-    }
-    Ok(())
 }
 
 fn fsync_dir(dir: &Path) -> io::Result<()> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::RwLock;
 
-use super::{BResult, Backend, BackendError, FileType, PutStream};
+use super::{BResult, Backend, BackendError, Buffered, FileType, PutStream};
 
 #[derive(Default)]
 pub struct MemBackend {
@@ -59,10 +59,9 @@ impl Backend for MemBackend {
         }
     }
     fn put_stream(&self, t: FileType) -> BResult<Box<dyn PutStream + '_>> {
-        Ok(Box::new(MemPut {
-            backend: self,
-            t,
-            buf: Vec::new(),
+        Ok(Buffered::new(move |name: &str, buf: Vec<u8>| {
+            self.files.write().unwrap().insert(key(t, name), buf);
+            Ok(())
         }))
     }
     fn get(&self, t: FileType, name: &str) -> BResult<Vec<u8>> {
@@ -101,29 +100,5 @@ impl Backend for MemBackend {
             .remove(&key(t, name))
             .map(|_| ())
             .ok_or_else(|| not_found(name))
-    }
-}
-
-struct MemPut<'a> {
-    backend: &'a MemBackend,
-    t: FileType,
-    buf: Vec<u8>,
-}
-
-impl io::Write for MemPut<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl PutStream for MemPut<'_> {
-    fn commit(self: Box<Self>, name: &str) -> BResult<()> {
-        let MemPut { backend, t, buf } = *self;
-        backend.files.write().unwrap().insert(key(t, name), buf);
-        Ok(())
     }
 }

@@ -187,6 +187,54 @@ pub trait PutStream: io::Write + Send {
 
 pub type DynBackend = Arc<dyn Backend>;
 
+/// Names every backend accepts: no path separators, no leading dot (temp files and `.`/`..`),
+/// no NUL. Checked before a name becomes a path or a key.
+pub(crate) fn valid_name(name: &str) -> io::Result<()> {
+    if name.is_empty() || name.starts_with('.') || name.contains('/') || name.contains('\0') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid object name {name:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A stream held in memory and handed whole to `store` on commit, for backends that cannot
+/// name a file after writing it (an object store, SFTP, memory).
+pub(crate) struct Buffered<'a> {
+    buf: Vec<u8>,
+    store: Box<Store<'a>>,
+}
+
+/// What a `Buffered` stream does with its bytes on commit (name, bytes).
+type Store<'a> = dyn FnOnce(&str, Vec<u8>) -> BResult<()> + Send + 'a;
+
+impl<'a> Buffered<'a> {
+    pub(crate) fn new(store: impl FnOnce(&str, Vec<u8>) -> BResult<()> + Send + 'a) -> Box<Self> {
+        Box::new(Buffered {
+            buf: Vec::new(),
+            store: Box::new(store),
+        })
+    }
+}
+
+impl io::Write for Buffered<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl PutStream for Buffered<'_> {
+    fn commit(self: Box<Self>, name: &str) -> BResult<()> {
+        let Buffered { buf, store } = *self;
+        store(name, buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

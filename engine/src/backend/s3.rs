@@ -23,7 +23,7 @@ use std::time::Duration;
 use opendal::{ErrorKind, Operator};
 
 use super::url::S3Location;
-use super::{BResult, Backend, BackendError, FileType, PutStream};
+use super::{valid_name, BResult, Backend, BackendError, Buffered, FileType, PutStream};
 
 /// How to reach the store, beyond its URL.
 #[derive(Debug, Clone)]
@@ -241,44 +241,6 @@ fn describe(e: &opendal::Error) -> String {
     out
 }
 
-fn valid_name(name: &str) -> io::Result<()> {
-    if name.is_empty() || name.starts_with('.') || name.contains('/') || name.contains('\0') {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid object name {name:?}"),
-        ));
-    }
-    Ok(())
-}
-
-struct S3Put<'a> {
-    backend: &'a S3Backend,
-    t: FileType,
-    buf: Vec<u8>,
-}
-
-impl io::Write for S3Put<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl PutStream for S3Put<'_> {
-    fn commit(self: Box<Self>, name: &str) -> BResult<()> {
-        let key = self.backend.key(self.t, name)?;
-        let b = self.backend;
-        // A Buffer clones by reference count: a retry does not copy the pack.
-        let data = opendal::Buffer::from(self.buf);
-        super::retry::run(&b.opts.retry, std::thread::sleep, "writing", || {
-            b.write(&key, data.clone(), false)
-        })
-    }
-}
-
 impl Backend for S3Backend {
     fn location(&self) -> String {
         self.url.clone()
@@ -365,10 +327,14 @@ impl Backend for S3Backend {
     }
 
     fn put_stream(&self, t: FileType) -> BResult<Box<dyn PutStream + '_>> {
-        Ok(Box::new(S3Put {
-            backend: self,
-            t,
-            buf: Vec::new(),
+        Ok(Buffered::new(move |name: &str, buf: Vec<u8>| {
+            let key = self.key(t, name)?;
+            // A Buffer clones by reference count: a retry does not copy the pack.
+            let data = opendal::Buffer::from(buf);
+            // `RetryBackend` cannot repeat a stream's commit: the retry is here.
+            super::retry::run(&self.opts.retry, std::thread::sleep, "writing", || {
+                self.write(&key, data.clone(), false)
+            })
         }))
     }
 

@@ -23,7 +23,7 @@ use openssh_sftp_client::{Sftp, SftpOptions};
 use tokio::io::AsyncSeekExt;
 
 use super::url::SftpLocation;
-use super::{BResult, Backend, BackendError, FileType, PutStream};
+use super::{valid_name, BResult, Backend, BackendError, Buffered, FileType, PutStream};
 
 #[derive(Debug, Clone, Default)]
 pub struct SftpConfig {
@@ -397,39 +397,6 @@ async fn mkdir_p(sftp: &Sftp, dir: &str) -> Result<(), SftpError> {
     Ok(())
 }
 
-fn valid_name(name: &str) -> io::Result<()> {
-    if name.is_empty() || name.starts_with('.') || name.contains('/') || name.contains('\0') {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid object name {name:?}"),
-        ));
-    }
-    Ok(())
-}
-
-struct SftpPut<'a> {
-    backend: &'a SftpBackend,
-    t: FileType,
-    buf: Vec<u8>,
-}
-
-impl io::Write for SftpPut<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl PutStream for SftpPut<'_> {
-    fn commit(self: Box<Self>, name: &str) -> BResult<()> {
-        let b = self.backend;
-        b.put(self.t, name, &self.buf)
-    }
-}
-
 impl Backend for SftpBackend {
     fn location(&self) -> String {
         self.url.clone()
@@ -514,10 +481,8 @@ impl Backend for SftpBackend {
     }
 
     fn put_stream(&self, t: FileType) -> BResult<Box<dyn PutStream + '_>> {
-        Ok(Box::new(SftpPut {
-            backend: self,
-            t,
-            buf: Vec::new(),
+        Ok(Buffered::new(move |name: &str, buf: Vec<u8>| {
+            self.put(t, name, &buf)
         }))
     }
 
