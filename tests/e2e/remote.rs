@@ -48,6 +48,37 @@ fn stored(b: &dyn Backend) -> (usize, u64) {
     (packs.len(), packs.iter().map(|p| p.1).sum())
 }
 
+/// The round trip every remote backend must pass, on `env`'s repository stored in `b`: a backup
+/// of `src` that stores packs, a no-change backup that reads nothing and writes no pack, a
+/// restore identical to `src`, `check --read-data`, and a file read through the mount.
+fn round_trip(env: &Env, src: &Path, b: &dyn Backend) {
+    let first = env.backup_json(src, &[]);
+    assert_eq!(
+        first["summary"]["errors"],
+        serde_json::json!([]),
+        "{first:#}"
+    );
+    let id = first["id"].as_str().unwrap().to_string();
+    let (packs, _) = stored(b);
+    assert!(packs > 0, "no pack reached {}", b.location());
+
+    let again = env.backup_json(src, &[]);
+    assert_eq!(again["summary"]["bytes_read"], 0, "{again:#}");
+    assert_eq!(again["summary"]["files_new"], 0, "{again:#}");
+    assert_eq!(again["summary"]["files_changed"], 0, "{again:#}");
+    assert_eq!(stored(b).0, packs, "a no-change backup wrote a pack");
+
+    let restored = env.restore(&id, src, "restored");
+    compare(src, &restored);
+    let out = env.ok(&["check", "--read-data"]);
+    assert!(out.contains("no errors found"), "{out}");
+
+    let m = Mount::start(env, "mnt", &[]);
+    let f = first_file(src);
+    let in_mount = m.path("latest").join(f.strip_prefix("/").unwrap());
+    assert_eq!(fs::read(&in_mount).unwrap(), fs::read(&f).unwrap());
+}
+
 #[test]
 fn the_s3_backend_keeps_the_backend_contract() {
     let w = Weed::start(&["vcd-conformance"]);
@@ -117,33 +148,7 @@ fn a_tree_with_every_kind_of_metadata_round_trips_through_s3() {
     let src = env.path("src");
     gen::generate_with(&src, 17, &Spec::small());
 
-    let first = env.backup_json(&src, &[]);
-    assert_eq!(
-        first["summary"]["errors"],
-        serde_json::json!([]),
-        "{first:#}"
-    );
-    let id = first["id"].as_str().unwrap().to_string();
-    let b = w.backend("vcd-roundtrip", "repo");
-    let (packs, _) = stored(&b);
-    assert!(packs > 0, "no pack reached the bucket");
-
-    let again = env.backup_json(&src, &[]);
-    assert_eq!(again["summary"]["bytes_read"], 0, "{again:#}");
-    assert_eq!(again["summary"]["files_new"], 0, "{again:#}");
-    assert_eq!(again["summary"]["files_changed"], 0, "{again:#}");
-    assert_eq!(stored(&b).0, packs, "a no-change backup wrote a pack");
-
-    let restored = env.restore(&id, &src, "restored");
-    compare(&src, &restored);
-    let out = env.ok(&["check", "--read-data"]);
-    assert!(out.contains("no errors found"), "{out}");
-
-    // The mount reads the snapshot from the bucket.
-    let m = Mount::start(&env, "mnt", &[]);
-    let f = first_file(&src);
-    let in_mount = m.path("latest").join(f.strip_prefix("/").unwrap());
-    assert_eq!(fs::read(&in_mount).unwrap(), fs::read(&f).unwrap());
+    round_trip(&env, &src, &w.backend("vcd-roundtrip", "repo"));
 
     // The configuration file names the bucket by its URL.
     let cfg = env.path("vcd.toml");
@@ -417,32 +422,7 @@ fn a_tree_with_every_kind_of_metadata_round_trips_through_sftp() {
     let src = env.path("src");
     gen::generate_with(&src, 19, &Spec::small());
 
-    let first = env.backup_json(&src, &[]);
-    assert_eq!(
-        first["summary"]["errors"],
-        serde_json::json!([]),
-        "{first:#}"
-    );
-    let id = first["id"].as_str().unwrap().to_string();
-    let b = s.backend(&s.dir.path().join("repo"));
-    let (packs, _) = stored(&b);
-    assert!(packs > 0, "no pack reached the server");
-
-    let again = env.backup_json(&src, &[]);
-    assert_eq!(again["summary"]["bytes_read"], 0, "{again:#}");
-    assert_eq!(again["summary"]["files_new"], 0, "{again:#}");
-    assert_eq!(again["summary"]["files_changed"], 0, "{again:#}");
-    assert_eq!(stored(&b).0, packs, "a no-change backup wrote a pack");
-
-    let restored = env.restore(&id, &src, "restored");
-    compare(&src, &restored);
-    let out = env.ok(&["check", "--read-data"]);
-    assert!(out.contains("no errors found"), "{out}");
-
-    let m = Mount::start(&env, "mnt", &[]);
-    let f = first_file(&src);
-    let in_mount = m.path("latest").join(f.strip_prefix("/").unwrap());
-    assert_eq!(fs::read(&in_mount).unwrap(), fs::read(&f).unwrap());
+    round_trip(&env, &src, &s.backend(&s.dir.path().join("repo")));
 }
 
 #[test]

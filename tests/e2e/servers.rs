@@ -35,6 +35,17 @@ fn free_ports(n: usize) -> Vec<u16> {
     ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
+/// A server started with this dies when the test process does, even one killed without
+/// dropping its handle.
+fn die_with_us(c: &mut Command) {
+    unsafe {
+        c.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
 pub fn weed_bin() -> PathBuf {
     let out = Command::new("sh")
         .args(["-c", "command -v weed"])
@@ -154,13 +165,7 @@ impl Weed {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .process_group(0);
-        unsafe {
-            // If the test process dies without dropping us, the server goes with it.
-            c.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        die_with_us(&mut c);
         self.child = Some(c.spawn().expect("starting weed mini"));
     }
 
@@ -448,12 +453,7 @@ impl Sshd {
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .process_group(0);
-            unsafe {
-                c.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
+            die_with_us(&mut c);
             let mut child = c.spawn().expect("starting sshd");
             let start = Instant::now();
             let mut up = false;
