@@ -16,6 +16,8 @@ command -v cc >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 # promtool (Debian's prometheus) checks the metrics in the test suite.
 command -v promtool >/dev/null || need+=(prometheus)
+# openssl makes the private CA of the S3-over-HTTPS test.
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq

@@ -59,6 +59,24 @@ pub fn weed_bin() -> PathBuf {
     PathBuf::from(p)
 }
 
+/// SeaweedFS marks its volumes read-only when its disk has under 1% free, and then every write
+/// hangs in retries until the test times out; say so at once instead.
+fn disk_has_room_for_weed(dir: &Path) {
+    let st = nix::sys::statvfs::statvfs(dir).expect("statvfs of the server's directory");
+    let total = st.blocks() as u64 * st.fragment_size() as u64;
+    let free = st.blocks_available() as u64 * st.fragment_size() as u64;
+    let need = total / 100 + (512 << 20);
+    assert!(
+        free >= need,
+        "the disk under {} has {} MiB free of {} MiB: SeaweedFS needs over 1% free and room \
+         for the test's data ({} MiB); free some disk",
+        dir.display(),
+        free >> 20,
+        total >> 20,
+        need >> 20
+    );
+}
+
 impl Weed {
     /// A server with these buckets, ready to answer.
     pub fn start(buckets: &[&str]) -> Weed {
@@ -75,6 +93,7 @@ impl Weed {
             .prefix("vcd-weed-")
             .tempdir()
             .unwrap();
+        disk_has_room_for_weed(dir.path());
         let mut w = Weed {
             child: None,
             dir,
