@@ -1,6 +1,7 @@
 //! What every subcommand shares: global flags, finding the repository and the password, opening
 //! the repository, logging and the interrupt handler.
 
+use engine::ops::audit::Watch;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -154,21 +155,28 @@ static REGISTRIES: Mutex<Vec<Weak<LockRegistry>>> = Mutex::new(Vec::new());
 
 /// The audit trail of the repository this command opened, and what the command adds to its
 /// entry: `main` appends the entry when the command has ended, however it ended.
-static AUDIT: Mutex<Option<engine::repo::audit::AuditStore>> = Mutex::new(None);
+static AUDIT: Mutex<Option<(engine::repo::audit::AuditStore, Option<Watch>)>> = Mutex::new(None);
 static AUDIT_DETAILS: Mutex<std::collections::BTreeMap<String, serde_json::Value>> =
     Mutex::new(std::collections::BTreeMap::new());
 
 /// Says on stderr what this host remembers and the repository no longer shows (snapshots gone
 /// without a forget, newest audit entries gone): a storage rolled back or tampered with. Every
 /// command that opens the repository says it, until it is explained.
-fn watch(repo: &Repo) {
-    match engine::ops::audit::watch(&repo.audit_store(), || snapshot_names(repo)) {
+fn say_watched(found: engine::Result<Vec<String>>) {
+    match found {
         Ok(found) => {
             for w in found {
                 eprintln!("vcd: warning: {}", crate::output::esc(&w));
             }
         }
         Err(e) => tracing::warn!("checking the audit trail: {e}"),
+    }
+}
+
+/// Ends the watch begun when the command opened the repository (see `open_with`).
+pub fn end_watch(store: &engine::repo::audit::AuditStore, w: Option<Watch>) {
+    if let Some(w) = w {
+        say_watched(engine::ops::audit::watch_end(store, w));
     }
 }
 
@@ -183,19 +191,19 @@ pub fn unaudited_thread() {
     UNAUDITED.with(|u| u.set(true));
 }
 
-/// The names in `snapshots/`, for `audit::watch`.
-pub fn snapshot_names(repo: &Repo) -> engine::Result<Vec<String>> {
-    Ok(repo
-        .list(engine::backend::FileType::Snapshot)?
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect())
-}
-
-/// Records `store` as the trail the command's entry goes to (read-only storage has none).
+/// Records `store` as the trail the command's entry goes to (read-only storage has none),
+/// and begins the watch of what this host saw (`audit::watch`). It ends with the command,
+/// reusing the listings the command made (on remote storage, two requests fewer), or at once
+/// for an opening that is not an operation.
 pub fn audit_to(g: &GlobalOpts, store: engine::repo::audit::AuditStore) {
+    let watch = engine::ops::audit::watch_begin(&store);
     if !g.no_lock && !UNAUDITED.with(|u| u.get()) {
-        *AUDIT.lock().unwrap() = Some(store);
+        // A second repository opened (copy's source): the first one's watch ends now.
+        if let Some((s, w)) = AUDIT.lock().unwrap().replace((store, watch)) {
+            end_watch(&s, w);
+        }
+    } else if let Some(w) = watch {
+        say_watched(engine::ops::audit::watch_end(&store, w));
     }
 }
 
@@ -205,11 +213,13 @@ pub fn audit_detail(key: &str, value: serde_json::Value) {
 }
 
 /// The trail to record the ended command in, and its details (taken: once).
+/// The watch begun at the opening ends here, before the entry is written.
 pub fn take_audit() -> Option<(
     engine::repo::audit::AuditStore,
     std::collections::BTreeMap<String, serde_json::Value>,
 )> {
-    let store = AUDIT.lock().unwrap().take()?;
+    let (store, watch) = AUDIT.lock().unwrap().take()?;
+    end_watch(&store, watch);
     Some((store, std::mem::take(&mut *AUDIT_DETAILS.lock().unwrap())))
 }
 
@@ -484,7 +494,6 @@ pub fn open_with(g: &GlobalOpts, pw: &str) -> Result<Repo> {
     let cache = cache_dir(g);
     let repo = Repo::open(backend, pw.as_bytes(), cache.as_deref())?;
     audit_to(g, repo.audit_store());
-    watch(&repo);
     let mut regs = REGISTRIES.lock().unwrap();
     regs.retain(|w| w.strong_count() > 0);
     regs.push(Arc::downgrade(&repo.lock_registry()));

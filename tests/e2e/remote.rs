@@ -590,6 +590,65 @@ fn snapshots_and_trees_of_a_remote_repository_are_read_once_then_from_the_local_
     assert_eq!(reads(&proxy.take(), "data"), 0);
 }
 
+/// A request line as "METHOD DIR" ("LIST DIR" for a listing; DIR is `config` for the
+/// config): what a count of requests by kind is made of.
+fn request_kind(line: &str, prefix: &str) -> String {
+    let mut w = line.split(' ');
+    let (method, target) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if query.contains("list-type=") {
+        let p = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("prefix="))
+            .unwrap_or("")
+            .replace("%2F", "/");
+        let dir = p.strip_prefix(&format!("{prefix}/")).unwrap_or(&p);
+        return format!("LIST {}", dir.trim_end_matches('/'));
+    }
+    let rest = path.split_once(&format!("/{prefix}/")).map_or(path, |x| x.1);
+    format!("{method} {}", rest.split('/').next().unwrap_or(""))
+}
+
+/// A backup that finds nothing changed asks the server only what it must, once each: the
+/// config and the remembered key (no listing of keys), its lock (write, look, remove), the
+/// trail's and the snapshots' listings (shared by the snapshot's anchor, the parent, the
+/// rollback watch and the audit entry), the index and deletion plans (after the lock), and
+/// the two files it writes. Each is a request the safety of the repository needs; restic
+/// makes 13 here, rustic (no locks, no audit trail) 7.
+#[test]
+fn a_no_change_backup_on_s3_asks_for_each_thing_it_needs_once() {
+    let w = Weed::start(&["vcd-quiet"]);
+    let proxy = crate::servers::CountingProxy::start(w.s3_port);
+    let url = format!("s3:http://127.0.0.1:{}/vcd-quiet/repo", proxy.port);
+    let env = Env::remote(&url, w.env());
+    env.ok(&["init"]);
+    let src = env.path("src");
+    gen::generate_with(&src, 17, &Spec::small());
+    env.backup(&src, &[]);
+    env.backup(&src, &[]);
+    proxy.take();
+    let out = env.ok(&["backup", src.to_str().unwrap()]);
+    assert!(out.contains("0 new, 0 changed"), "{out}");
+    let reqs = proxy.take();
+    let mut kinds: Vec<String> = reqs.iter().map(|r| request_kind(r, "repo")).collect();
+    kinds.sort();
+    let mut want = vec![
+        "GET config",
+        "GET keys",
+        "PUT locks",
+        "LIST locks",
+        "DELETE locks",
+        "LIST audit",
+        "PUT audit",
+        "LIST snapshots",
+        "PUT snapshots",
+        "LIST index",
+        "LIST pending",
+    ];
+    want.sort();
+    assert_eq!(kinds, want, "{reqs:#?}");
+}
+
 #[test]
 fn two_clients_racing_for_an_exclusive_lock_on_s3_never_both_hold_it() {
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

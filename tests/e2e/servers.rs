@@ -580,41 +580,15 @@ impl CountingProxy {
                 std::thread::spawn(move || {
                     let (mut from, mut to) = (d2, u2);
                     let mut buf = vec![0u8; 64 << 10];
-                    let mut tail: Vec<u8> = b"\r\n\r\n".to_vec();
-                    let mut consumed = tail.len() as u64;
-                    let mut recorded = std::collections::HashSet::new();
+                    let mut parser = RequestParser::default();
                     loop {
                         let k = match from.read(&mut buf) {
                             Ok(0) | Err(_) => break,
                             Ok(k) => k,
                         };
-                        // `seen[0]` is at stream offset `base`; a request line is recorded
-                        // once its end has arrived, and only once (by where it starts).
-                        let base = consumed - tail.len() as u64;
-                        let mut seen = tail.clone();
-                        seen.extend_from_slice(&buf[..k]);
-                        consumed += k as u64;
-                        for m in ["GET ", "PUT ", "HEAD ", "DELETE ", "POST "] {
-                            let pat = format!("\r\n\r\n{m}/");
-                            let mut at = 0;
-                            while let Some(i) = find(&seen[at..], pat.as_bytes()) {
-                                let start = at + i + 4;
-                                at = start;
-                                let Some(e) = seen[start..].iter().position(|&c| c == b'\r') else {
-                                    continue; // the rest of the line comes with the next read
-                                };
-                                let abs = base + start as u64;
-                                if recorded.insert(abs) {
-                                    reqs.lock().unwrap().push(
-                                        String::from_utf8_lossy(&seen[start..start + e])
-                                            .into_owned(),
-                                    );
-                                }
-                            }
+                        for line in parser.feed(&buf[..k]) {
+                            reqs.lock().unwrap().push(line);
                         }
-                        // Kept: enough for a request line (a 64-hex name and the bucket's path).
-                        let keep = seen.len().saturating_sub(1024);
-                        tail = seen[keep..].to_vec();
                         if to.write_all(&buf[..k]).is_err() {
                             break;
                         }
@@ -643,6 +617,81 @@ impl CountingProxy {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Splits a client's HTTP/1.1 stream into requests: heads, then bodies by `Content-Length` or
+/// chunked encoding, so a request after a body is seen as well as one after a head.
+#[derive(Default)]
+struct RequestParser {
+    buf: Vec<u8>,
+    state: BodyState,
+}
+
+#[derive(Default)]
+enum BodyState {
+    #[default]
+    Head,
+    Length(u64),
+    Chunked,
+}
+
+impl RequestParser {
+    /// The request lines that `data` completes.
+    fn feed(&mut self, data: &[u8]) -> Vec<String> {
+        self.buf.extend_from_slice(data);
+        let mut out = Vec::new();
+        loop {
+            match self.state {
+                BodyState::Head => {
+                    let Some(end) = find(&self.buf, b"\r\n\r\n") else {
+                        return out;
+                    };
+                    let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                    self.buf.drain(..end + 4);
+                    let mut lines = head.split("\r\n");
+                    out.push(lines.next().unwrap_or("").to_string());
+                    let mut state = BodyState::Length(0);
+                    for l in lines {
+                        let (k, v) = l.split_once(':').unwrap_or((l, ""));
+                        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+                        if k == "content-length" {
+                            state = BodyState::Length(v.parse().unwrap_or(0));
+                        } else if k == "transfer-encoding" && v.contains("chunked") {
+                            state = BodyState::Chunked;
+                        }
+                    }
+                    self.state = state;
+                }
+                BodyState::Length(n) => {
+                    let k = (n as usize).min(self.buf.len());
+                    self.buf.drain(..k);
+                    if k as u64 == n {
+                        self.state = BodyState::Head;
+                    } else {
+                        self.state = BodyState::Length(n - k as u64);
+                        return out;
+                    }
+                }
+                BodyState::Chunked => {
+                    let Some(e) = find(&self.buf, b"\r\n") else {
+                        return out;
+                    };
+                    let size = String::from_utf8_lossy(&self.buf[..e]);
+                    let size = size.split(';').next().unwrap_or("").trim();
+                    let size = usize::from_str_radix(size, 16).unwrap_or(0);
+                    // The last chunk is followed by an empty trailer: "0\r\n\r\n".
+                    let whole = e + 2 + size + 2;
+                    if self.buf.len() < whole {
+                        return out;
+                    }
+                    self.buf.drain(..whole);
+                    if size == 0 {
+                        self.state = BodyState::Head;
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Drop for CountingProxy {

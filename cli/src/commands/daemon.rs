@@ -106,7 +106,7 @@ fn scrape(g: &GlobalOpts, c: &Config, repo: &mut Option<engine::Repo>) -> Result
     let repo = repo.as_ref().expect("opened above");
     let snaps = repo.snapshots()?;
     let s = engine::ops::status::status_of(repo, &snaps, Some(c), Utc::now())?;
-    let storage = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(repo))?;
+    let storage = engine::ops::audit::watch(&repo.audit_store())?;
     crate::metrics::render(&s, &snaps, &storage)
 }
 
@@ -245,8 +245,7 @@ fn tell_breaches(g: &GlobalOpts, c: &Config, repo: &engine::Repo) {
         }
     }
     // Storage rolled back (what every command warns of): told once each.
-    let found = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(repo))
-        .unwrap_or_default();
+    let found = engine::ops::audit::watch(&repo.audit_store()).unwrap_or_default();
     for w in found {
         let key = (w.clone(), None);
         if TOLD.lock().unwrap().contains(&key) {

@@ -42,7 +42,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<()> {
     let snaps = repo.snapshots()?;
     let s = status::status_of(&repo, &snaps, config.as_ref(), now)?;
     // What `common::open` said on stderr, here as part of the status: a breach.
-    let storage = engine::ops::audit::watch(&repo.audit_store(), || common::snapshot_names(&repo))?;
+    let storage = engine::ops::audit::watch(&repo.audit_store())?;
     let level = if storage.is_empty() {
         s.level
     } else {

@@ -4,6 +4,7 @@
 //! (its cache) and what the snapshots name, newest entries taken away.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -73,8 +74,16 @@ fn save_seen(s: &AuditStore, seen: &Seen) {
 
 /// The heads of the trail (entries no other names), with their positions. Entries that
 /// cannot be read are left out here (`verify` reports them).
-fn heads(s: &AuditStore, seen: &mut Seen) -> Result<Vec<(String, u64)>> {
-    let names: HashSet<String> = s.list()?.into_iter().collect();
+/// Listings younger than this are reused (`RECENT`).
+fn recently() -> Instant {
+    Instant::now()
+        .checked_sub(crate::repo::audit::RECENT)
+        .unwrap_or_else(Instant::now)
+}
+
+/// The trail's heads among `names` (a listing of `audit/`).
+fn heads(s: &AuditStore, seen: &mut Seen, names: Vec<String>) -> Result<Vec<(String, u64)>> {
+    let names: HashSet<String> = names.into_iter().collect();
     seen.known.retain(|n, _| names.contains(n));
     for n in &names {
         if seen.known.contains_key(n) {
@@ -99,14 +108,14 @@ fn heads(s: &AuditStore, seen: &mut Seen) -> Result<Vec<(String, u64)>> {
 /// The trail's heads now, for a snapshot to name (its anchor in the repository).
 pub fn current_heads(s: &AuditStore) -> Result<Vec<Id>> {
     let mut seen = load_seen(s);
-    let h = heads(s, &mut seen)?;
+    let h = heads(s, &mut seen, s.list_since(recently())?)?;
     Ok(h.iter().filter_map(|(n, _)| n.parse::<Id>().ok()).collect())
 }
 
 /// Appends the entry of `op`, following every head of the trail; returns its name.
 pub fn append(s: &AuditStore, op: &Op) -> Result<Id> {
     let mut seen = load_seen(s);
-    let heads = heads(s, &mut seen)?;
+    let heads = heads(s, &mut seen, s.list_since(recently())?)?;
     // Saturating: a hostile trail may claim any position.
     let seq = heads
         .iter()
@@ -303,7 +312,7 @@ pub fn verify(s: &AuditStore, snapshots: &[SnapshotRef]) -> Result<Verification>
     problems.dedup();
     v.problems.extend(problems);
     if v.ok() {
-        seen.heads = heads(s, &mut seen)?;
+        seen.heads = heads(s, &mut seen, s.list()?)?;
         save_seen(s, &seen);
     }
     Ok(v)
@@ -314,19 +323,41 @@ pub fn verify(s: &AuditStore, snapshots: &[SnapshotRef]) -> Result<Verification>
 /// storage was rolled back or tampered with (a repository vcd alone changes never shows
 /// them). `snapshots` are the snapshot names listed now. Every command that opens the
 /// repository asks; what it finds stays reported until explained.
-pub fn watch(
-    s: &AuditStore,
-    list_snapshots: impl FnOnce() -> Result<Vec<String>>,
-) -> Result<Vec<String>> {
-    if s.cache_file(SEEN_FILE).is_none() {
-        return Ok(Vec::new());
+pub fn watch(s: &AuditStore) -> Result<Vec<String>> {
+    match watch_begin(s) {
+        Some(w) => watch_end(s, w),
+        None => Ok(Vec::new()),
     }
+}
+
+/// What this host saw, read when a command opens the repository, for `watch_end` when it ends.
+pub struct Watch {
+    seen: Seen,
+    began: Instant,
+}
+
+/// The first half of `watch`: None when this host keeps no memory of the trail (no cache).
+pub fn watch_begin(s: &AuditStore) -> Option<Watch> {
+    s.cache_file(SEEN_FILE)?;
+    let began = Instant::now();
+    Some(Watch {
+        seen: load_seen(s),
+        began,
+    })
+}
+
+/// The second half of `watch`, with the listings the command made since `watch_begin` (one
+/// listing of each serves both; see `RECENT`).
+pub fn watch_end(s: &AuditStore, w: Watch) -> Result<Vec<String>> {
     // What this host saw is read before the repository is listed: what another command on it
     // sees meanwhile is then in the listing too, never taken for gone.
-    let mut seen = load_seen(s);
-    let names: HashSet<String> = s.list()?.into_iter().collect();
+    let mut seen = w.seen;
+    // Listings made before `began` could miss what another command saw in between.
+    let since = w.began.max(recently());
+    let names: HashSet<String> = s.list_since(since)?.into_iter().collect();
     // Only names that are snapshot ids: a listing may hold anything.
-    let snapshots: Vec<String> = list_snapshots()?
+    let snapshots: Vec<String> = s
+        .snapshot_names_since(since)?
         .into_iter()
         .filter(|n| n.parse::<Id>().is_ok())
         .collect();

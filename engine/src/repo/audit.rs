@@ -3,6 +3,8 @@
 //! operation ended after the operation let go of the repository.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::backend::{DynBackend, FileType};
 use crate::crypto::{aad, DataKey};
@@ -15,6 +17,34 @@ use super::{be, Repo};
 /// is 3.4 MB.
 const MAX_ENTRY: u64 = 16 << 20;
 
+/// How long a listing of `audit/` or `snapshots/` made by a command serves the trail's later
+/// needs in the same command (its snapshot's anchor, the watch, the append): on remote
+/// storage each listing is a request, and a short command needs one of each. Older, they are
+/// listed again. A stale one costs nothing but a fork in the trail (a DAG) that the next
+/// append joins.
+pub const RECENT: Duration = Duration::from_secs(60);
+
+/// The latest listings of `audit/` and `snapshots/` made through one repository handle.
+#[derive(Default)]
+pub(crate) struct Recent {
+    audit: Mutex<Option<(Instant, Vec<String>)>>,
+    snapshots: Mutex<Option<(Instant, Vec<String>)>>,
+}
+
+impl Recent {
+    pub(crate) fn saw_snapshots(&self, names: Vec<String>) {
+        *self.snapshots.lock().unwrap() = Some((Instant::now(), names));
+    }
+
+    /// The listing in `slot` if it was made after `since` and within `RECENT`.
+    fn fresh(slot: &Mutex<Option<(Instant, Vec<String>)>>, since: Instant) -> Option<Vec<String>> {
+        match &*slot.lock().unwrap() {
+            Some((at, v)) if *at >= since && at.elapsed() < RECENT => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AuditStore {
     backend: DynBackend,
@@ -22,6 +52,7 @@ pub struct AuditStore {
     key_id: Id,
     /// This host's cache directory for the repository (`<cache>/<repo id>`), if any.
     cache: Option<PathBuf>,
+    recent: Arc<Recent>,
 }
 
 impl Repo {
@@ -35,6 +66,7 @@ impl Repo {
                 .as_ref()
                 .and_then(|p| p.parent())
                 .map(|p| p.to_path_buf()),
+            recent: Arc::clone(&self.recent),
         }
     }
 }
@@ -47,6 +79,7 @@ impl AuditStore {
             key: keys.data.clone(),
             key_id,
             cache: None,
+            recent: Arc::default(),
         }
     }
 
@@ -63,6 +96,37 @@ impl AuditStore {
     /// The entries' names. A file larger than any entry can be is left out (and said): it is
     /// not one, and reading it whole on every command is what its maker would want.
     pub fn list(&self) -> Result<Vec<String>> {
+        let names = self.list_now()?;
+        *self.recent.audit.lock().unwrap() = Some((Instant::now(), names.clone()));
+        Ok(names)
+    }
+
+    /// `list`, or what it returned for this handle since `since` (and within `RECENT`).
+    pub fn list_since(&self, since: Instant) -> Result<Vec<String>> {
+        match Recent::fresh(&self.recent.audit, since) {
+            Some(v) => Ok(v),
+            None => self.list(),
+        }
+    }
+
+    /// The names in `snapshots/`: the repository handle's latest listing if made since
+    /// `since` (and within `RECENT`), or a new one.
+    pub fn snapshot_names_since(&self, since: Instant) -> Result<Vec<String>> {
+        if let Some(v) = Recent::fresh(&self.recent.snapshots, since) {
+            return Ok(v);
+        }
+        let names: Vec<String> = self
+            .backend
+            .list(FileType::Snapshot)
+            .map_err(be("listing", "snapshots"))?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        self.recent.saw_snapshots(names.clone());
+        Ok(names)
+    }
+
+    fn list_now(&self) -> Result<Vec<String>> {
         Ok(self
             .backend
             .list(FileType::Audit)
@@ -103,6 +167,8 @@ impl AuditStore {
         self.backend
             .put(FileType::Audit, &id.to_hex(), &b)
             .map_err(be("writing", "audit entry"))?;
+        // The trail's heads changed: the next look lists it again.
+        *self.recent.audit.lock().unwrap() = None;
         Ok(id)
     }
 

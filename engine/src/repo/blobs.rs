@@ -72,7 +72,7 @@ pub trait BlobSource: Send + Sync {
 
 impl BlobSource for Repo {
     fn locate(&self, id: &Id) -> Result<Option<Location>> {
-        self.index.lookup(id)
+        self.index()?.lookup(id)
     }
 
     fn read_pack_range(&self, pack: &Id, offset: u64, len: u64, buf: &mut Vec<u8>) -> Result<()> {
@@ -160,7 +160,7 @@ impl Repo {
 
     /// True when the index already names a blob with this id.
     pub fn is_stored(&self, id: &Id) -> Result<bool> {
-        self.index.contains(id)
+        self.index()?.contains(id)
     }
 
     /// Keeps a tree's sealed bytes in the metadata cache of a remote repository.
@@ -194,7 +194,7 @@ impl Repo {
 
     /// Whether this machine's index holds every blob of snapshot `id` (see `mark_complete`).
     pub fn snapshot_is_complete(&self, id: &Id) -> Result<bool> {
-        self.index.is_complete(id)
+        self.index()?.is_complete(id)
     }
 
     /// Records that every blob of snapshot `id` is indexed here, so the next backup may reuse
@@ -211,17 +211,20 @@ impl Repo {
 
     /// Every (blob id, location) of the local index.
     pub fn indexed_blobs(&self) -> impl Iterator<Item = Result<(Id, Location)>> + '_ {
-        self.index.iter()
+        // A first read that fails is the first item; the callers stop at an error.
+        let failed = self.index().err().map(Err);
+        failed.into_iter().chain(self.index.iter())
     }
 
     /// Every pack of the local index with its entries.
     pub fn indexed_packs(&self) -> impl Iterator<Item = Result<(Id, Vec<BlobEntry>)>> + '_ {
-        self.index.packs()
+        let failed = self.index().err().map(Err);
+        failed.into_iter().chain(self.index.packs())
     }
 
     /// The entries the index records for `pack`.
     pub fn indexed_entries(&self, pack: &Id) -> Result<Vec<BlobEntry>> {
-        self.index
+        self.index()?
             .entries_of(pack)?
             .ok_or_else(|| Error::Index(format!("no record for pack {pack}")))
     }

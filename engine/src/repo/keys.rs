@@ -138,12 +138,16 @@ fn read(backend: &dyn Backend, name: &str, size: u64) -> Option<(Id, KeyFile)> {
             return None;
         }
     };
-    let id = Id::of_file(&b);
+    parse(name, &b)
+}
+
+fn parse(name: &str, b: &[u8]) -> Option<(Id, KeyFile)> {
+    let id = Id::of_file(b);
     if id.to_hex() != name {
         tracing::warn!("key file {name} does not match its hash; skipped");
         return None;
     }
-    match KeyFile::decode(&b) {
+    match KeyFile::decode(b) {
         Ok(k) => Some((id, k)),
         Err(e) => {
             tracing::warn!("key file {name}: {e}; skipped");
@@ -164,18 +168,42 @@ pub fn list(backend: &dyn Backend) -> Result<Vec<(Id, KeyFile)>> {
 /// one that opened it last time) before the others, and of each key the password unlocks asks
 /// `accept` whether its master key is this repository's (it opens the config). A key that
 /// unlocks but is not accepted (left by an `init` that lost a race, or planted) is skipped.
-/// Returns the master key, the key's id and what `accept` returned. Each key file is read only
+/// Returns the master key, the key's id, its file's size and what `accept` returned. Each key file is read only
 /// when its turn comes, so with the right key first the others are never read.
 pub fn open<T>(
     backend: &dyn Backend,
     password: &[u8],
-    first: &[Id],
+    first: &[Remembered],
     mut accept: impl FnMut(&MasterKey) -> Option<T>,
-) -> Result<(MasterKey, Id, T)> {
-    let mut names = names(backend)?;
-    // Stable: the remembered keys first, the rest in listing order.
-    names.sort_by_key(|(n, _)| !first.iter().any(|f| f.to_hex() == *n));
+) -> Result<(MasterKey, Id, u64, T)> {
     let (mut readable, mut unlocked) = (0, 0);
+    // The key that opened this very config last time, read without listing `keys/` (on
+    // remote storage a request saved on every command). Gone or refused, the listing decides.
+    let direct = first.iter().find_map(|r| r.size.map(|s| (r.key, s)));
+    if let Some((key, size)) = direct.filter(|(_, s)| *s <= MAX_KEY_FILE) {
+        let name = key.to_hex();
+        match backend.get_range(FileType::Key, &name, 0, size) {
+            Ok(b) => {
+                if let Some((id, k)) = parse(&name, &b) {
+                    readable += 1;
+                    if let Ok(Some(m)) = k.unlock(password) {
+                        unlocked += 1;
+                        if let Some(t) = accept(&m) {
+                            return Ok((m, id, size, t));
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::debug!("remembered key {}: {e}", key.short()),
+        }
+    }
+    let mut names = names(backend)?;
+    // Tried above: its KDF is not paid twice.
+    if let Some((key, _)) = direct {
+        names.retain(|(n, _)| *n != key.to_hex());
+    }
+    // Stable: the remembered keys first, the rest in listing order.
+    names.sort_by_key(|(n, _)| !first.iter().any(|f| f.key.to_hex() == *n));
     for (name, size) in names {
         let Some((id, k)) = read(backend, &name, size) else {
             continue;
@@ -186,7 +214,7 @@ pub fn open<T>(
             Ok(Some(m)) => {
                 unlocked += 1;
                 match accept(&m) {
-                    Some(t) => return Ok((m, id, t)),
+                    Some(t) => return Ok((m, id, size, t)),
                     None => tracing::warn!(
                         "key {} opens with this password but does not open this repository \
                          (left by an interrupted or concurrent init?); skipped",
@@ -223,15 +251,26 @@ pub fn last_key_path(cache_dir: &Path, repo_id: &Id) -> PathBuf {
     cache_dir.join(repo_id.to_hex()).join("last-key")
 }
 
+/// A key that opened a repository cached on this host. `size` is known when it opened the
+/// config being opened now (same hash): then it is read by name, with no listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remembered {
+    pub key: Id,
+    pub size: Option<u64>,
+}
+
 /// The keys that last opened any repository cached under `cache_dir`. The repository's own id
 /// is in its config, which no key has opened yet, so every cached repository's entry is
 /// read; key ids are hashes of key files with random salts, so only this repository's can
-/// name one of its key files.
-pub fn remembered(cache_dir: &Path) -> Vec<Id> {
+/// name one of its key files. The entry naming `config` (the sealed config's bytes, by hash)
+/// carries the key file's size.
+pub fn remembered(cache_dir: &Path, config: &[u8]) -> Vec<Remembered> {
     let Ok(rd) = std::fs::read_dir(cache_dir) else {
         return Vec::new();
     };
-    rd.filter_map(|e| e.ok())
+    let config = Id::of_file(config);
+    let mut out: Vec<Remembered> = rd
+        .filter_map(|e| e.ok())
         .filter(|e| {
             e.file_name()
                 .to_str()
@@ -241,18 +280,30 @@ pub fn remembered(cache_dir: &Path) -> Vec<Id> {
             use std::io::Read;
             let mut s = String::new();
             let f = std::fs::File::open(e.path().join("last-key")).ok()?;
-            // A hex id and a newline; anything longer is not ours.
-            f.take(80).read_to_string(&mut s).ok()?;
-            s.trim().parse().ok()
+            // "KEY SIZE CONFIG" (or a lone key id, written by earlier versions); anything
+            // longer is not ours.
+            f.take(200).read_to_string(&mut s).ok()?;
+            let mut w = s.split_whitespace();
+            let key = w.next()?.parse().ok()?;
+            let size = w.next().and_then(|x| x.parse::<u64>().ok());
+            let same = w.next().and_then(|x| x.parse::<Id>().ok()) == Some(config);
+            Some(Remembered {
+                key,
+                size: size.filter(|_| same),
+            })
         })
-        .collect()
+        .collect();
+    out.sort_by_key(|r| r.size.is_none());
+    out
 }
 
-/// Records that `key` opened repository `repo_id`. Best effort: a cache directory that cannot
-/// be written only costs the next open its shortcut.
-pub fn remember(cache_dir: &Path, repo_id: &Id, key: &Id) {
+/// Records that `key` (its file `size` bytes) opened repository `repo_id` through the sealed
+/// config `config`. Best effort: a cache directory that cannot be written only costs the next
+/// open its shortcut.
+pub fn remember(cache_dir: &Path, repo_id: &Id, key: &Id, size: u64, config: &[u8]) {
     let path = last_key_path(cache_dir, repo_id);
-    if std::fs::read_to_string(&path).is_ok_and(|s| s.trim() == key.to_hex()) {
+    let line = format!("{} {size} {}\n", key.to_hex(), Id::of_file(config).to_hex());
+    if std::fs::read_to_string(&path).is_ok_and(|s| s == line) {
         return;
     }
     let write = || -> std::io::Result<()> {
@@ -266,7 +317,7 @@ pub fn remember(cache_dir: &Path, repo_id: &Id, key: &Id) {
         let mut tmp = tempfile::Builder::new()
             .prefix(".last-key")
             .tempfile_in(dir)?;
-        std::io::Write::write_all(&mut tmp, format!("{}\n", key.to_hex()).as_bytes())?;
+        std::io::Write::write_all(&mut tmp, line.as_bytes())?;
         tmp.persist(&path).map_err(|e| e.error)?;
         Ok(())
     };
@@ -686,7 +737,7 @@ mod tests {
         let repo = open_watched(&w, b"pw", Some(cache.path())).unwrap();
         assert_eq!(*w.reads.lock().unwrap(), [slow.to_hex(), real.to_hex()]);
         let remembered = std::fs::read_to_string(last_key_path(cache.path(), &repo.config().id));
-        assert_eq!(remembered.unwrap().trim(), real.to_hex());
+        assert!(remembered.unwrap().starts_with(&real.to_hex()));
         drop(repo);
         let repo = open_watched(&w, b"pw", Some(cache.path())).unwrap();
         assert_eq!(repo.key_id(), real);

@@ -179,8 +179,14 @@ pub fn acquire_prune(repo: &Repo) -> Result<LockGuard> {
 }
 
 fn acquire_kind(repo: &Repo, kind: Kind) -> Result<LockGuard> {
-    if let Some(c) = conflicts(repo, None, kind)? {
-        return Err(Error::Locked(c));
+    // A shared lock is written without a look first: the check after writing decides, and on
+    // remote storage a listing is saved on every backup. An exclusive command that lists in
+    // that moment is refused, as the shared command's lock would refuse it a moment later.
+    // Exclusive ones look first, so as not to refuse shared commands for nothing.
+    if kind != Kind::Shared {
+        if let Some(c) = conflicts(repo, None, kind)? {
+            return Err(Error::Locked(c));
+        }
     }
     let name = Id::random().to_hex();
     let registry = Arc::clone(&repo.locks);
@@ -210,7 +216,10 @@ fn acquire_kind(repo: &Repo, kind: Kind) -> Result<LockGuard> {
     // The deletion plans are read again now that the lock is visible: a plan written before
     // it may not have been seen when the repository was opened, and a prune that writes one
     // later finds this lock and waits for it (FORMAT.md §14, I1).
-    repo.absorb_plans()?;
+    // A handle that has not read the index yet reads the plans with it, after this point.
+    if repo.index_synced() {
+        repo.absorb_plans()?;
+    }
     guard.refresher = Some(std::thread::spawn(move || loop {
         std::thread::park_timeout(REFRESH_EVERY);
         if stop.load(Ordering::SeqCst) {

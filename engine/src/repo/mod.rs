@@ -42,6 +42,13 @@ pub struct Repo {
     pub(crate) files: Option<crate::cache::files::FileCache>,
     /// The format version the stored config says, as far as this handle knows (`upgrade_to`).
     stored_version: std::sync::atomic::AtomicU32,
+    /// Whether the index files have been read since opening. Opening does not read them: a
+    /// command reads them once it holds its lock, or at its first use of the index (on remote
+    /// storage, a listing of `index/` and one of `pending/` not made twice).
+    synced: std::sync::atomic::AtomicBool,
+    first_sync: std::sync::Mutex<()>,
+    /// Listings the audit trail reuses (`audit::RECENT`).
+    recent: Arc<audit::Recent>,
 }
 
 pub(crate) fn be<'a>(what: &'static str, name: &'a str) -> impl FnOnce(BackendError) -> Error + 'a {
@@ -132,10 +139,13 @@ impl Repo {
             }
             Err(e) => return Err(be("reading", "config")(e)),
         };
-        let first = cache_dir.map(keys::remembered).unwrap_or_default();
-        let (master, key_id, plain) = keys::open(backend.as_ref(), password, &first, |m| {
-            m.derive().data.open(aad::CONFIG, &raw).ok()
-        })?;
+        let first = cache_dir
+            .map(|d| keys::remembered(d, &raw))
+            .unwrap_or_default();
+        let (master, key_id, key_size, plain) =
+            keys::open(backend.as_ref(), password, &first, |m| {
+                m.derive().data.open(aad::CONFIG, &raw).ok()
+            })?;
         let keys = master.derive();
         let config = Config::decode(&plain)?;
         let index_path = cache_dir.map(|d| index_dir(d, &config.id));
@@ -144,7 +154,7 @@ impl Repo {
             None => Index::temporary()?,
         };
         if let Some(d) = cache_dir {
-            keys::remember(d, &config.id, &key_id);
+            keys::remember(d, &config.id, &key_id, key_size, &raw);
         }
         let stored_version = std::sync::atomic::AtomicU32::new(config.version);
         let files = cache_dir
@@ -161,8 +171,10 @@ impl Repo {
             index,
             index_path,
             stored_version,
+            synced: std::sync::atomic::AtomicBool::new(false),
+            first_sync: std::sync::Mutex::new(()),
+            recent: Arc::default(),
         };
-        repo.sync_index()?;
         Ok(repo)
     }
 
@@ -346,7 +358,12 @@ impl Repo {
     }
 
     pub fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
-        self.backend.list(t).map_err(be("listing", t.dir()))
+        let l = self.backend.list(t).map_err(be("listing", t.dir()))?;
+        if t == FileType::Snapshot {
+            self.recent
+                .saw_snapshots(l.iter().map(|(n, _)| n.clone()).collect());
+        }
+        Ok(l)
     }
 
     /// Every readable snapshot. A damaged one is reported and left out, not fatal: the others
@@ -446,6 +463,29 @@ impl Repo {
         Ok(ids)
     }
 
+    /// Whether this handle has read the index files since it was opened.
+    pub fn index_synced(&self) -> bool {
+        self.synced.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The local index, once in line with the repository's index files: the first use reads
+    /// them (in a pool of its own: callers on every thread of a shared pool may be waiting for
+    /// it).
+    pub(crate) fn index(&self) -> Result<&Index> {
+        if !self.index_synced() {
+            let _one = self.first_sync.lock().unwrap_or_else(|e| e.into_inner());
+            if !self.index_synced() {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(self.backend.concurrency().max(2))
+                    .thread_name(|i| format!("vcd-index-{i}"))
+                    .build()
+                    .map_err(|e| Error::Index(format!("starting threads: {e}")))?;
+                pool.install(|| self.sync_index())?;
+            }
+        }
+        Ok(&self.index)
+    }
+
     /// Brings the local index in line with the repository's index files. Returns the names of
     /// index files that could not be read (they are reported, and left out).
     pub fn sync_index(&self) -> Result<Vec<String>> {
@@ -492,6 +532,8 @@ impl Repo {
         // After the index files: a plan names packs that index files name, and a backup that
         // missed a plan written after this listing has its lock in the plan's `waits_for`.
         self.absorb_plans()?;
+        self.synced
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(bad.into_inner().unwrap())
     }
 
