@@ -45,14 +45,19 @@ fn latest_and_at_resolve_within_the_filter_and_say_what_they_chose() {
         "{err}"
     );
 
-    // Point in time within the category: 2.5 days ago is after c1 and o1, before c2.
+    // Point in time within the category, relative: noon three days ago, to the hour, is after
+    // c1 and o1 and before c2 whatever the time of day (a fixed "60 hours ago" left the window
+    // after 14:00 UTC).
+    let noon = chrono::DateTime::parse_from_rfc3339(&at(3, 12)).unwrap();
+    let hours = (chrono::Utc::now() - noon.with_timezone(&chrono::Utc)).num_hours();
+    let ago = format!("{hours} hours ago");
     let target = e.path("r");
     let o = e.run(&[
         "restore",
         "--category",
         "critical",
         "--at",
-        "60 hours ago",
+        &ago,
         "--target",
         target.to_str().unwrap(),
     ]);

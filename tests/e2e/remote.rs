@@ -605,7 +605,9 @@ fn request_kind(line: &str, prefix: &str) -> String {
         let dir = p.strip_prefix(&format!("{prefix}/")).unwrap_or(&p);
         return format!("LIST {}", dir.trim_end_matches('/'));
     }
-    let rest = path.split_once(&format!("/{prefix}/")).map_or(path, |x| x.1);
+    let rest = path
+        .split_once(&format!("/{prefix}/"))
+        .map_or(path, |x| x.1);
     format!("{method} {}", rest.split('/').next().unwrap_or(""))
 }
 

@@ -44,6 +44,9 @@ use crate::repo::Repo;
 /// every file of a batch stays open from creation to metadata) or data blobs.
 const BATCH_FILES: usize = 8192;
 const BATCH_BLOBS: usize = 65536;
+/// On remote storage a pack that two batches need is fetched twice, a request each time and
+/// the bytes between the blobs again: batches are eight times larger there.
+const REMOTE_BATCH: usize = 8;
 /// Trees the walk keeps decoded on its stack; deeper ones are loaded again on the way back.
 const HELD_TREES: usize = 64;
 
@@ -172,10 +175,11 @@ pub struct RestoreResult {
 /// Files a batch may hold open: a quarter of what the descriptor limit leaves (each queued
 /// file may also hold its directory open). The host decides the limit (the CLI raises the
 /// soft limit to the hard one at start).
-fn batch_files() -> usize {
+fn batch_files(remote: bool) -> usize {
     use nix::sys::resource::{getrlimit, Resource};
     let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
-    (limit.saturating_sub(256) / 4).clamp(16, BATCH_FILES as u64) as usize
+    let most = BATCH_FILES * if remote { REMOTE_BATCH } else { 1 };
+    (limit.saturating_sub(256) / 4).clamp(16, most as u64) as usize
 }
 
 /// One directory of the snapshot on the walk's stack.
@@ -210,6 +214,7 @@ struct Restorer<'a, 'w> {
     batch: Vec<FileJob>,
     batch_blobs: usize,
     batch_files: usize,
+    batch_blobs_max: usize,
     /// Full batches go to the writer thread; None once the walk is done.
     tx: Option<crossbeam_channel::Sender<Vec<FileJob>>>,
     /// (device, inode) of restored multiply-linked files → where the first one went.
@@ -472,7 +477,8 @@ impl Restorer<'_, '_> {
                     node: n,
                     reuse,
                 });
-                if self.batch.len() >= self.batch_files || self.batch_blobs >= BATCH_BLOBS {
+                if self.batch.len() >= self.batch_files || self.batch_blobs >= self.batch_blobs_max
+                {
                     self.send_batch().map_err(|e| e.to_string())?;
                 }
                 Ok(())
@@ -748,6 +754,7 @@ pub fn restore(
     };
     check_target(&opts.target)?;
     let excludes = build_excludes(&opts.excludes)?;
+    let remote = repo.backend().is_remote();
     let euid = nix::unistd::geteuid();
     let rules = Rules {
         chown: euid.is_root() && !opts.no_owner,
@@ -796,7 +803,8 @@ pub fn restore(
             cursor: Cursor::new(Arc::clone(&root)),
             batch: Vec::new(),
             batch_blobs: 0,
-            batch_files: batch_files(),
+            batch_files: batch_files(remote),
+            batch_blobs_max: BATCH_BLOBS * if remote { REMOTE_BATCH } else { 1 },
             tx: Some(tx),
             links_seen: HashMap::new(),
             links: Vec::new(),
