@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;
-use crate::format::tree::{Extent, Xattr};
+use crate::format::tree::{Extent, Node, NodeKind, Xattr};
 use crate::repo::testing::{self, deep, dir, file, on_small_stack, snapshot, tree, DEEP};
 
 fn snap_of(repo: &Repo, root: Id) -> SnapshotRef {
