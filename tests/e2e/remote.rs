@@ -532,17 +532,24 @@ fn copy_local_to_s3_to_local_restores_identical_and_a_second_copy_transfers_noth
     assert!(err.contains("password"), "{err}");
 }
 
-#[test]
-fn snapshots_and_trees_of_a_remote_repository_are_read_once_then_from_the_local_cache() {
-    let w = Weed::start(&["vcd-cache"]);
+/// A repository on SeaweedFS reached through a request-counting proxy, holding two backups
+/// of a generated tree (seed `seed`), and that tree.
+fn counted_repo(bucket: &str, seed: u64) -> (Weed, crate::servers::CountingProxy, Env, PathBuf) {
+    let w = Weed::start(&[bucket]);
     let proxy = crate::servers::CountingProxy::start(w.s3_port);
-    let url = format!("s3:http://127.0.0.1:{}/vcd-cache/repo", proxy.port);
+    let url = format!("s3:http://127.0.0.1:{}/{bucket}/repo", proxy.port);
     let env = Env::remote(&url, w.env());
     env.ok(&["init"]);
     let src = env.path("src");
-    gen::generate_with(&src, 31, &Spec::small());
+    gen::generate_with(&src, seed, &Spec::small());
     env.backup(&src, &[]);
     env.backup(&src, &[]);
+    (w, proxy, env, src)
+}
+
+#[test]
+fn snapshots_and_trees_of_a_remote_repository_are_read_once_then_from_the_local_cache() {
+    let (_w, proxy, env, _src) = counted_repo("vcd-cache", 31);
     // A cache made elsewhere: the first listing fetches, the second reads the cache.
     fs::remove_dir_all(env.cache()).unwrap();
     let reads = |reqs: &[String], dir: &str| {
@@ -619,15 +626,7 @@ fn request_kind(line: &str, prefix: &str) -> String {
 /// makes 13 here, rustic (no locks, no audit trail) 7.
 #[test]
 fn a_no_change_backup_on_s3_asks_for_each_thing_it_needs_once() {
-    let w = Weed::start(&["vcd-quiet"]);
-    let proxy = crate::servers::CountingProxy::start(w.s3_port);
-    let url = format!("s3:http://127.0.0.1:{}/vcd-quiet/repo", proxy.port);
-    let env = Env::remote(&url, w.env());
-    env.ok(&["init"]);
-    let src = env.path("src");
-    gen::generate_with(&src, 17, &Spec::small());
-    env.backup(&src, &[]);
-    env.backup(&src, &[]);
+    let (_w, proxy, env, src) = counted_repo("vcd-quiet", 17);
     proxy.take();
     let out = env.ok(&["backup", src.to_str().unwrap()]);
     assert!(out.contains("0 new, 0 changed"), "{out}");

@@ -29,7 +29,8 @@ pub trait BlobSource: Send + Sync {
     /// The keyed id of a chunk's plaintext.
     fn chunk_id(&self, data: &[u8]) -> Id;
 
-    fn load_blob_at(&self, loc: &Location) -> Result<Vec<u8>> {
+    /// A blob's sealed bytes, as stored in its pack.
+    fn read_sealed_blob(&self, loc: &Location) -> Result<Vec<u8>> {
         let mut buf = Vec::new();
         self.read_pack_range(
             &loc.pack,
@@ -37,7 +38,11 @@ pub trait BlobSource: Send + Sync {
             loc.entry.length as u64,
             &mut buf,
         )?;
-        self.open_blob(&loc.entry, &buf)
+        Ok(buf)
+    }
+
+    fn load_blob_at(&self, loc: &Location) -> Result<Vec<u8>> {
+        self.open_blob(&loc.entry, &self.read_sealed_blob(loc)?)
     }
 
     fn load_blob(&self, id: &Id) -> Result<Vec<u8>> {
@@ -114,13 +119,7 @@ impl BlobSource for Repo {
                 Err(_) => c.remove(Kind::Tree, &name),
             }
         }
-        let mut sealed = Vec::new();
-        self.read_pack_range(
-            &loc.pack,
-            loc.entry.offset,
-            loc.entry.length as u64,
-            &mut sealed,
-        )?;
+        let sealed = self.read_sealed_blob(loc)?;
         let b = self.open_blob(&loc.entry, &sealed)?;
         c.put(Kind::Tree, &name, &sealed);
         Ok(b)

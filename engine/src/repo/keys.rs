@@ -177,44 +177,15 @@ pub fn open<T>(
     mut accept: impl FnMut(&MasterKey) -> Option<T>,
 ) -> Result<(MasterKey, Id, u64, T)> {
     let (mut readable, mut unlocked) = (0, 0);
-    // The key that opened this very config last time, read without listing `keys/` (on
-    // remote storage a request saved on every command). Gone or refused, the listing decides.
-    let direct = first.iter().find_map(|r| r.size.map(|s| (r.key, s)));
-    if let Some((key, size)) = direct.filter(|(_, s)| *s <= MAX_KEY_FILE) {
-        let name = key.to_hex();
-        match backend.get_range(FileType::Key, &name, 0, size) {
-            Ok(b) => {
-                if let Some((id, k)) = parse(&name, &b) {
-                    readable += 1;
-                    if let Ok(Some(m)) = k.unlock(password) {
-                        unlocked += 1;
-                        if let Some(t) = accept(&m) {
-                            return Ok((m, id, size, t));
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::debug!("remembered key {}: {e}", key.short()),
-        }
-    }
-    let mut names = names(backend)?;
-    // Tried above: its KDF is not paid twice.
-    if let Some((key, _)) = direct {
-        names.retain(|(n, _)| *n != key.to_hex());
-    }
-    // Stable: the remembered keys first, the rest in listing order.
-    names.sort_by_key(|(n, _)| !first.iter().any(|f| f.key.to_hex() == *n));
-    for (name, size) in names {
-        let Some((id, k)) = read(backend, &name, size) else {
-            continue;
-        };
+    // One readable key file: unlocked with the password and offered to `accept`.
+    let mut try_key = |id: Id, k: KeyFile| -> Option<(MasterKey, T)> {
         readable += 1;
         tracing::debug!("trying key {}", id.short());
         match k.unlock(password) {
             Ok(Some(m)) => {
                 unlocked += 1;
                 match accept(&m) {
-                    Some(t) => return Ok((m, id, size, t)),
+                    Some(t) => return Some((m, t)),
                     None => tracing::warn!(
                         "key {} opens with this password but does not open this repository \
                          (left by an interrupted or concurrent init?); skipped",
@@ -226,6 +197,41 @@ pub fn open<T>(
             // One unusable key file (unknown KDF, hostile parameters) must not lock out the
             // people whose keys are fine.
             Err(e) => tracing::warn!("key {}: {e}; skipped", id.short()),
+        }
+        None
+    };
+    // The key that opened this very config last time, read without listing `keys/` (on
+    // remote storage a request saved on every command). Gone or refused, the listing decides.
+    let mut tried = None;
+    if let Some((key, size)) = first
+        .iter()
+        .find_map(|r| r.size.map(|s| (r.key, s)))
+        .filter(|(_, s)| *s <= MAX_KEY_FILE)
+    {
+        let name = key.to_hex();
+        match backend.get_range(FileType::Key, &name, 0, size) {
+            Ok(b) => {
+                if let Some((id, k)) = parse(&name, &b) {
+                    if let Some((m, t)) = try_key(id, k) {
+                        return Ok((m, id, size, t));
+                    }
+                    tried = Some(name);
+                }
+            }
+            Err(e) => tracing::debug!("remembered key {}: {e}", key.short()),
+        }
+    }
+    let mut names = names(backend)?;
+    // Read and tried above: its KDF is not paid twice.
+    names.retain(|(n, _)| Some(n) != tried.as_ref());
+    // Stable: the remembered keys first, the rest in listing order.
+    names.sort_by_key(|(n, _)| !first.iter().any(|f| f.key.to_hex() == *n));
+    for (name, size) in names {
+        let Some((id, k)) = read(backend, &name, size) else {
+            continue;
+        };
+        if let Some((m, t)) = try_key(id, k) {
+            return Ok((m, id, size, t));
         }
     }
     if readable == 0 {
