@@ -7,7 +7,9 @@
 //!
 //! Input: one flags byte, then length-prefixed parts (u16 LE length, then the bytes): the
 //! sealed config, then up to four key files. Key file i is stored under its hash, or under a
-//! wrong name if flag bit i is set; bit 7 names key file 0 as the remembered key.
+//! wrong name if flag bit i is set; bit 7 names key file 0 as the remembered key, bit 6 says
+//! its size is remembered too (so it is read by name, without a listing) and bit 5 makes that
+//! remembered size wrong (a cache entry from a key file since replaced or planted).
 
 #![no_main]
 
@@ -15,7 +17,7 @@ use engine::backend::{Backend, FileType, MemBackend};
 use engine::crypto::{aad, MAX_M_COST, MAX_P_COST, MAX_T_COST};
 use engine::format::config::Config;
 use engine::id::Id;
-use engine::repo::keys::{self, KeyFile};
+use engine::repo::keys::{self, KeyFile, Remembered};
 use libfuzzer_sys::fuzz_target;
 
 /// Parts of `b`, each a u16 LE length and that many bytes (a short last part is cut).
@@ -67,17 +69,24 @@ fuzz_target!(|input: &[u8]| {
         };
         b.put(FileType::Key, &name, k).unwrap();
         if i == 0 && flags & 0x80 != 0 {
-            first.push(id);
+            let len = k.len() as u64;
+            let size = match (flags & 0x40 != 0, flags & 0x20 != 0) {
+                (false, _) => None,
+                (true, false) => Some(len),
+                (true, true) => Some(len ^ 1),
+            };
+            first.push(Remembered { key: id, size });
         }
     }
     let r = keys::open(&b, b"fuzz password", &first, |m| {
         m.derive().data.open(aad::CONFIG, config).ok()
     });
-    if let Ok((master, id, plain)) = r {
+    if let Ok((master, id, size, plain)) = r {
         let stored = b
             .get(FileType::Key, &id.to_hex())
             .expect("the key is stored");
         assert_eq!(Id::of_file(&stored), id, "the key is stored under its hash");
+        assert_eq!(size, stored.len() as u64, "the size returned is the key file's");
         let again = master.derive().data.open(aad::CONFIG, config);
         assert_eq!(again.as_deref(), Ok(plain.as_slice()));
         let _ = Config::decode(&plain);

@@ -67,7 +67,10 @@ fn main() {
         paths: vec!["/home/u".into(), "/etc".into()],
         tags: vec!["daily".into()],
         category: Some("home".into()),
+        categories: vec!["critical".into()],
         job: None,
+        audit: vec![Id([5; 32])],
+        original: None,
         kind: BackupType::Full,
         parent: Some(Id([3; 32])),
         tree: Id([4; 32]),
@@ -260,6 +263,18 @@ fn main() {
         "key_open",
         "remembered_stray_then_misnamed",
         &key_open(0x80 | 0b100, &[&config, &stray, &real, b"{}"]),
+    );
+    put(
+        &dir,
+        "key_open",
+        "remembered_real_by_name",
+        &key_open(0x80 | 0x40, &[&config, &real, &stray]),
+    );
+    put(
+        &dir,
+        "key_open",
+        "remembered_by_a_wrong_size",
+        &key_open(0x80 | 0x40 | 0x20, &[&config, &real, &stray]),
     );
     eprintln!("seeds written to {}", dir.display());
 }
