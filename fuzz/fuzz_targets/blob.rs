@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use engine::crypto::{aad, Keys, MasterKey};
-use engine::id::Id;
 use engine::format::blob::{open_blob, seal_blob, BlobEntry, BlobType};
+use engine::id::Id;
 use libfuzzer_sys::fuzz_target;
 
 fn keys() -> &'static Keys {

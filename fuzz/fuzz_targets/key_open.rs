@@ -86,7 +86,11 @@ fuzz_target!(|input: &[u8]| {
             .get(FileType::Key, &id.to_hex())
             .expect("the key is stored");
         assert_eq!(Id::of_file(&stored), id, "the key is stored under its hash");
-        assert_eq!(size, stored.len() as u64, "the size returned is the key file's");
+        assert_eq!(
+            size,
+            stored.len() as u64,
+            "the size returned is the key file's"
+        );
         let again = master.derive().data.open(aad::CONFIG, config);
         assert_eq!(again.as_deref(), Ok(plain.as_slice()));
         let _ = Config::decode(&plain);
