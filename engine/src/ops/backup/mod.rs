@@ -7,23 +7,21 @@ mod dirs;
 mod store;
 mod walk;
 
-use store::{committer, packer};
+use store::{committer, packer, Batch};
 pub(in crate::ops) use store::{with_sink, Sink};
 use walk::{source_tree, Counters, Source, Walker};
 
 pub use walk::scan;
 
-use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crossbeam_channel::bounded;
 
 use crate::error::{Error, Result};
-use crate::format::blob::SealedBlob;
 use crate::format::snapshot::{BackupType, Snapshot, Summary, SNAPSHOT_VERSION};
 use crate::id::Id;
 use crate::ops::fsmeta::Names;
@@ -125,17 +123,10 @@ pub fn backup(repo: &Repo, opts: &BackupOptions, progress: &Progress) -> Result<
 
     // A few batches in flight keep the packer busy while the workers seal more: at most some
     // megabytes of sealed blobs, never a whole pack.
-    let (tx, rx) = bounded::<Vec<SealedBlob>>(4);
-    let sink = Sink {
-        repo,
-        level: opts.compression.unwrap_or(repo.config().compression),
-        dry_run: opts.dry_run,
-        inflight: Mutex::new(HashSet::new()),
-        batches: Default::default(),
-        tx: Mutex::new(Some(tx)),
-        bytes_added: AtomicU64::new(0),
-        blobs_added: AtomicU64::new(0),
-    };
+    let (tx, rx) = bounded::<Batch>(4);
+    let lanes = store::lanes(repo.config().pack_size as u64);
+    let level = opts.compression.unwrap_or(repo.config().compression);
+    let sink = Sink::new(repo, level, opts.dry_run, lanes, tx);
     let walker = Walker {
         cancel: &opts.cancel,
         repo,
