@@ -625,6 +625,44 @@ fn request_kind(line: &str, prefix: &str) -> String {
 /// the two files it writes. Each is a request the safety of the repository needs; restic
 /// makes 13 here, rustic (no locks, no audit trail) 7.
 #[test]
+fn a_restore_on_a_new_host_reads_the_trees_of_many_directories_in_a_few_requests() {
+    let w = Weed::start(&["vcd-newhost"]);
+    let proxy = crate::servers::CountingProxy::start(w.s3_port);
+    let url = format!("s3:http://127.0.0.1:{}/vcd-newhost/repo", proxy.port);
+    let env = Env::remote(&url, w.env());
+    env.ok(&["init"]);
+    // 300 directories three deep, a small file in each: a tree each.
+    let src = env.path("src");
+    let mut dirs = 0;
+    for a in 0..3 {
+        for b in 0..10 {
+            for c in 0..10 {
+                let d = src.join(format!("a{a}/b{b}/c{c}"));
+                fs::create_dir_all(&d).unwrap();
+                fs::write(d.join("f"), format!("{a} {b} {c}\n").repeat(40)).unwrap();
+                dirs += 1;
+            }
+        }
+    }
+    env.backup(&src, &[]);
+    // A new host: nothing cached.
+    fs::remove_dir_all(env.cache()).unwrap();
+    proxy.take();
+    let restored = env.restore("latest", &src, "dst");
+    let reqs = proxy.take();
+    compare(&src, &restored);
+    let pack_reads = reqs
+        .iter()
+        .filter(|r| r.starts_with("GET ") && r.contains("/repo/data/"))
+        .count();
+    // One request per tree made such a restore wait on hundreds of round trips.
+    assert!(
+        pack_reads * 8 < dirs,
+        "{pack_reads} pack reads for {dirs} directories: {reqs:#?}"
+    );
+}
+
+#[test]
 fn a_no_change_backup_on_s3_asks_for_each_thing_it_needs_once() {
     let (_w, proxy, env, src) = counted_repo("vcd-quiet", 17);
     // Settled first: a snapshot records its source's ancestors too, and other tests creating

@@ -51,6 +51,10 @@ impl FileCache {
         std::fs::read(self.path(kind, name)?).ok()
     }
 
+    pub fn contains(&self, kind: Kind, name: &str) -> bool {
+        self.path(kind, name).is_some_and(|p| p.exists())
+    }
+
     pub fn put(&self, kind: Kind, name: &str, bytes: &[u8]) {
         let Some(p) = self.path(kind, name) else {
             return;
