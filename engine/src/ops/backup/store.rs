@@ -44,6 +44,8 @@ const LANE_BYTES: u64 = 256 << 20;
 
 /// Sealed blobs of one lane, on their way to the packer.
 pub(super) type Batch = (usize, Vec<SealedBlob>);
+/// A lane's blobs not yet sent, and their bytes, per blob type.
+pub(super) type Pending = [Mutex<(Vec<SealedBlob>, usize)>; 2];
 
 /// Deduplicates and seals blobs, and hands them to the packer; one per backup.
 pub(in crate::ops) struct Sink<'a> {
@@ -54,7 +56,7 @@ pub(in crate::ops) struct Sink<'a> {
     /// Blobs sealed but not yet sent, per lane and blob type, and their bytes: the packer gets
     /// them in batches, so small files do not cost a channel round trip (and a thread wake-up)
     /// each. A worker's lane is its thread's index in the pool.
-    pub(super) batches: Vec<[Mutex<(Vec<SealedBlob>, usize)>; 2]>,
+    pub(super) batches: Vec<Pending>,
     pub(super) tx: Mutex<Option<Sender<Batch>>>,
     pub(super) bytes_added: AtomicU64,
     pub(super) blobs_added: AtomicU64,
