@@ -332,8 +332,9 @@ mod tests {
             v.sort();
             v
         };
-        // (target, span, cached) -> (start, end, blobs held)
-        let cases: &[(u8, u64, &[u8], (u64, u64, &[u8]))] = &[
+        /// (target, span, cached) -> (start, end, blobs held)
+        type Case<'a> = (u8, u64, &'a [u8], (u64, u64, &'a [u8]));
+        let cases: &[Case] = &[
             // Everything uncached and room for all: the data blob (4) is read through, not held.
             (7, 1000, &[], (0, 1000, &[1, 2, 3, 5, 6, 7, 8, 9, 10])),
             // Room for three: the nearest, the earlier ones on a tie (a directory's subtrees,
