@@ -543,14 +543,19 @@ fn copy_local_to_s3_to_local_restores_identical_and_a_second_copy_transfers_noth
     assert!(err.contains("password"), "{err}");
 }
 
-/// A repository on SeaweedFS reached through a request-counting proxy, holding two backups
-/// of a generated tree (seed `seed`), and that tree.
-fn counted_repo(bucket: &str, seed: u64) -> (Weed, crate::servers::CountingProxy, Env, PathBuf) {
+/// An initialised repository on SeaweedFS, reached through a request-counting proxy.
+fn counted_env(bucket: &str) -> (Weed, crate::servers::CountingProxy, Env) {
     let w = Weed::start(&[bucket]);
     let proxy = crate::servers::CountingProxy::start(w.s3_port);
     let url = format!("s3:http://127.0.0.1:{}/{bucket}/repo", proxy.port);
     let env = Env::remote(&url, w.env());
     env.ok(&["init"]);
+    (w, proxy, env)
+}
+
+/// `counted_env` holding two backups of a generated tree (seed `seed`), and that tree.
+fn counted_repo(bucket: &str, seed: u64) -> (Weed, crate::servers::CountingProxy, Env, PathBuf) {
+    let (w, proxy, env) = counted_env(bucket);
     let src = env.path("src");
     gen::generate_with(&src, seed, &Spec::small());
     env.backup(&src, &[]);
@@ -631,11 +636,7 @@ fn request_kind(line: &str, prefix: &str) -> String {
 
 #[test]
 fn a_restore_on_a_new_host_reads_the_trees_of_many_directories_in_a_few_requests() {
-    let w = Weed::start(&["vcd-newhost"]);
-    let proxy = crate::servers::CountingProxy::start(w.s3_port);
-    let url = format!("s3:http://127.0.0.1:{}/vcd-newhost/repo", proxy.port);
-    let env = Env::remote(&url, w.env());
-    env.ok(&["init"]);
+    let (_w, proxy, env) = counted_env("vcd-newhost");
     // 300 directories three deep, a small file in each: a tree each.
     let src = env.path("src");
     let mut dirs = 0;
